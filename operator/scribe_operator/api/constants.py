@@ -1,0 +1,29 @@
+"""Names that make up the API contract: group, version, kind, labels and annotations."""
+
+from typing import Final
+
+GROUP: Final = "scribe.dev"
+VERSION: Final = "v1alpha1"
+API_VERSION: Final = f"{GROUP}/{VERSION}"
+KIND: Final = "TranscriptionTask"
+LIST_KIND: Final = "TranscriptionTaskList"
+PLURAL: Final = "transcriptiontasks"
+SINGULAR: Final = "transcriptiontask"
+SHORT_NAMES: Final = ("tt",)
+CATEGORIES: Final = ("scribe",)
+CRD_NAME: Final = f"{PLURAL}.{GROUP}"
+
+LABEL_TASK: Final = f"{GROUP}/task"
+"""On attempt pods and secrets: the owning task's name (see :func:`scribe_operator.api.names.label_value`)."""
+LABEL_ATTEMPT: Final = f"{GROUP}/attempt"
+"""On attempt pods and secrets: the attempt number, 1-based, as a decimal string."""
+LABEL_DEAD_LETTER: Final = f"{GROUP}/dead-letter"
+"""On Dead tasks, value :data:`DEAD_LETTER_VALUE`: the dead-letter queue is this label selector."""
+DEAD_LETTER_VALUE: Final = "true"
+ANNOTATION_REQUEUE: Final = f"{GROUP}/requeue"
+"""Reserved for requeueing dead-lettered tasks (future use)."""
+
+MAX_HISTORY: Final = 20
+"""``status.attempts`` keeps the last this-many attempts; ``status.failureCounts`` counts them all."""
+MAX_RETRIES_LIMIT: Final = 100
+"""Upper bound of ``spec.retryPolicy.maxRetries``; so an attempt number is at most 101."""

@@ -1,0 +1,403 @@
+"""The TranscriptionTask API (``scribe.dev/v1alpha1``): spec and status as pydantic models.
+
+These models are the single source of truth: the CRD's OpenAPI schema, its defaults and its field
+documentation (``kubectl explain``) are generated from them (:mod:`scribe_operator.api.crd`).
+JSON uses camelCase (``retryPolicy``); Python uses snake_case (``retry_policy``); both are accepted.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Final, Literal, Self
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic.alias_generators import to_camel
+from scribe_worker.taxonomy import Reason
+
+from .cel import CelRule, validations
+from .constants import API_VERSION, KIND, MAX_RETRIES_LIMIT
+from .quantity import Quantity
+from .s3 import INPUT_URI_PATTERN, MAX_URI_LENGTH, OUTPUT_URI_PATTERN
+
+DNS1123_SUBDOMAIN: Final = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+LANGUAGE_PATTERN: Final = r"^[a-zA-Z]{2,3}([-_][a-zA-Z0-9]{1,8})?$"
+MODEL_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9._/-]*$"
+DAY: Final = 86_400
+
+
+class ApiModel(BaseModel):
+    """Base of every API model: camelCase JSON, snake_case Python, unknown fields ignored."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+
+class Format(StrEnum):
+    """An output format; json is always written, as the completion marker."""
+
+    JSON = "json"
+    TXT = "txt"
+    SRT = "srt"
+    VTT = "vtt"
+
+
+class Phase(StrEnum):
+    """Where a task is in its life; Succeeded and Dead are terminal."""
+
+    PENDING = "Pending"
+    QUEUED = "Queued"
+    RUNNING = "Running"
+    RETRYING = "Retrying"
+    SUCCEEDED = "Succeeded"
+    DEAD = "Dead"
+
+
+TERMINAL_PHASES: Final = frozenset({Phase.SUCCEEDED, Phase.DEAD})
+
+
+class RuleAction(StrEnum):
+    """What a matching retry rule does with a failed attempt."""
+
+    RETRY = "Retry"
+    FAIL = "Fail"
+
+
+NON_MATCHABLE_REASONS: Final = frozenset({Reason.COMPLETED, Reason.RETRIES_EXHAUSTED})
+"""Reasons that never end an attempt as a failure, so a retry rule cannot name them."""
+MATCHABLE_REASONS: Final = tuple(r for r in Reason if r not in NON_MATCHABLE_REASONS)
+
+
+def _matchable(reason: Reason) -> Reason:
+    if reason in NON_MATCHABLE_REASONS:
+        raise ValueError(f"retryPolicy.rules[].reasons: {reason.value} is not an attempt failure reason")
+    return reason
+
+
+MatchableReason = Annotated[
+    Reason,
+    AfterValidator(_matchable),
+    WithJsonSchema({"type": "string", "enum": [r.value for r in MATCHABLE_REASONS]}),
+]
+ExitCode = Annotated[int, Field(ge=1, le=255)]
+
+
+# --- spec -----------------------------------------------------------------------------------------------
+
+BACKOFF_ORDER = CelRule(
+    "!has(self.maxSeconds) || !has(self.initialSeconds) || self.maxSeconds >= self.initialSeconds",
+    "retryPolicy.backoff.maxSeconds must be greater than or equal to retryPolicy.backoff.initialSeconds",
+)
+
+
+class Backoff(ApiModel):
+    """Exponential backoff between attempts (see docs/api.md for the exact formula)."""
+
+    model_config = ConfigDict(json_schema_extra=validations(BACKOFF_ORDER))
+
+    initial_seconds: int = Field(10, ge=1, le=DAY, description="Delay before the second attempt, in seconds.")
+    factor: float = Field(2.0, ge=1.0, le=10.0, description="Each further delay is the previous one times this.")
+    max_seconds: int = Field(
+        600, ge=1, le=DAY, description="Upper bound of any delay, in seconds; at least initialSeconds."
+    )
+    jitter: float = Field(
+        0.2,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "Fraction by which delays are shortened, per task: each task's delays are scaled by a fixed "
+            "factor in (1 - jitter, 1], derived from its uid, so tasks that fail together spread out."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _max_not_below_initial(self) -> Self:
+        if self.max_seconds < self.initial_seconds:
+            raise ValueError(BACKOFF_ORDER.message)
+        return self
+
+
+RULE_HAS_MATCHER = CelRule(
+    "(has(self.exitCodes) && size(self.exitCodes) > 0) || (has(self.reasons) && size(self.reasons) > 0)",
+    "retryPolicy.rules[]: a rule must list exitCodes or reasons (or both)",
+)
+
+
+class RetryRule(ApiModel):
+    """Overrides whether a failed attempt is retried. Matches if the attempt's exit code is in exitCodes
+    or its reason is in reasons; the first matching rule wins."""
+
+    model_config = ConfigDict(json_schema_extra=validations(RULE_HAS_MATCHER))
+
+    exit_codes: list[ExitCode] = Field(
+        default_factory=list, max_length=32, description="Worker exit codes (1-255) this rule matches."
+    )
+    reasons: list[MatchableReason] = Field(
+        default_factory=list, max_length=32, description="Failure reasons this rule matches."
+    )
+    action: RuleAction = Field(description="Retry: retry while attempts remain. Fail: go Dead at once.")
+
+    @model_validator(mode="after")
+    def _has_matcher(self) -> Self:
+        if not self.exit_codes and not self.reasons:
+            raise ValueError(RULE_HAS_MATCHER.message)
+        return self
+
+    def matches(self, exit_code: int | None, reason: str) -> bool:
+        """Whether this rule applies to an attempt that ended with ``exit_code`` and ``reason``."""
+        return (exit_code is not None and exit_code in self.exit_codes) or reason in self.reasons
+
+
+class RetryPolicy(ApiModel):
+    """How many times a task is retried, how long to wait in between, and which failures to retry."""
+
+    max_retries: int = Field(
+        3, ge=0, le=MAX_RETRIES_LIMIT, description="Retries after the first attempt: attempts = maxRetries + 1."
+    )
+    backoff: Backoff = Field(
+        default_factory=Backoff, json_schema_extra={"default": {}}, description="Delay between attempts."
+    )
+    rules: list[RetryRule] = Field(
+        default_factory=list,
+        max_length=32,
+        description=("Overrides of the failure taxonomy's retryable defaults, checked in order; the first match wins."),
+    )
+
+    @property
+    def max_attempts(self) -> int:
+        return self.max_retries + 1
+
+
+class Timeouts(ApiModel):
+    """Per-attempt time limits."""
+
+    attempt_seconds: int | None = Field(
+        None,
+        ge=1,
+        le=7 * DAY,
+        description=(
+            "How long one attempt may run. When omitted, estimated from the input's size "
+            "(operator settings: overhead + seconds per MiB, clamped)."
+        ),
+    )
+    pending_seconds: int = Field(
+        300,
+        ge=1,
+        le=DAY,
+        description=(
+            "How long an attempt's pod may stay unstarted (unschedulable, image pull) before the attempt fails."
+        ),
+    )
+
+
+class ResourceList(ApiModel):
+    """CPU and memory quantities."""
+
+    cpu: Quantity | None = Field(None, description="CPU, e.g. 500m or 2.")
+    memory: Quantity | None = Field(None, description="Memory, e.g. 512Mi or 2Gi.")
+
+
+class Resources(ApiModel):
+    """Compute resources of the worker container; operator defaults apply to what is omitted."""
+
+    requests: ResourceList = Field(default_factory=ResourceList, description="Resource requests.")
+    limits: ResourceList = Field(
+        default_factory=ResourceList,
+        description="Resource limits. After an OOMKilled attempt the next attempt gets a raised memory limit.",
+    )
+
+
+class Toleration(ApiModel):
+    """A pod toleration, as in the core/v1 Pod API."""
+
+    key: str | None = Field(None, max_length=316, description="Taint key; empty with operator Exists matches all.")
+    operator: Literal["Exists", "Equal"] | None = Field(None, description="Exists or Equal (default Equal).")
+    value: str | None = Field(None, max_length=63, description="Taint value to match with operator Equal.")
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = Field(
+        None, description="Taint effect to match; empty matches all effects."
+    )
+    toleration_seconds: int | None = Field(None, description="For NoExecute: how long the pod stays bound.")
+
+
+class WorkerSpec(ApiModel):
+    """Where and as what the worker pods run."""
+
+    image: str | None = Field(
+        None, min_length=1, max_length=512, description="Worker image; the operator's default when omitted."
+    )
+    node_selector: dict[str, Annotated[str, Field(max_length=63)]] = Field(
+        default_factory=dict, max_length=64, description="Node labels the worker pod must match."
+    )
+    tolerations: list[Toleration] = Field(
+        default_factory=list, max_length=32, description="Tolerations of the worker pod."
+    )
+    service_account_name: str | None = Field(
+        None,
+        max_length=253,
+        pattern=DNS1123_SUBDOMAIN,
+        description="Service account of the worker pod; the namespace's default when omitted.",
+    )
+
+
+def _unique_formats(formats: list[Format]) -> list[Format]:
+    seen: set[Format] = set()
+    for fmt in formats:
+        if fmt in seen:
+            raise ValueError(f"formats: {fmt.value} is listed twice")
+        seen.add(fmt)
+    return formats
+
+
+SPEC_IMMUTABLE = CelRule("self == oldSelf", "spec is immutable; create a new TranscriptionTask")
+
+
+class TranscriptionTaskSpec(ApiModel):
+    """What to transcribe, where to put the results, and how to retry. Immutable once created."""
+
+    model_config = ConfigDict(json_schema_extra=validations(SPEC_IMMUTABLE))
+
+    input: str = Field(
+        max_length=MAX_URI_LENGTH,
+        pattern=INPUT_URI_PATTERN,
+        description="The audio object to transcribe: s3://bucket/key.",
+    )
+    output: str | None = Field(
+        None,
+        max_length=MAX_URI_LENGTH,
+        pattern=OUTPUT_URI_PATTERN,
+        description=(
+            "Prefix the transcripts are written under: s3://bucket/prefix/ (ends with /). "
+            "Default: the input's bucket, prefix <input key without extension>.transcript/."
+        ),
+    )
+    language: str | None = Field(
+        None,
+        max_length=16,
+        pattern=LANGUAGE_PATTERN,
+        description="Spoken language as an ISO 639 code (e.g. en); detected automatically when omitted.",
+    )
+    model: str | None = Field(
+        None,
+        max_length=253,
+        pattern=MODEL_PATTERN,
+        description="Transcription model (e.g. tiny.en); the worker's default when omitted.",
+    )
+    formats: Annotated[list[Format], AfterValidator(_unique_formats)] = Field(
+        default_factory=lambda: [Format.JSON, Format.TXT],
+        max_length=len(Format),
+        json_schema_extra={"default": [Format.JSON.value, Format.TXT.value], "x-kubernetes-list-type": "set"},
+        description=(
+            "Output formats, each at most once. json is always written (it marks completion), whether listed or not."
+        ),
+    )
+    retry_policy: RetryPolicy = Field(
+        default_factory=RetryPolicy, json_schema_extra={"default": {}}, description="Retries and backoff."
+    )
+    timeouts: Timeouts = Field(
+        default_factory=Timeouts, json_schema_extra={"default": {}}, description="Per-attempt time limits."
+    )
+    resources: Resources = Field(default_factory=Resources, description="Worker container resources.")
+    worker: WorkerSpec = Field(default_factory=WorkerSpec, description="Worker pod placement and identity.")
+
+
+# --- status ---------------------------------------------------------------------------------------------
+
+
+class AttemptRecord(ApiModel):
+    """One attempt: its pod and how it ended."""
+
+    attempt: int = Field(ge=1, description="Attempt number, 1-based.")
+    pod: str | None = Field(None, description="The attempt's pod; empty when it failed before a pod was made.")
+    node: str | None = Field(None, description="Node the pod ran on.")
+    created_at: datetime | None = Field(None, description="When the attempt was launched.")
+    started_at: datetime | None = Field(None, description="When the worker container started.")
+    finished_at: datetime | None = Field(None, description="When the attempt ended.")
+    exit_code: int | None = Field(None, description="Worker container exit code.")
+    reason: str | None = Field(None, description="How the attempt ended (failure taxonomy reason).")
+    message: str | None = Field(None, description="Human-readable detail of how the attempt ended.")
+    retryable: bool | None = Field(None, description="Whether the failure was retryable (after rules).")
+    memory_limit: str | None = Field(None, description="Memory limit the attempt ran with.")
+    deadline_seconds: int | None = Field(None, description="How long the attempt was allowed to run.")
+
+    @property
+    def finished(self) -> bool:
+        return self.finished_at is not None
+
+
+class Condition(ApiModel):
+    """A standard Kubernetes condition."""
+
+    type: str = Field(description="Ready (True once Succeeded) or Failed (True once Dead).")
+    status: Literal["True", "False", "Unknown"] = Field(description="True, False or Unknown.")
+    reason: str | None = Field(None, description="CamelCase reason of the last transition.")
+    message: str | None = Field(None, description="Human-readable detail.")
+    last_transition_time: datetime | None = Field(None, description="When status last changed.")
+    observed_generation: int | None = Field(None, description="metadata.generation this is based on.")
+
+
+class TaskStatus(ApiModel):
+    """Observed state, written by the operator only."""
+
+    phase: Phase | None = Field(None, description="Pending, Queued, Running, Retrying, Succeeded or Dead.")
+    attempt: int = Field(0, ge=0, description="Attempts started so far (the current try's number).")
+    retry_at: datetime | None = Field(None, description="While Retrying: when the next attempt may start.")
+    reason: str | None = Field(None, description="Last failure's or the terminal reason (CamelCase).")
+    message: str | None = Field(None, description="Human-readable detail of reason.")
+    attempts: list[AttemptRecord] = Field(
+        default_factory=list, description="The most recent attempts (at most 20), oldest first."
+    )
+    failure_counts: dict[str, int] = Field(
+        default_factory=dict, description="Failed attempts per reason, over all attempts."
+    )
+    outputs: dict[str, str] = Field(default_factory=dict, description="Once Succeeded: format -> s3:// URI.")
+    conditions: list[Condition] = Field(
+        default_factory=list,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+        description="Ready and Failed conditions.",
+    )
+    observed_generation: int | None = Field(None, description="metadata.generation last reconciled.")
+    input_size: int | None = Field(None, description="Size of the input in bytes, from the last probe.")
+    started_at: datetime | None = Field(None, description="When the first attempt was launched.")
+    finished_at: datetime | None = Field(None, description="When the task reached Succeeded or Dead.")
+
+    @property
+    def terminal(self) -> bool:
+        return self.phase in TERMINAL_PHASES
+
+    def record(self, attempt: int) -> AttemptRecord | None:
+        """The history entry of ``attempt``, if it is still kept."""
+        return next((r for r in reversed(self.attempts) if r.attempt == attempt), None)
+
+
+# --- the object ------------------------------------------------------------------------------------------
+
+
+class ObjectMeta(ApiModel):
+    """The parts of metadata the operator reads."""
+
+    name: str = ""
+    namespace: str | None = None
+    uid: str = ""
+    generation: int | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    creation_timestamp: datetime | None = None
+    deletion_timestamp: datetime | None = None
+
+
+class TranscriptionTask(ApiModel):
+    """A TranscriptionTask object."""
+
+    api_version: str = API_VERSION
+    kind: str = KIND
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+    spec: TranscriptionTaskSpec
+    status: TaskStatus = Field(default_factory=TaskStatus)
+
+    def with_status(self, status: TaskStatus) -> TranscriptionTask:
+        """A copy carrying ``status`` (e.g. a plan's new status, as if written)."""
+        return self.model_copy(update={"status": status})
+
+
+def to_json(model: BaseModel, *, nulls: bool = False) -> dict[str, Any]:
+    """JSON-ready camelCase dict. ``nulls=True`` keeps ``None`` as null: a merge patch then clears them."""
+    return model.model_dump(mode="json", by_alias=True, exclude_none=not nulls)

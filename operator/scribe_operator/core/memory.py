@@ -1,0 +1,39 @@
+"""Memory limit of the next attempt, raised after OOMKilled attempts."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from scribe_worker.taxonomy import Reason
+
+from ..api.quantity import format_mebibytes, memory_bytes
+from ..api.task import AttemptRecord, TranscriptionTaskSpec
+from .settings import CoreSettings
+
+
+def memory_limit(spec: TranscriptionTaskSpec, history: Sequence[AttemptRecord], settings: CoreSettings) -> str | None:
+    """The worker memory limit for the next attempt.
+
+    Start from spec.resources.limits.memory (or the operator default), at least the memory request. Each
+    OOMKilled attempt in the history raises it to that attempt's limit times ``oom_memory_factor``, capped
+    at ``max_memory_limit``; raised limits stay raised. Unchanged limits keep their original spelling.
+    """
+    base_text = spec.resources.limits.memory or settings.default_memory_limit
+    request = memory_bytes(spec.resources.requests.memory or "")
+    base = memory_bytes(base_text) if base_text else None
+    if base is not None and request is not None and request > base:
+        base, base_text = request, spec.resources.requests.memory
+    cap = memory_bytes(settings.max_memory_limit)
+    limit = base
+    for record in history:
+        used = memory_bytes(record.memory_limit or "") or limit
+        if used is None:
+            continue
+        limit = max(limit or 0, used)
+        if record.reason == Reason.OOM_KILLED:
+            raised = math.ceil(used * settings.oom_memory_factor)
+            limit = max(limit, min(cap, raised) if cap is not None else raised)
+    if limit is None or limit == base:
+        return base_text
+    return format_mebibytes(limit)

@@ -1,0 +1,146 @@
+"""What the effects layer observed, as plain immutable values: the decision core's only input besides the
+task itself and the clock reading it is handed.
+
+``ObservedPod.from_pod`` turns a raw Pod object (a dict from the API) into one; it is pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from ..api.constants import LABEL_ATTEMPT
+
+PodPhase = Literal["Pending", "Running", "Succeeded", "Failed", "Unknown"]
+ProbeResult = Literal["ok", "not_found", "forbidden", "error"]
+_PHASES: tuple[PodPhase, ...] = ("Pending", "Running", "Succeeded", "Failed", "Unknown")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObservedPod:
+    """An attempt pod as last seen (keyword-only: many fields). Times are timezone-aware."""
+
+    name: str
+    attempt: int
+    phase: PodPhase
+    node: str | None = None
+    created_at: datetime
+    deleting: bool = False
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    exit_code: int | None = None
+    terminated_reason: str | None = None
+    termination_message: str | None = None
+    waiting_reason: str | None = None
+    waiting_message: str | None = None
+    pod_reason: str | None = None
+    pod_message: str | None = None
+    unschedulable_message: str | None = None
+
+    @property
+    def terminated(self) -> bool:
+        """The pod has ended (restartPolicy Never: Succeeded or Failed is final)."""
+        return self.phase in ("Succeeded", "Failed")
+
+    @property
+    def started(self) -> bool:
+        """The worker container has started (or the pod reports Running)."""
+        return self.started_at is not None or self.phase == "Running"
+
+    @classmethod
+    def from_pod(cls, pod: Mapping[str, Any], container: str | None = None) -> ObservedPod | None:
+        """Observe a raw Pod; ``None`` if it carries no valid attempt label or creation time.
+
+        ``container`` names the worker container (default: the first container status).
+        """
+        meta = _map(pod.get("metadata"))
+        status = _map(pod.get("status"))
+        try:
+            attempt = int(str(_map(meta.get("labels")).get(LABEL_ATTEMPT)))
+        except ValueError:
+            return None
+        created = _time(meta.get("creationTimestamp"))
+        if attempt < 1 or created is None:
+            return None
+        statuses = [_map(s) for s in status.get("containerStatuses") or () if isinstance(s, Mapping)]
+        cstatus = next((s for s in statuses if container is None or s.get("name") == container), {})
+        state = _map(cstatus.get("state"))
+        running, terminated, waiting = (_map(state.get(k)) for k in ("running", "terminated", "waiting"))
+        phase = status.get("phase")
+        exit_code = terminated.get("exitCode")
+        return cls(
+            name=str(meta.get("name", "")),
+            attempt=attempt,
+            phase=phase if phase in _PHASES else "Pending",
+            created_at=created,
+            node=_str(_map(pod.get("spec")).get("nodeName")),
+            deleting=meta.get("deletionTimestamp") is not None,
+            started_at=_time(running.get("startedAt")) or _time(terminated.get("startedAt")),
+            finished_at=_time(terminated.get("finishedAt")),
+            exit_code=exit_code if isinstance(exit_code, int) else None,
+            terminated_reason=_str(terminated.get("reason")),
+            termination_message=_str(terminated.get("message")),
+            waiting_reason=_str(waiting.get("reason")),
+            waiting_message=_str(waiting.get("message")),
+            pod_reason=_str(status.get("reason")),
+            pod_message=_str(status.get("message")),
+            unschedulable_message=_unschedulable(status),
+        )
+
+
+@dataclass(frozen=True)
+class InputProbe:
+    """The result of a HEAD on the input object, made because a plan asked for it (ProbeInput)."""
+
+    result: ProbeResult
+    size_bytes: int | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class LaunchError:
+    """The effects layer could not carry out ``LaunchAttempt(attempt)`` (e.g. presigning failed)."""
+
+    attempt: int
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Observed:
+    """Everything observed for one task in this reconcile pass."""
+
+    pods: tuple[ObservedPod, ...] = ()
+    input_probe: InputProbe | None = None
+    launch_error: LaunchError | None = None
+
+
+def _map(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _unschedulable(status: Mapping[str, Any]) -> str | None:
+    for raw in status.get("conditions") or ():
+        cond = _map(raw)
+        scheduled = cond.get("type") == "PodScheduled"
+        if scheduled and cond.get("status") == "False" and cond.get("reason") == "Unschedulable":
+            return _str(cond.get("message")) or "Unschedulable"
+    return None

@@ -1,0 +1,108 @@
+"""A Plan: the decision core's output. The new status plus idempotent actions, carried out by effects.
+
+Carrying out a plan: run the actions in order, write ``status`` (if not None) to the status subresource,
+set or remove the dead-letter label (if not None), and requeue after ``requeue_after`` seconds (if not None).
+Every action is idempotent: creates of deterministic names treat AlreadyExists as done, deletes treat
+NotFound as done.
+
+``ProbeInput`` asks for information rather than a change: run the HEAD, then reconcile again with
+``plan.apply(task)`` and the result in ``Observed.input_probe``. A ``LaunchAttempt`` that fails (presigning)
+likewise comes back as ``Observed.launch_error`` in an immediate second reconcile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal
+
+from ..api.constants import DEAD_LETTER_VALUE, LABEL_DEAD_LETTER
+from ..api.task import TaskStatus, TranscriptionTask
+
+EventType = Literal["Normal", "Warning"]
+
+
+class EventReason(StrEnum):
+    """Reasons of the Kubernetes events the operator emits on a task."""
+
+    ATTEMPT_LAUNCHED = "AttemptLaunched"
+    ATTEMPT_ADOPTED = "AttemptAdopted"
+    ATTEMPT_FAILED = "AttemptFailed"
+    RETRY_SCHEDULED = "RetryScheduled"
+    SUCCEEDED = "Succeeded"
+    DEAD_LETTERED = "DeadLettered"
+
+
+@dataclass(frozen=True)
+class ProbeInput:
+    """HEAD the input object, then reconcile again with the result (``Observed.input_probe``)."""
+
+
+@dataclass(frozen=True)
+class LaunchAttempt:
+    """Presign URLs into secret ``secret_name`` (valid ``url_ttl_seconds``) and create pod ``pod_name``.
+
+    ``deadline_seconds`` is the pod's activeDeadlineSeconds. ``memory_limit`` is the worker's memory limit
+    (spec, operator default, or raised after an OOMKilled attempt); ``None``: leave it unset.
+    """
+
+    attempt: int
+    pod_name: str
+    secret_name: str
+    deadline_seconds: int
+    url_ttl_seconds: int
+    memory_limit: str | None
+
+
+@dataclass(frozen=True)
+class DeletePod:
+    """Delete pod ``name`` (NotFound is success)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class DeleteSecret:
+    """Delete secret ``name`` (NotFound is success)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class EmitEvent:
+    """Record a Kubernetes event on the task."""
+
+    type: EventType
+    reason: str
+    message: str
+
+
+Action = ProbeInput | LaunchAttempt | DeletePod | DeleteSecret | EmitEvent
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to do for one task now. An empty plan (the default) means: nothing, no requeue."""
+
+    status: TaskStatus | None = None
+    """The complete new status when it differs from the current one, else None (no write)."""
+    dead_letter_label: bool | None = None
+    """True: set ``scribe.dev/dead-letter: "true"``; False: remove it; None: leave labels alone."""
+    actions: tuple[Action, ...] = field(default=())
+    requeue_after: float | None = None
+    """Reconcile again after this many seconds (retryAt, pending timeout, deadline, pod-lost grace)."""
+
+    @property
+    def empty(self) -> bool:
+        return self == Plan()
+
+    def apply(self, task: TranscriptionTask) -> TranscriptionTask:
+        """``task`` as it will be once this plan's status and label are written (actions aside)."""
+        if self.status is not None:
+            task = task.with_status(self.status)
+        if self.dead_letter_label is None:
+            return task
+        labels = {k: v for k, v in task.metadata.labels.items() if k != LABEL_DEAD_LETTER}
+        if self.dead_letter_label:
+            labels[LABEL_DEAD_LETTER] = DEAD_LETTER_VALUE
+        return task.model_copy(update={"metadata": task.metadata.model_copy(update={"labels": labels})})

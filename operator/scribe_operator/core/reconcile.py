@@ -1,0 +1,369 @@
+"""``reconcile(task, observed, now, settings) -> Plan``: the level-triggered heart of the operator.
+
+Pure: no I/O, no clock reads, no randomness. The same task, observation and time always give the same plan,
+and after a plan's status is written, reconciling the same observation again changes nothing.
+
+One pass advances the task as far as the observation allows, attempt by attempt:
+
+* between attempts (new task, or the last attempt failed and ``retryAt`` has come): adopt a pod that
+  already exists for the next attempt (the operator crashed between creating it and writing status); else
+  ask for an input probe; else fail the attempt up front (probe said not found/forbidden/error, or the
+  launch could not presign); else launch it;
+* while an attempt is in flight: wait for its pod (PodLost after the pod-lost grace), record its node and
+  start, end it as Succeeded or classify its failure, and run the watchdogs (pending timeout, deadline);
+* after a failure: retry with backoff while attempts remain and the failure is retryable, else Dead.
+
+Succeeded and Dead are absorbing: their plans never change status or start anything; they only delete
+pods still running and repair a missing dead-letter label. A task being deleted gets an empty plan.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from scribe_worker.taxonomy import Reason
+
+from ..api.constants import DEAD_LETTER_VALUE, LABEL_DEAD_LETTER
+from ..api.names import pod_name, secret_name
+from ..api.outputs import output_prefix, output_uris
+from ..api.task import AttemptRecord, Phase, TaskStatus, TranscriptionTask
+from . import classify
+from .backoff import backoff_delay
+from .classify import Outcome
+from .conditions import derive_conditions
+from .deadline import attempt_deadline, url_ttl
+from .memory import memory_limit
+from .observed import InputProbe, Observed, ObservedPod
+from .plan import (
+    Action,
+    DeletePod,
+    DeleteSecret,
+    EmitEvent,
+    EventReason,
+    EventType,
+    LaunchAttempt,
+    Plan,
+    ProbeInput,
+)
+from .settings import CoreSettings
+
+
+def reconcile(task: TranscriptionTask, observed: Observed, now: datetime, settings: CoreSettings | None = None) -> Plan:
+    """The plan that moves ``task`` towards done, given what was ``observed`` at time ``now``."""
+    settings = settings or CoreSettings()
+    now = now if now.tzinfo else now.replace(tzinfo=UTC)
+    if task.metadata.deletion_timestamp is not None:
+        return Plan()  # being deleted: owned pods and secrets go with it; start nothing new
+    if task.status.terminal:
+        return Plan(dead_letter_label=_missing_dead_letter(task, task.status), actions=_stray_pods(observed, None))
+    run = _Pass(task, observed, now, settings)
+    run.advance()
+    return run.plan()
+
+
+def _missing_dead_letter(task: TranscriptionTask, status: TaskStatus) -> bool | None:
+    """True when the task is Dead but not yet labelled as such."""
+    labelled = task.metadata.labels.get(LABEL_DEAD_LETTER) == DEAD_LETTER_VALUE
+    return True if status.phase is Phase.DEAD and not labelled else None
+
+
+def _stray_pods(observed: Observed, in_flight: int | None) -> tuple[DeletePod, ...]:
+    """Delete pods still running that belong to no attempt in flight (watchdog victims, strays)."""
+    return tuple(
+        DeletePod(p.name)
+        for p in sorted(observed.pods, key=lambda p: p.name)
+        if p.attempt != in_flight and not p.terminated and not p.deleting
+    )
+
+
+def _stamp(moment: datetime) -> datetime:
+    """Times written to status have whole seconds."""
+    return moment.replace(microsecond=0)
+
+
+def _ceil_stamp(moment: datetime) -> datetime:
+    return moment if moment.microsecond == 0 else _stamp(moment) + timedelta(seconds=1)
+
+
+class _Pass:
+    """One reconcile pass: a working copy of the status plus the actions and wake-up times gathered."""
+
+    def __init__(self, task: TranscriptionTask, observed: Observed, now: datetime, settings: CoreSettings):
+        self.task, self.spec, self.observed, self.settings = task, task.spec, observed, settings
+        self.now, self.stamp = now, _stamp(now)
+        self.status = task.status
+        self.max_attempts = task.spec.retry_policy.max_attempts
+        self.actions: list[Action] = []
+        self.events: list[EmitEvent] = []
+        self.wake_at: list[datetime] = []
+
+    # --- driving ------------------------------------------------------------------------------------------
+
+    def advance(self) -> None:
+        """Take every step the observation allows (each step ends an attempt, starts one, or stops)."""
+        for _ in range(2 * self.max_attempts + 2):
+            if self.status.terminal:
+                return
+            n = self._in_flight()
+            progressed = self.watch(n) if n is not None else self.start(self.status.attempt + 1)
+            if not progressed:
+                return
+
+    def plan(self) -> Plan:
+        old = self.task.status
+        status = self.status.model_copy(
+            update={
+                "conditions": derive_conditions(self.status, old.conditions, self.stamp, self.task.metadata.generation),
+                "observed_generation": self.task.metadata.generation,
+            }
+        )
+        in_flight = self._in_flight()
+        deletes = [a for a in _stray_pods(self.observed, in_flight) if a not in self.actions]
+        wake = min(self.wake_at, default=None)
+        return Plan(
+            status=None if status == old else status,
+            dead_letter_label=_missing_dead_letter(self.task, status),
+            actions=(*self.actions, *deletes, *self.events),
+            requeue_after=None if wake is None else max(0.0, (wake - self.now).total_seconds()),
+        )
+
+    def _in_flight(self) -> int | None:
+        """The attempt currently launched and not yet ended, if any."""
+        n = self.status.attempt
+        record = self.status.record(n)
+        if n == 0 or self.status.terminal or self.status.phase is Phase.RETRYING or (record and record.finished):
+            return None
+        return n
+
+    # --- between attempts --------------------------------------------------------------------------------
+
+    def start(self, m: int) -> bool:
+        """Try to start attempt ``m``; False when it has to wait (retryAt, input probe)."""
+        pod = self._pod(m, pod_name(self.task.metadata.name, m))
+        if m > self.max_attempts:
+            self._dead(Reason.RETRIES_EXHAUSTED.value, f"no attempts left ({self.max_attempts} allowed)", self.stamp)
+            return True
+        if pod is not None:
+            self._adopt(m, pod)
+            return True
+        retry_at = self.status.retry_at
+        if self.status.phase is Phase.RETRYING and retry_at is not None and self.now < retry_at:
+            self.wake_at.append(retry_at)
+            return False
+        error = self.observed.launch_error
+        if error is not None and error.attempt == m:
+            self._fail(m, classify.launch_failed(error), cleanup=True)
+            return True
+        probe = self.observed.input_probe
+        if probe is None:
+            if self.status.phase is None:
+                self._set(phase=Phase.PENDING)
+            self.actions.append(ProbeInput())
+            return False
+        outcome = classify.probe_failed(probe, self.spec.input)
+        if outcome is not None:
+            self._fail(m, outcome, cleanup=False)
+        else:
+            self._launch(m, probe)
+        return True
+
+    def _launch(self, m: int, probe: InputProbe) -> None:
+        deadline = attempt_deadline(self.spec, probe.size_bytes, self.settings)
+        memory = memory_limit(self.spec, self.status.attempts, self.settings)
+        name = self.task.metadata.name
+        pod, secret = pod_name(name, m), secret_name(name, m)
+        self._begin(
+            AttemptRecord(attempt=m, pod=pod, created_at=self.stamp, memory_limit=memory, deadline_seconds=deadline),
+            input_size=probe.size_bytes,
+        )
+        self.actions.append(
+            LaunchAttempt(m, pod, secret, deadline, url_ttl(self.spec, deadline, self.settings), memory)
+        )
+        self._event("Normal", EventReason.ATTEMPT_LAUNCHED, f"{self._of(m)}: pod {pod}, deadline {deadline}s")
+
+    def _adopt(self, m: int, pod: ObservedPod) -> None:
+        """Take over a pod created for attempt ``m`` whose launch never made it into status."""
+        self._begin(
+            AttemptRecord(
+                attempt=m,
+                pod=pod.name,
+                created_at=_stamp(pod.created_at),
+                memory_limit=memory_limit(self.spec, self.status.attempts, self.settings),
+                deadline_seconds=attempt_deadline(self.spec, self.status.input_size, self.settings),
+            ),
+            input_size=self.status.input_size,
+        )
+        self._event("Normal", EventReason.ATTEMPT_ADOPTED, f"{self._of(m)}: adopted existing pod {pod.name}")
+
+    def _begin(self, record: AttemptRecord, input_size: int | None) -> None:
+        self._put(record)
+        self._set(
+            attempt=record.attempt,
+            phase=Phase.QUEUED,
+            retry_at=None,
+            input_size=input_size,
+            started_at=self.status.started_at or record.created_at,
+        )
+
+    # --- an attempt in flight ----------------------------------------------------------------------------
+
+    def watch(self, n: int) -> bool:
+        """Follow attempt ``n``'s pod; True when the attempt ended."""
+        record = self.status.record(n)
+        expected = record.pod if record and record.pod else pod_name(self.task.metadata.name, n)
+        pod = self._pod(n, expected)
+        if pod is None:
+            return self._missing_pod(n, expected, record)
+        record = self._observe(n, pod)
+        if pod.terminated:
+            if pod.phase == "Succeeded":
+                self._succeed(n, pod)
+            else:
+                self._fail(n, classify.classify_terminated(pod), pod=pod)
+            return True
+        if not pod.started:
+            pending = self.spec.timeouts.pending_seconds
+            return self._watchdog(
+                pod, pod.created_at + timedelta(seconds=pending), n, classify.classify_pending(pod, pending)
+            )
+        deadline = record.deadline_seconds or attempt_deadline(self.spec, self.status.input_size, self.settings)
+        limit = (pod.started_at or pod.created_at) + timedelta(seconds=deadline + self.settings.deadline_grace_seconds)
+        return self._watchdog(pod, limit, n, classify.deadline_exceeded(pod, deadline))
+
+    def _missing_pod(self, n: int, expected: str, record: AttemptRecord | None) -> bool:
+        error = self.observed.launch_error
+        if error is not None and error.attempt == n:
+            if record is not None:
+                self._put(record.model_copy(update={"pod": None}))  # planned, never created
+            self._fail(n, classify.launch_failed(error))
+            return True
+        created = record.created_at if record else None
+        if created is not None:
+            limit = created + timedelta(seconds=self.settings.pod_lost_grace_seconds)
+            if self.now < limit:
+                self.wake_at.append(limit)
+                return False
+        self._fail(n, classify.pod_lost(expected))
+        return True
+
+    def _watchdog(self, pod: ObservedPod, limit: datetime, n: int, outcome: Outcome) -> bool:
+        """End attempt ``n`` with ``outcome`` (deleting its pod) once ``limit`` has passed."""
+        if self.now < limit:
+            self.wake_at.append(limit)
+            return False
+        self.actions.append(DeletePod(pod.name))
+        self._fail(n, outcome, pod=pod)
+        return True
+
+    def _observe(self, n: int, pod: ObservedPod) -> AttemptRecord:
+        """Copy what the pod tells about attempt ``n`` into its record and the phase."""
+        record = self.status.record(n) or AttemptRecord(attempt=n, created_at=_stamp(pod.created_at))
+        record = record.model_copy(
+            update={
+                "pod": pod.name,
+                "node": pod.node or record.node,
+                "started_at": _stamp(pod.started_at) if pod.started_at else record.started_at,
+            }
+        )
+        self._put(record)
+        self._set(phase=Phase.RUNNING if pod.started else Phase.QUEUED)
+        return record
+
+    # --- endings -----------------------------------------------------------------------------------------
+
+    def _succeed(self, n: int, pod: ObservedPod) -> None:
+        tm = classify.parse_termination_message(pod.termination_message)
+        finished = self._finished(pod)
+        message = f"transcripts written under {output_prefix(self.spec)}"
+        self._end(n, finished, exit_code=pod.exit_code or 0, reason=Reason.COMPLETED.value, message=message)
+        self._set(
+            phase=Phase.SUCCEEDED,
+            reason=Reason.COMPLETED.value,
+            message=message,
+            outputs=tm.outputs if tm is not None and tm.outputs else output_uris(self.spec),
+            retry_at=None,
+            finished_at=finished,
+        )
+        self.actions.append(DeleteSecret(secret_name(self.task.metadata.name, n)))
+        self._event("Normal", EventReason.SUCCEEDED, f"{self._of(n)} succeeded: {message}")
+
+    def _fail(self, n: int, outcome: Outcome, pod: ObservedPod | None = None, cleanup: bool = True) -> None:
+        """Record attempt ``n`` as failed, then retry it or go Dead. ``cleanup``: delete its URL secret."""
+        outcome = classify.apply_rules(outcome, self.spec.retry_policy.rules)
+        finished = self._finished(pod)
+        message = self._clip(outcome.message)
+        self._end(n, finished, outcome.exit_code, outcome.reason, message, outcome.retryable)
+        counts = dict(self.status.failure_counts)
+        counts[outcome.reason] = counts.get(outcome.reason, 0) + 1
+        self._set(attempt=max(self.status.attempt, n), failure_counts=counts)
+        if cleanup:
+            self.actions.append(DeleteSecret(secret_name(self.task.metadata.name, n)))
+        self._event("Warning", EventReason.ATTEMPT_FAILED, f"{self._of(n)} failed: {outcome.reason}: {message}")
+        if not outcome.retryable:
+            self._dead(outcome.reason, message, finished)
+        elif n >= self.max_attempts:
+            last = f"last attempt ({n} of {self.max_attempts}) failed: {outcome.reason}: {message}"
+            self._dead(Reason.RETRIES_EXHAUSTED.value, self._clip(last), finished)
+        else:
+            delay = backoff_delay(self.spec.retry_policy.backoff, n, self.task.metadata.uid)
+            retry_at = _ceil_stamp(min(finished, self.stamp) + timedelta(seconds=delay))
+            self._set(phase=Phase.RETRYING, retry_at=retry_at, reason=outcome.reason, message=message)
+            when = retry_at.isoformat().replace("+00:00", "Z")
+            self._event("Normal", EventReason.RETRY_SCHEDULED, f"{self._of(n + 1)} at {when}")
+
+    def _dead(self, reason: str, message: str, finished: datetime) -> None:
+        self._set(phase=Phase.DEAD, reason=reason, message=message, retry_at=None, finished_at=finished)
+        self._event("Warning", EventReason.DEAD_LETTERED, f"{reason}: {message}")
+
+    def _end(
+        self,
+        n: int,
+        finished: datetime,
+        exit_code: int | None,
+        reason: str,
+        message: str,
+        retryable: bool | None = None,
+    ) -> None:
+        record = self.status.record(n) or AttemptRecord(attempt=n, created_at=self.stamp)
+        self._put(
+            record.model_copy(
+                update={
+                    "finished_at": finished,
+                    "exit_code": exit_code,
+                    "reason": reason,
+                    "message": message,
+                    "retryable": retryable,
+                }
+            )
+        )
+
+    # --- helpers -----------------------------------------------------------------------------------------
+
+    def _pod(self, attempt: int, expected: str) -> ObservedPod | None:
+        """The observed pod of ``attempt``, preferring the expected name."""
+        pods = sorted((p for p in self.observed.pods if p.attempt == attempt), key=lambda p: p.name != expected)
+        return pods[0] if pods else None
+
+    def _put(self, record: AttemptRecord) -> None:
+        """Insert or replace ``record`` in the bounded history."""
+        attempts = [r for r in self.status.attempts if r.attempt != record.attempt]
+        attempts.append(record)
+        attempts.sort(key=lambda r: r.attempt)
+        self._set(attempts=attempts[-self.settings.max_history :])
+
+    def _set(self, **fields: object) -> None:
+        self.status = self.status.model_copy(update=fields)
+
+    def _event(self, kind: EventType, reason: EventReason, message: str) -> None:
+        self.events.append(EmitEvent(kind, reason.value, message))
+
+    def _finished(self, pod: ObservedPod | None) -> datetime:
+        finished = pod.finished_at if pod is not None and pod.finished_at is not None else self.now
+        return _stamp(min(finished, self.now))
+
+    def _clip(self, text: str) -> str:
+        limit = self.settings.max_message_length
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+
+    def _of(self, n: int) -> str:
+        return f"attempt {n} of {self.max_attempts}"

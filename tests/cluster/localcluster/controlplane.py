@@ -1,0 +1,299 @@
+"""Bring the local cluster up and down: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, MinIO,
+and the pod runner, on free loopback ports, each waited on until healthy."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shlex
+import socket
+import ssl
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import cgroups, processes
+from .kubeconfig import write_kubeconfig
+from .paths import REPO, ClusterPaths
+from .pki import ensure_pki
+
+NODE_NAME = "scribe-local-node"
+PORT_NAMES = ("etcd", "etcd_peer", "apiserver", "controller_manager", "scheduler", "minio", "minio_console")
+# start order; stop is the reverse
+COMPONENTS = ("etcd", "minio", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "podrunner")
+
+
+def kubernetes_version() -> str:
+    """The pinned Kubernetes version, from hack/versions.env (the one place versions live)."""
+    for line in (REPO / "hack" / "versions.env").read_text().splitlines():
+        if line.startswith("KUBERNETES_VERSION="):
+            return line.split("=", 1)[1].strip()
+    raise RuntimeError("KUBERNETES_VERSION missing from hack/versions.env")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class State:
+    ports: dict[str, int]
+    minio_user: str
+    minio_password: str
+
+    @classmethod
+    def load_or_create(cls, paths: ClusterPaths) -> State:
+        if paths.state.exists():
+            raw = json.loads(paths.state.read_text())
+            return cls(raw["ports"], raw["minio_user"], raw["minio_password"])
+        state = cls({n: _free_port() for n in PORT_NAMES}, "scribe-admin", secrets.token_hex(16))
+        paths.root.mkdir(parents=True, exist_ok=True)
+        paths.state.write_text(json.dumps(state.__dict__, indent=2))
+        paths.state.chmod(0o600)
+        return state
+
+
+class Cluster:
+    def __init__(self, paths: ClusterPaths | None = None) -> None:
+        self.paths = paths or ClusterPaths.default()
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _bin(self, name: str) -> str:
+        path = self.paths.bin / name
+        if not path.exists():
+            raise SystemExit(f"{path} is missing: run hack/build-binaries.sh (make binaries) first")
+        return str(path)
+
+    def _tls(self, client: bool = True, verify: bool = True) -> ssl.SSLContext:
+        ctx = ssl.create_default_context(cafile=str(self.paths.pki / "ca.crt"))
+        if not verify:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        if client:
+            ctx.load_cert_chain(str(self.paths.pki / "admin.crt"), str(self.paths.pki / "admin.key"))
+        return ctx
+
+    def _get(self, url: str, ctx: ssl.SSLContext | None = None) -> tuple[int, bytes]:
+        with urllib.request.urlopen(url, timeout=3, context=ctx) as resp:
+            return int(resp.status), bytes(resp.read())
+
+    def _ok(self, url: str, ctx: ssl.SSLContext | None = None) -> bool:
+        return self._get(url, ctx)[0] == 200
+
+    def _log(self, name: str) -> Path:
+        return self.paths.logs / f"{name}.log"
+
+    def _start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
+        processes.start(name, argv, run_dir=self.paths.run, log_dir=self.paths.logs, env=env, cwd=REPO)
+
+    # -- components ------------------------------------------------------------------------------
+    def _etcd(self, st: State) -> None:
+        p = st.ports
+        self._start(
+            "etcd",
+            [
+                self._bin("etcd"),
+                "--name=local",
+                f"--data-dir={self.paths.data / 'etcd'}",
+                f"--listen-client-urls=http://127.0.0.1:{p['etcd']}",
+                f"--advertise-client-urls=http://127.0.0.1:{p['etcd']}",
+                f"--listen-peer-urls=http://127.0.0.1:{p['etcd_peer']}",
+                f"--initial-advertise-peer-urls=http://127.0.0.1:{p['etcd_peer']}",
+                f"--initial-cluster=local=http://127.0.0.1:{p['etcd_peer']}",
+                "--unsafe-no-fsync",
+                "--log-level=warn",
+            ],
+        )
+        processes.wait_for(
+            "etcd",
+            lambda: b'"true"' in self._get(f"http://127.0.0.1:{p['etcd']}/health")[1],
+            60,
+            self._log("etcd"),
+        )
+
+    def _minio(self, st: State) -> None:
+        p = st.ports
+        self._start(
+            "minio",
+            [
+                self._bin("minio"),
+                "server",
+                str(self.paths.data / "minio"),
+                f"--address=127.0.0.1:{p['minio']}",
+                f"--console-address=127.0.0.1:{p['minio_console']}",
+                "--quiet",
+            ],
+            env={"MINIO_ROOT_USER": st.minio_user, "MINIO_ROOT_PASSWORD": st.minio_password},
+        )
+        processes.wait_for(
+            "minio",
+            lambda: self._ok(f"http://127.0.0.1:{p['minio']}/minio/health/live"),
+            60,
+            self._log("minio"),
+        )
+
+    def _apiserver(self, st: State) -> None:
+        p, pki = st.ports, self.paths.pki
+        self._start(
+            "kube-apiserver",
+            [
+                self._bin("kube-apiserver"),
+                f"--etcd-servers=http://127.0.0.1:{p['etcd']}",
+                "--bind-address=127.0.0.1",
+                "--advertise-address=127.0.0.1",
+                f"--secure-port={p['apiserver']}",
+                f"--tls-cert-file={pki / 'apiserver.crt'}",
+                f"--tls-private-key-file={pki / 'apiserver.key'}",
+                f"--client-ca-file={pki / 'ca.crt'}",
+                "--authorization-mode=RBAC",
+                "--anonymous-auth=false",
+                "--enable-admission-plugins=PodSecurity",
+                "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+                f"--service-account-key-file={pki / 'sa.pub'}",
+                f"--service-account-signing-key-file={pki / 'sa.key'}",
+                "--service-cluster-ip-range=10.96.0.0/16",
+                "--allow-privileged=true",
+                "--endpoint-reconciler-type=none",
+                "--v=1",
+            ],
+        )
+        processes.wait_for(
+            "kube-apiserver",
+            lambda: self._ok(f"https://127.0.0.1:{p['apiserver']}/readyz", self._tls()),
+            90,
+            self._log("kube-apiserver"),
+        )
+
+    def _controller_manager(self, st: State) -> None:
+        p, pki = st.ports, self.paths.pki
+        kc = self.paths.root / "controller-manager.kubeconfig"
+        self._start(
+            "kube-controller-manager",
+            [
+                self._bin("kube-controller-manager"),
+                f"--kubeconfig={kc}",
+                f"--authentication-kubeconfig={kc}",
+                f"--authorization-kubeconfig={kc}",
+                "--bind-address=127.0.0.1",
+                f"--secure-port={p['controller_manager']}",
+                "--leader-elect=false",
+                f"--service-account-private-key-file={pki / 'sa.key'}",
+                f"--root-ca-file={pki / 'ca.crt'}",
+                "--use-service-account-credentials=true",
+                "--controllers=*",
+                "--v=1",
+            ],
+        )
+        url = f"https://127.0.0.1:{p['controller_manager']}/healthz"
+        processes.wait_for(
+            "kube-controller-manager",
+            lambda: self._ok(url, self._tls(client=False, verify=False)),
+            60,
+            self._log("kube-controller-manager"),
+        )
+
+    def _scheduler(self, st: State) -> None:
+        p = st.ports
+        kc = self.paths.root / "scheduler.kubeconfig"
+        self._start(
+            "kube-scheduler",
+            [
+                self._bin("kube-scheduler"),
+                f"--kubeconfig={kc}",
+                f"--authentication-kubeconfig={kc}",
+                f"--authorization-kubeconfig={kc}",
+                "--bind-address=127.0.0.1",
+                f"--secure-port={p['scheduler']}",
+                "--leader-elect=false",
+                "--v=1",
+            ],
+        )
+        url = f"https://127.0.0.1:{p['scheduler']}/healthz"
+        processes.wait_for(
+            "kube-scheduler",
+            lambda: self._ok(url, self._tls(client=False, verify=False)),
+            60,
+            self._log("kube-scheduler"),
+        )
+
+    def _podrunner(self, st: State) -> None:
+        p = st.ports
+        fresh = processes.read_pid(self.paths.run / "podrunner.pid") is None
+        self._start(
+            "podrunner",
+            [
+                sys.executable,
+                "-m",
+                "localcluster.podrunner",
+                f"--kubeconfig={self.paths.kubeconfig}",
+                f"--node-name={NODE_NAME}",
+                f"--state-dir={self.paths.root / 'podrunner'}",
+                f"--log-dir={self.paths.logs / 'pods'}",
+                f"--image-map={REPO / 'tests' / 'cluster' / 'images.yaml'}",
+                f"--kubelet-version={kubernetes_version()}",
+            ],
+            env={"PYTHONPATH": str(REPO / "tests" / "cluster")},
+        )
+        url = f"https://127.0.0.1:{p['apiserver']}/api/v1/nodes/{NODE_NAME}"
+
+        since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 1)) if fresh else ""
+
+        def node_ready() -> bool:
+            """Ready, with a heartbeat from this run of the pod runner (not one left in etcd by the last)."""
+            node = json.loads(self._get(url, self._tls())[1])
+            return any(
+                c["type"] == "Ready" and c["status"] == "True" and c.get("lastHeartbeatTime", "") >= since
+                for c in node.get("status", {}).get("conditions", [])
+            )
+
+        processes.wait_for("podrunner (node Ready)", node_ready, 60, self._log("podrunner"))
+        sa_url = f"https://127.0.0.1:{p['apiserver']}/api/v1/namespaces/default/serviceaccounts/default"
+        processes.wait_for("the default ServiceAccount", lambda: self._ok(sa_url, self._tls()), 60)
+
+    # -- public ----------------------------------------------------------------------------------
+    def up(self) -> None:
+        started = time.monotonic()
+        st = State.load_or_create(self.paths)
+        for d in (self.paths.logs, self.paths.run, self.paths.data):
+            d.mkdir(parents=True, exist_ok=True)
+        ensure_pki(self.paths.pki)
+        server = f"https://127.0.0.1:{st.ports['apiserver']}"
+        write_kubeconfig(self.paths.kubeconfig, server, self.paths.pki, "admin")
+        for user in ("controller-manager", "scheduler"):
+            write_kubeconfig(self.paths.root / f"{user}.kubeconfig", server, self.paths.pki, user)
+        self._etcd(st)
+        self._minio(st)
+        self._apiserver(st)
+        self._controller_manager(st)
+        self._scheduler(st)
+        self._podrunner(st)
+        self.write_env(st)
+        print(f"local cluster healthy in {time.monotonic() - started:.1f}s; source {self.paths.env}")
+
+    def write_env(self, st: State) -> None:
+        lines = {
+            "KUBECONFIG": str(self.paths.kubeconfig),
+            "PATH": f"{self.paths.bin}:$PATH",
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{st.ports['minio']}",
+            "AWS_ACCESS_KEY_ID": st.minio_user,
+            "AWS_SECRET_ACCESS_KEY": st.minio_password,
+            "AWS_REGION": "us-east-1",
+        }
+        text = "".join(
+            f'export {k}="{v}"\n' if k == "PATH" else f"export {k}={shlex.quote(v)}\n" for k, v in lines.items()
+        )
+        self.paths.env.write_text("# written by `make cluster-up`; source it\n" + text)
+        self.paths.env.chmod(0o600)
+
+    def down(self) -> None:
+        for name in reversed(COMPONENTS):
+            processes.stop(name, run_dir=self.paths.run)
+        cgroups.kill_all(cgroups.root_for(NODE_NAME))
+        print("local cluster stopped")
+
+    def status(self) -> dict[str, bool]:
+        return {n: processes.read_pid(self.paths.run / f"{n}.pid") is not None for n in COMPONENTS}

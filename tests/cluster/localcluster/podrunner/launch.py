@@ -1,0 +1,38 @@
+"""Runs inside `unshare --mount`: joins the container's cgroup, bind-mounts its volumes, then execs it.
+
+Usage: python -m localcluster.podrunner.launch SPEC.json  (SPEC: argv, env, cwd, cgroup, mounts[[src, dst]])
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def main() -> None:
+    spec = json.loads(Path(sys.argv[1]).read_text())
+    if spec.get("cgroup"):
+        Path(spec["cgroup"], "cgroup.procs").write_text(str(os.getpid()))
+    for src, dst in spec["mounts"]:
+        target = Path(dst)
+        if Path(src).is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.touch(exist_ok=True)
+        subprocess.run(["mount", "--bind", src, dst], check=True)
+    cwd = spec.get("cwd") or "/"
+    os.chdir(cwd)
+    argv = spec["argv"]
+    try:
+        os.execvpe(argv[0], argv, spec["env"])
+    except OSError as exc:  # as a runtime reports a missing executable
+        print(f"exec {argv[0]!r} failed: {exc}", file=sys.stderr)
+        sys.exit(127)
+
+
+if __name__ == "__main__":
+    main()

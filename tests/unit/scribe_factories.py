@@ -1,0 +1,130 @@
+"""Builders and a tiny simulated cluster for the unit tests of the API models and the decision core."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from scribe_operator.api.task import Phase, TaskStatus, TranscriptionTask, TranscriptionTaskSpec
+from scribe_operator.core import (
+    CoreSettings,
+    DeletePod,
+    EmitEvent,
+    InputProbe,
+    LaunchAttempt,
+    LaunchError,
+    Observed,
+    ObservedPod,
+    Plan,
+    ProbeInput,
+    reconcile,
+)
+
+T0 = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
+MIB = 2**20
+SETTINGS = CoreSettings()
+
+
+def make_task(
+    name: str = "talk",
+    uid: str = "uid-1",
+    status: TaskStatus | None = None,
+    labels: dict[str, str] | None = None,
+    **spec: Any,
+) -> TranscriptionTask:
+    """A task with ``spec`` overrides (camelCase JSON) on top of a minimal valid spec."""
+    body = {"input": "s3://audio/talks/talk.wav", **spec}
+    return TranscriptionTask(
+        metadata={"name": name, "namespace": "media", "uid": uid, "generation": 1, "labels": labels or {}},
+        spec=TranscriptionTaskSpec.model_validate(body),
+        status=status or TaskStatus(),
+    )
+
+
+def make_pod(
+    attempt: int, phase: str = "Pending", task: str = "talk", created: datetime = T0, **kw: Any
+) -> ObservedPod:
+    return ObservedPod(name=f"{task}-a{attempt}", attempt=attempt, phase=phase, created_at=created, **kw)  # type: ignore[arg-type]
+
+
+def ok_probe(size: int = 10 * MIB) -> InputProbe:
+    return InputProbe("ok", size, "")
+
+
+def events(plan: Plan) -> list[tuple[str, str]]:
+    return [(a.type, a.reason) for a in plan.actions if isinstance(a, EmitEvent)]
+
+
+def launches(plan: Plan) -> list[LaunchAttempt]:
+    return [a for a in plan.actions if isinstance(a, LaunchAttempt)]
+
+
+@dataclass
+class Cluster:
+    """Carries out plans the way the effects layer does, with pods as plain values the test edits."""
+
+    task: TranscriptionTask
+    now: datetime = T0
+    probe: InputProbe = field(default_factory=ok_probe)
+    settings: CoreSettings = SETTINGS
+    presign_fails: set[int] = field(default_factory=set)
+    pods: dict[int, ObservedPod] = field(default_factory=dict)
+    plans: list[Plan] = field(default_factory=list)
+    last_observed: Observed = field(default_factory=Observed)
+
+    def observed(self, **kw: Any) -> Observed:
+        return Observed(pods=tuple(self.pods.values()), **kw)
+
+    def reconcile(self) -> Plan:
+        """One handler invocation; returns the last plan (after a probe / launch error, the follow-up)."""
+        plan = self._run(self.observed())
+        if ProbeInput() in plan.actions:
+            plan = self._run(self.observed(input_probe=self.probe))
+        failed = [a for a in launches(plan) if a.attempt in self.presign_fails]
+        if failed:
+            error = LaunchError(failed[0].attempt, "PresignFailed", "cannot sign: no credentials")
+            plan = self._run(self.observed(input_probe=self.probe, launch_error=error))
+        return plan
+
+    def _run(self, observed: Observed) -> Plan:
+        self.last_observed = observed
+        plan = reconcile(self.task, observed, self.now, self.settings)
+        self.plans.append(plan)
+        self.task = plan.apply(self.task)
+        for action in plan.actions:
+            if isinstance(action, LaunchAttempt) and action.attempt not in self.presign_fails:
+                self.pods[action.attempt] = ObservedPod(
+                    name=action.pod_name, attempt=action.attempt, phase="Pending", created_at=self.now
+                )
+            elif isinstance(action, DeletePod):
+                self.pods = {k: p for k, p in self.pods.items() if p.name != action.name}
+        return plan
+
+    def tick(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+    def start(self, attempt: int, node: str = "node-1") -> None:
+        self.pods[attempt] = replace(self.pods[attempt], phase="Running", node=node, started_at=self.now)
+
+    def finish(self, attempt: int, exit_code: int, message: str | None = None, **kw: Any) -> None:
+        pod = self.pods[attempt]
+        self.pods[attempt] = replace(
+            pod,
+            phase="Succeeded" if exit_code == 0 else "Failed",
+            node=pod.node or "node-1",
+            started_at=pod.started_at or self.now,
+            finished_at=self.now,
+            exit_code=exit_code,
+            termination_message=message,
+            **kw,
+        )
+
+    @property
+    def status(self) -> TaskStatus:
+        return self.task.status
+
+
+def phase(cluster: Cluster) -> Phase | None:
+    """The task's phase (a call, so type checkers do not carry narrowing across reconciles)."""
+    return cluster.task.status.phase

