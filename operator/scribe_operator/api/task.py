@@ -377,6 +377,7 @@ class ObjectMeta(ApiModel):
     name: str = ""
     namespace: str | None = None
     uid: str = ""
+    resource_version: str | None = None
     generation: int | None = None
     labels: dict[str, str] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)

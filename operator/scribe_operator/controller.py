@@ -1,0 +1,173 @@
+"""The reconcile loop around the pure core: observe, decide, carry out, requeue.
+
+One task is reconciled at a time (a lock per task); task and pod events, requeue timers and restarts all end
+in :meth:`Controller.reconcile`, which reads only what the watches delivered (no GETs) and derives everything
+from it, so a missed event or a restart changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from scribe_worker.taxonomy import Reason
+
+from .api.outputs import output_uris
+from .api.parse import ValidationProblem, parse_task
+from .api.task import TranscriptionTask
+from .core import (
+    DeletePod,
+    DeleteSecret,
+    EmitEvent,
+    LaunchAttempt,
+    LaunchError,
+    Observed,
+    ObservedPod,
+    Plan,
+    ProbeInput,
+    reconcile,
+)
+from .core.settings import CoreSettings
+from .kube.effects import Conflict, KubeEffects
+from .kube.manifests import attempt_pod, attempt_secret
+from .settings import OperatorSettings
+from .storage import PresignError, Storage
+
+log = logging.getLogger("scribe_operator")
+
+Key = tuple[str, str]  # (namespace, name)
+CONFLICT_RETRY_SECONDS = 1.0
+ERROR_RETRY_SECONDS = 5.0
+MAX_PASSES = 4  # probe, launch (or launch error), and one spare
+
+
+def _rv(body: Mapping[str, Any]) -> int:
+    try:
+        return int(body.get("metadata", {}).get("resourceVersion") or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+class Controller:
+    def __init__(
+        self,
+        settings: OperatorSettings,
+        effects: KubeEffects,
+        storage: Storage,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self.settings, self.effects, self.storage, self.clock = settings, effects, storage, clock
+        self.core: CoreSettings = settings.core()
+        self.locks: dict[Key, asyncio.Lock] = {}
+        self.timers: dict[Key, asyncio.TimerHandle] = {}
+        self.written: dict[Key, dict[str, Any]] = {}  # the newest task body our own writes returned
+        self.lookup: Callable[[Key], tuple[Mapping[str, Any] | None, Iterable[ObservedPod]]] | None = None
+
+    # -- scheduling ------------------------------------------------------------------------------
+    def requeue(self, key: Key, delay: float) -> None:
+        """Reconcile `key` again after `delay` seconds (replacing any earlier timer for it)."""
+        old = self.timers.pop(key, None)
+        if old is not None:
+            old.cancel()
+        loop = asyncio.get_running_loop()
+        self.timers[key] = loop.call_later(max(0.0, delay), lambda: asyncio.ensure_future(self.reconcile_key(key)))
+
+    def forget(self, key: Key) -> None:
+        timer = self.timers.pop(key, None)
+        if timer is not None:
+            timer.cancel()
+        self.written.pop(key, None)
+        self.locks.pop(key, None)
+
+    async def reconcile_key(self, key: Key) -> None:
+        """Reconcile from what the watches hold now (used by timers)."""
+        if self.lookup is None:
+            return
+        body, pods = self.lookup(key)
+        if body is None:
+            self.forget(key)
+            return
+        await self.reconcile(key, body, pods)
+
+    # -- reconcile -------------------------------------------------------------------------------
+    async def reconcile(self, key: Key, body: Mapping[str, Any], pods: Iterable[ObservedPod]) -> None:
+        lock = self.locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            newest = self.written.get(key)
+            if newest is not None and _rv(newest) > _rv(body):
+                body = newest  # our own write is newer than the event that woke us
+            try:
+                delay = await self._reconcile(body, tuple(pods))
+            except Conflict:
+                delay = CONFLICT_RETRY_SECONDS
+            except Exception:
+                log.exception("reconcile of %s/%s failed; retrying in %ss", *key, ERROR_RETRY_SECONDS)
+                delay = ERROR_RETRY_SECONDS
+        timer = self.timers.pop(key, None)
+        if timer is not None:
+            timer.cancel()
+        if delay is not None:
+            self.requeue(key, delay)
+
+    async def _reconcile(self, body: Mapping[str, Any], pods: tuple[ObservedPod, ...]) -> float | None:
+        parsed = parse_task(body)
+        if isinstance(parsed, ValidationProblem):
+            log.error("ignoring invalid task %s: %s", body.get("metadata", {}).get("name"), parsed.message)
+            return None
+        task, observed = parsed, Observed(pods=pods)
+        now = self.clock()
+        final = Plan()
+        status, label = None, None
+        for _ in range(MAX_PASSES):
+            plan = reconcile(task, observed, now, self.core)
+            final = plan
+            status = plan.status or status
+            label = plan.dead_letter_label if plan.dead_letter_label is not None else label
+            follow_up = await self._act(task, plan)
+            if follow_up is None:
+                break
+            task, observed = plan.apply(task), replace(observed, **follow_up)
+        await self._write(task, status, label)
+        return final.requeue_after
+
+    async def _act(self, task: TranscriptionTask, plan: Plan) -> dict[str, Any] | None:
+        """Carry out the plan's actions; returns what to observe in an immediate second pass, if anything."""
+        follow_up: dict[str, Any] | None = None
+        namespace = task.metadata.namespace or "default"
+        for action in plan.actions:
+            if isinstance(action, ProbeInput):
+                follow_up = {"input_probe": await self.storage.probe(task.spec.input)}
+            elif isinstance(action, LaunchAttempt):
+                error = await self._launch(task, action)
+                if error is not None:
+                    follow_up = {"launch_error": error}
+            elif isinstance(action, DeletePod):
+                await self.effects.delete("Pod", action.name, namespace)
+            elif isinstance(action, DeleteSecret):
+                await self.effects.delete("Secret", action.name, namespace)
+            elif isinstance(action, EmitEvent):
+                await self.effects.emit(task, action)
+        return follow_up
+
+    async def _launch(self, task: TranscriptionTask, launch: LaunchAttempt) -> LaunchError | None:
+        try:
+            urls = self.storage.presign(task.spec.input, output_uris(task.spec), launch.url_ttl_seconds)
+        except PresignError as exc:
+            return LaunchError(launch.attempt, Reason.PRESIGN_FAILED, str(exc))
+        await self.effects.create(attempt_secret(task, launch, urls))
+        await self.effects.create(attempt_pod(task, launch, self.settings))
+        log.info("launched attempt %d of %s/%s", launch.attempt, task.metadata.namespace, task.metadata.name)
+        return None
+
+    async def _write(self, task: TranscriptionTask, status: Any, label: bool | None) -> None:
+        key = (task.metadata.namespace or "", task.metadata.name)
+        if status is not None:
+            self.written[key] = await self.effects.write_status(task, status)
+        if label is not None:
+            with contextlib.suppress(Conflict):
+                self.written[key] = await self.effects.set_dead_letter_label(task, label)

@@ -1,0 +1,93 @@
+"""kopf wiring, kept thin: indices hold what the watches saw; every task or pod event reconciles the task.
+
+No handler stores state on the objects (no finalizers, no kopf annotations): on.event and index handlers only.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import kopf
+
+from .api.constants import GROUP, KIND, LABEL_TASK, PLURAL, VERSION
+from .controller import Controller, Key
+from .core import ObservedPod
+
+log = logging.getLogger("scribe_operator.handlers")
+
+
+class Runtime:
+    """The controller and the kopf indices it reads, set up at startup."""
+
+    controller: Controller | None = None
+    tasks: kopf.Index[Key, dict[str, Any]] | None = None
+    pods: kopf.Index[Key, ObservedPod] | None = None
+
+    @classmethod
+    def bind(cls, task_index: kopf.Index[Key, dict[str, Any]], pod_index: kopf.Index[Key, ObservedPod]) -> Controller:
+        cls.tasks, cls.pods = task_index, pod_index
+        assert cls.controller is not None, "the operator's startup handler did not run"
+        cls.controller.lookup = cls.lookup
+        return cls.controller
+
+    @classmethod
+    def lookup(cls, key: Key) -> tuple[Mapping[str, Any] | None, Iterable[ObservedPod]]:
+        body = next(iter(cls.tasks[key]), None) if cls.tasks is not None and key in cls.tasks else None
+        pods = list(cls.pods[key]) if cls.pods is not None and key in cls.pods else []
+        return body, pods
+
+
+def _owner_task(body: Mapping[str, Any]) -> str | None:
+    for ref in body.get("metadata", {}).get("ownerReferences") or []:
+        if ref.get("kind") == KIND and str(ref.get("apiVersion", "")).startswith(f"{GROUP}/"):
+            return str(ref.get("name"))
+    return None
+
+
+@kopf.index(GROUP, VERSION, PLURAL)
+def task_index(namespace: str | None, name: str, body: kopf.Body, **_: Any) -> dict[Key, dict[str, Any]]:
+    return {(namespace or "", name): copy.deepcopy(dict(body))}
+
+
+@kopf.index("", "v1", "pods", labels={LABEL_TASK: kopf.PRESENT})
+def pod_index(namespace: str | None, body: kopf.Body, **_: Any) -> dict[Key, ObservedPod] | None:
+    owner = _owner_task(body)
+    observed = ObservedPod.from_pod(copy.deepcopy(dict(body)))
+    if owner is None or observed is None:
+        return None
+    return {(namespace or "", owner): observed}
+
+
+# kopf injects indices by parameter name, which its handler protocols cannot express: hence the ignores.
+@kopf.on.event(GROUP, VERSION, PLURAL)  # type: ignore[arg-type]
+async def task_event(
+    event: kopf.RawEvent,
+    namespace: str,
+    name: str,
+    task_index: kopf.Index[Key, dict[str, Any]],
+    pod_index: kopf.Index[Key, ObservedPod],
+    **_: Any,
+) -> None:
+    controller = Runtime.bind(task_index, pod_index)
+    key = (namespace, name)
+    if event["type"] == "DELETED":
+        controller.forget(key)
+        return
+    await controller.reconcile_key(key)
+
+
+@kopf.on.event("", "v1", "pods", labels={LABEL_TASK: kopf.PRESENT})  # type: ignore[arg-type]
+async def pod_event(
+    namespace: str,
+    body: kopf.Body,
+    task_index: kopf.Index[Key, dict[str, Any]],
+    pod_index: kopf.Index[Key, ObservedPod],
+    **_: Any,
+) -> None:
+    controller = Runtime.bind(task_index, pod_index)
+    owner = _owner_task(body)
+    if owner is not None:
+        await controller.reconcile_key((namespace, owner))

@@ -1,0 +1,144 @@
+"""The objects an attempt runs as, built from the task and the plan's LaunchAttempt. Pure functions.
+
+The pod passes the ``restricted`` Pod Security Standard, mounts no service-account token and carries no
+credential: the presigned URLs reach the worker only through ``secretKeyRef`` from the attempt's Secret.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..api.constants import API_VERSION, KIND, LABEL_ATTEMPT, LABEL_TASK
+from ..api.names import label_value
+from ..api.outputs import output_uris
+from ..api.task import TranscriptionTask, to_json
+from ..core import LaunchAttempt
+from ..settings import OperatorSettings
+from ..storage import AttemptUrls
+
+WORKER_CONTAINER = "worker"
+ENV_INPUT_URL = "SCRIBE_INPUT_URL"
+ENV_OUTPUT_URLS = "SCRIBE_OUTPUT_URLS"
+MANAGED_BY = {"app.kubernetes.io/name": "scribe-worker", "app.kubernetes.io/managed-by": "scribe-operator"}
+
+Manifest = dict[str, Any]
+
+
+def owner_reference(task: TranscriptionTask) -> Manifest:
+    return {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "name": task.metadata.name,
+        "uid": task.metadata.uid,
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def _labels(task: TranscriptionTask, attempt: int) -> dict[str, str]:
+    return {**MANAGED_BY, LABEL_TASK: label_value(task.metadata.name or ""), LABEL_ATTEMPT: str(attempt)}
+
+
+def attempt_secret(task: TranscriptionTask, launch: LaunchAttempt, urls: AttemptUrls) -> Manifest:
+    """The per-attempt Secret holding the presigned URLs (immutable; owned by the task)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": launch.secret_name,
+            "namespace": task.metadata.namespace,
+            "labels": _labels(task, launch.attempt),
+            "ownerReferences": [owner_reference(task)],
+        },
+        "type": "Opaque",
+        "immutable": True,
+        "stringData": {ENV_INPUT_URL: urls.input_url, ENV_OUTPUT_URLS: json.dumps(urls.output_urls)},
+    }
+
+
+def _env(task: TranscriptionTask, launch: LaunchAttempt) -> list[Manifest]:
+    spec = task.spec
+    plain = {
+        "SCRIBE_INPUT_URI": spec.input,
+        "SCRIBE_OUTPUT_URIS": json.dumps(output_uris(spec)),
+        "SCRIBE_LANGUAGE": spec.language or "",
+        "SCRIBE_MODEL": spec.model or "",
+        "SCRIBE_TASK": task.metadata.name or "",
+        "SCRIBE_ATTEMPT": str(launch.attempt),
+        "SCRIBE_TMPDIR": "/tmp",
+    }
+    secret = [
+        {"name": key, "valueFrom": {"secretKeyRef": {"name": launch.secret_name, "key": key}}}
+        for key in (ENV_INPUT_URL, ENV_OUTPUT_URLS)
+    ]
+    return secret + [{"name": k, "value": v} for k, v in plain.items() if v]
+
+
+def _resources(task: TranscriptionTask, launch: LaunchAttempt) -> Manifest:
+    res = task.spec.resources
+    requests = {k: v for k, v in to_json(res.requests).items() if v is not None}
+    limits = {k: v for k, v in to_json(res.limits).items() if v is not None}
+    if launch.memory_limit is not None:
+        limits["memory"] = launch.memory_limit
+    out: Manifest = {}
+    if requests:
+        out["requests"] = requests
+    if limits:
+        out["limits"] = limits
+    return out
+
+
+def attempt_pod(task: TranscriptionTask, launch: LaunchAttempt, settings: OperatorSettings) -> Manifest:
+    """The attempt's worker pod: restartPolicy Never, activeDeadlineSeconds from the plan, owned by the task."""
+    worker = task.spec.worker
+    uid = settings.worker_run_as_user
+    spec: Manifest = {
+        "restartPolicy": "Never",
+        "activeDeadlineSeconds": launch.deadline_seconds,
+        "terminationGracePeriodSeconds": 30,
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": uid,
+            "runAsGroup": uid,
+            "fsGroup": uid,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": [
+            {
+                "name": WORKER_CONTAINER,
+                "image": worker.image or settings.worker_image,
+                "imagePullPolicy": settings.worker_image_pull_policy,
+                "env": _env(task, launch),
+                "resources": _resources(task, launch),
+                "securityContext": {
+                    "allowPrivilegeEscalation": False,
+                    "readOnlyRootFilesystem": True,
+                    "capabilities": {"drop": ["ALL"]},
+                },
+                "terminationMessagePath": "/dev/termination-log",
+                "terminationMessagePolicy": "FallbackToLogsOnError",
+                "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+            }
+        ],
+        "volumes": [{"name": "tmp", "emptyDir": {}}],
+    }
+    if worker.service_account_name:
+        spec["serviceAccountName"] = worker.service_account_name
+    if worker.node_selector:
+        spec["nodeSelector"] = dict(worker.node_selector)
+    if worker.tolerations:
+        spec["tolerations"] = [to_json(t) for t in worker.tolerations]
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": launch.pod_name,
+            "namespace": task.metadata.namespace,
+            "labels": _labels(task, launch.attempt),
+            "ownerReferences": [owner_reference(task)],
+        },
+        "spec": spec,
+    }

@@ -1,0 +1,74 @@
+"""Operator settings: environment variables (prefix ``SCRIBE_``), documented in docs/operator.md.
+
+S3 credentials are deliberately not settings: boto3's default chain finds them (``AWS_ACCESS_KEY_ID`` /
+``AWS_SECRET_ACCESS_KEY``, a web-identity token from IRSA / workload identity, instance profiles, ...).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .core import CoreSettings
+
+DEFAULT_WORKER_IMAGE = "ghcr.io/scribe-operator/scribe-worker:0.1.0"
+
+
+class OperatorSettings(BaseSettings):
+    """Everything the operator can be told, with its default."""
+
+    model_config = SettingsConfigDict(env_prefix="SCRIBE_", extra="ignore")
+
+    namespaces: str = Field("", description="Comma-separated namespaces to watch; empty: all namespaces.")
+    worker_image: str = Field(DEFAULT_WORKER_IMAGE, description="Worker image when a task names none.")
+    worker_image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
+    worker_run_as_user: int = Field(65532, description="UID of the worker container (non-root).")
+    s3_endpoint_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("SCRIBE_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
+        description="S3 endpoint for HEAD and presigning; AWS when unset. Workers must reach the same host.",
+    )
+    s3_region: str = Field(
+        "us-east-1",
+        validation_alias=AliasChoices("SCRIBE_S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"),
+        description="Region URLs are signed for.",
+    )
+    s3_addressing_style: Literal["path", "virtual", "auto"] = Field(
+        "auto", description="path for MinIO and most S3-compatible stores; auto for AWS."
+    )
+    health_port: int = Field(8080, description="Liveness endpoint port (GET /healthz).")
+    metrics_port: int = Field(9090, description="Prometheus metrics port (GET /metrics).")
+    log_format: Literal["json", "text"] = "json"
+    peering: str = Field("", description="kopf peering name for high availability; empty: standalone.")
+    priority: int = Field(0, description="Peering priority: the highest-priority live operator is active.")
+
+    attempt_overhead_seconds: float = 120.0
+    seconds_per_mib: float = 30.0
+    min_attempt_seconds: int = 300
+    max_attempt_seconds: int = 6 * 3600
+    url_ttl_margin_seconds: int = 300
+    pod_lost_grace_seconds: float = 60.0
+    deadline_grace_seconds: float = 60.0
+    default_memory_limit: str | None = "2Gi"
+    oom_memory_factor: float = 2.0
+    max_memory_limit: str = "16Gi"
+
+    @property
+    def namespace_list(self) -> list[str]:
+        return [n.strip() for n in self.namespaces.split(",") if n.strip()]
+
+    def core(self) -> CoreSettings:
+        return CoreSettings(
+            attempt_overhead_seconds=self.attempt_overhead_seconds,
+            seconds_per_mib=self.seconds_per_mib,
+            min_attempt_seconds=self.min_attempt_seconds,
+            max_attempt_seconds=self.max_attempt_seconds,
+            url_ttl_margin_seconds=self.url_ttl_margin_seconds,
+            pod_lost_grace_seconds=self.pod_lost_grace_seconds,
+            deadline_grace_seconds=self.deadline_grace_seconds,
+            default_memory_limit=self.default_memory_limit,
+            oom_memory_factor=self.oom_memory_factor,
+            max_memory_limit=self.max_memory_limit,
+        )

@@ -1,0 +1,82 @@
+"""S3 for the operator: HEAD the input (the preflight probe) and presign each attempt's URLs.
+
+The operator's credentials sign; workers only ever see presigned URLs. boto3 is synchronous, so calls that
+touch the network run in a thread. Presigning is local computation, but fails without credentials.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .api.s3 import parse_s3_uri
+from .core import InputProbe
+from .settings import OperatorSettings
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+_NOT_FOUND = {"404", "NoSuchKey", "NoSuchBucket", "NotFound"}
+_FORBIDDEN = {"403", "AccessDenied", "Forbidden"}
+
+
+class PresignError(Exception):
+    """URLs could not be signed (no credentials, invalid parameters)."""
+
+
+@dataclass(frozen=True)
+class AttemptUrls:
+    input_url: str
+    output_urls: dict[str, str]  # format -> presigned PUT
+
+
+class Storage:
+    def __init__(self, settings: OperatorSettings) -> None:
+        config = Config(
+            signature_version="s3v4",
+            s3={"addressing_style": settings.s3_addressing_style},
+            connect_timeout=5,
+            read_timeout=15,
+            retries={"max_attempts": 3, "mode": "standard"},
+        )
+        self.client: S3Client = boto3.session.Session().client(
+            "s3", endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region, config=config
+        )
+
+    async def probe(self, uri: str) -> InputProbe:
+        """HEAD ``uri``: ok with its size, not_found, forbidden, or error; never raises."""
+        try:
+            bucket, key = parse_s3_uri(uri)
+            head = await asyncio.to_thread(self.client.head_object, Bucket=bucket, Key=key)
+        except ClientError as exc:
+            error: Any = exc.response.get("Error", {})
+            code = str(error.get("Code", ""))
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            message = f"HEAD {uri}: HTTP {status} {code}".strip()
+            if code in _NOT_FOUND:
+                return InputProbe("not_found", message=message)
+            if code in _FORBIDDEN:
+                return InputProbe("forbidden", message=message)
+            return InputProbe("error", message=message)
+        except (BotoCoreError, ValueError) as exc:
+            return InputProbe("error", message=f"HEAD {uri}: {exc}")
+        return InputProbe("ok", size_bytes=int(head.get("ContentLength", 0)), message="")
+
+    def presign(self, input_uri: str, outputs: dict[str, str], ttl_seconds: int) -> AttemptUrls:
+        """A GET for the input and a PUT per output, each valid ``ttl_seconds``; PresignError on failure."""
+        try:
+            return AttemptUrls(
+                input_url=self._sign("get_object", input_uri, ttl_seconds),
+                output_urls={fmt: self._sign("put_object", uri, ttl_seconds) for fmt, uri in outputs.items()},
+            )
+        except (BotoCoreError, ClientError, ValueError) as exc:
+            raise PresignError(f"cannot presign URLs: {exc}") from exc
+
+    def _sign(self, method: str, uri: str, ttl_seconds: int) -> str:
+        bucket, key = parse_s3_uri(uri)
+        return self.client.generate_presigned_url(method, Params={"Bucket": bucket, "Key": key}, ExpiresIn=ttl_seconds)
