@@ -77,3 +77,7 @@ endif
 .PHONY: dev
 dev: system-deps cluster-up ## The main job: bring up the local cluster and run a real transcription end to end
 	source $(CLUSTER_ENV) && bash hack/dev.sh
+
+.PHONY: run
+run: venv ## Run the operator locally against the cluster KUBECONFIG names (S3 from AWS_*)
+	$(PY) -m scribe_operator

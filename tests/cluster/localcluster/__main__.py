@@ -10,11 +10,13 @@ from .controlplane import Cluster
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="localcluster", description=__doc__)
-    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("command", choices=["up", "down", "status", "operator-start"])
     args = parser.parse_args()
     cluster = Cluster()
     if args.command == "up":
         cluster.up()
+    elif args.command == "operator-start":
+        cluster.operator_start()
     elif args.command == "down":
         cluster.down()
     else:
