@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import signal
 import time
@@ -25,11 +26,16 @@ def _own_path(controller: str) -> str:
     return "/"
 
 
-def root_for(node: str) -> Path:
-    """The cgroup under which the pod runner of `node` puts every container."""
+def root_for(state_dir: Path) -> Path:
+    """The cgroup under which the pod runner keeping its state in `state_dir` puts every container.
+
+    Keyed by the state directory, so two local clusters on one machine (a checkout and a CI clone) never
+    touch each other's containers.
+    """
+    name = "scribe-podrunner-" + hashlib.sha256(str(state_dir.resolve()).encode()).hexdigest()[:12]
     if _v2():
-        return MOUNT / _own_path("").lstrip("/") / f"scribe-podrunner-{node}"
-    return MOUNT / "memory" / _own_path("memory").lstrip("/") / f"scribe-podrunner-{node}"
+        return MOUNT / _own_path("").lstrip("/") / name
+    return MOUNT / "memory" / _own_path("memory").lstrip("/") / name
 
 
 @dataclass(frozen=True)

@@ -314,7 +314,7 @@ class Cluster:
         processes.stop("operator", run_dir=self.paths.run)
         for name in reversed(COMPONENTS):
             processes.stop(name, run_dir=self.paths.run)
-        cgroups.kill_all(cgroups.root_for(NODE_NAME))
+        cgroups.kill_all(cgroups.root_for(self.paths.root / "podrunner"))
         print("local cluster stopped")
 
     def status(self) -> dict[str, bool]:

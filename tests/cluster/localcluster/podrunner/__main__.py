@@ -28,7 +28,7 @@ async def amain(args: argparse.Namespace) -> None:
     assert single is not None
     server = urllib.parse.urlparse(single.cluster.server)
     version = args.kubelet_version
-    cgroup_root = root_for(args.node_name)
+    cgroup_root = root_for(Path(args.state_dir))
     kill_all(cgroup_root)  # anything a previous run of this runner left behind
     ctx = NodeContext(
         kube=Kube(client),
