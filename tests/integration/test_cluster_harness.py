@@ -159,3 +159,64 @@ def _exists(kube: Client, name: str, namespace: str) -> bool:
             return False
         raise
     return True
+
+
+def test_env_sources_and_empty_dir_reach_the_container(kube: Client, namespace: str) -> None:
+    create(kube, {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds"},
+                  "stringData": {"token": "s3cr3t", "extra": "from-secret"}}, namespace)  # fmt: skip
+    create(kube, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "conf", "labels": {"tier": "x"}},
+                  "data": {"mode": "fast", "shared": "from-configmap"}}, namespace)  # fmt: skip
+    script = (
+        'echo "$SECRET $MODE $POD_NAME $POD_NS $GREETING $CM_shared $SEC_extra" > /scratch/out;'
+        "cat /scratch/out > /dev/termination-log"
+    )
+    manifest = pod_manifest("envy", ["sh", "-c", script], volumes=[{"name": "scratch", "emptyDir": {}}])
+    manifest["spec"]["containers"][0].update(
+        env=[
+            {"name": "SECRET", "valueFrom": {"secretKeyRef": {"name": "creds", "key": "token"}}},
+            {"name": "MODE", "valueFrom": {"configMapKeyRef": {"name": "conf", "key": "mode"}}},
+            {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+            {"name": "POD_NS", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+            {"name": "GREETING", "value": "hello-$(MODE)"},
+        ],
+        envFrom=[
+            {"configMapRef": {"name": "conf"}, "prefix": "CM_"},
+            {"secretRef": {"name": "creds"}, "prefix": "SEC_"},
+        ],
+        volumeMounts=[{"name": "scratch", "mountPath": "/scratch"}],
+    )
+    create(kube, manifest, namespace)
+    state = terminated(wait_pod_phase(kube, "envy", namespace, ("Succeeded", "Failed")))
+    assert state["message"].split() == [
+        "s3cr3t", "fast", "envy", namespace, "hello-fast", "from-configmap", "from-secret",
+    ]  # fmt: skip
+
+
+def test_missing_secret_is_create_container_config_error(kube: Client, namespace: str) -> None:
+    manifest = pod_manifest("needs-secret", ["true"])
+    manifest["spec"]["containers"][0]["env"] = [
+        {"name": "X", "valueFrom": {"secretKeyRef": {"name": "not-yet", "key": "k"}}}
+    ]
+    create(kube, manifest, namespace)
+    wait_for(
+        "CreateContainerConfigError",
+        lambda: waiting_reason(pod_dict(kube, "needs-secret", namespace)) == "CreateContainerConfigError",
+        timeout=60,
+    )
+    create(kube, {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "not-yet"}, "stringData": {"k": "v"}},
+           namespace)  # fmt: skip
+    wait_pod_phase(kube, "needs-secret", namespace, ("Succeeded",), timeout=60)
+
+
+def test_restart_policy_on_failure_restarts_the_container(kube: Client, namespace: str) -> None:
+    script = "if [ -e /scratch/once ]; then exit 0; fi; touch /scratch/once; exit 1"
+    manifest = pod_manifest(
+        "flaky", ["sh", "-c", script], restartPolicy="OnFailure", volumes=[{"name": "scratch", "emptyDir": {}}]
+    )
+    manifest["spec"]["containers"][0]["volumeMounts"] = [{"name": "scratch", "mountPath": "/scratch"}]
+    create(kube, manifest, namespace)
+    pod = wait_pod_phase(kube, "flaky", namespace, ("Succeeded", "Failed"), timeout=90)
+    assert pod["status"]["phase"] == "Succeeded"
+    status = pod["status"]["containerStatuses"][0]
+    assert status["restartCount"] == 1
+    assert status["lastState"]["terminated"]["exitCode"] == 1
