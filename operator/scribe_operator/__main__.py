@@ -9,10 +9,12 @@ from typing import Any
 
 import kopf
 from lightkube import AsyncClient
+from prometheus_client import start_http_server
 
 from . import handlers
 from .controller import Controller
 from .kube.effects import KubeEffects
+from .metrics import register_phase_collector
 from .settings import OperatorSettings
 from .storage import Storage
 
@@ -36,6 +38,11 @@ async def _startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -
         settings.peering.name = ours.peering
         settings.peering.priority = ours.priority
         settings.peering.mandatory = True
+    try:
+        start_http_server(ours.metrics_port)
+    except OSError as exc:  # metrics are auxiliary: say so loudly, keep reconciling
+        logging.getLogger("scribe_operator").error("metrics port %d unavailable: %s", ours.metrics_port, exc)
+    register_phase_collector(handlers.Runtime.phases)
     handlers.Runtime.controller = Controller(
         ours, KubeEffects(AsyncClient(field_manager="scribe-operator")), Storage(ours)
     )

@@ -35,6 +35,7 @@ from .core import (
 from .core.settings import CoreSettings
 from .kube.effects import Conflict, KubeEffects
 from .kube.manifests import attempt_pod, attempt_secret
+from .metrics import RECONCILE_DURATION, RECONCILE_ERRORS, observe_transition
 from .settings import OperatorSettings
 from .storage import PresignError, Storage
 
@@ -102,11 +103,17 @@ class Controller:
             if newest is not None and _rv(newest) > _rv(body):
                 body = newest  # our own write is newer than the event that woke us
             try:
-                delay = await self._reconcile(body, tuple(pods))
+                with RECONCILE_DURATION.time():
+                    delay = await self._reconcile(body, tuple(pods))
             except Conflict:
+                RECONCILE_ERRORS.labels("conflict").inc()
                 delay = CONFLICT_RETRY_SECONDS
             except Exception:
-                log.exception("reconcile of %s/%s failed; retrying in %ss", *key, ERROR_RETRY_SECONDS)
+                RECONCILE_ERRORS.labels("error").inc()
+                log.exception(
+                    "reconcile failed; retrying in %ss", ERROR_RETRY_SECONDS,
+                    extra={"namespace": key[0], "task": key[1]},
+                )  # fmt: skip
                 delay = ERROR_RETRY_SECONDS
         timer = self.timers.pop(key, None)
         if timer is not None:
@@ -117,9 +124,14 @@ class Controller:
     async def _reconcile(self, body: Mapping[str, Any], pods: tuple[ObservedPod, ...]) -> float | None:
         parsed = parse_task(body)
         if isinstance(parsed, ValidationProblem):
-            log.error("ignoring invalid task %s: %s", body.get("metadata", {}).get("name"), parsed.message)
+            meta = body.get("metadata", {})
+            log.error(
+                "ignoring invalid task: %s", parsed.message,
+                extra={"namespace": meta.get("namespace"), "task": meta.get("name"), "fields": list(parsed.fields)},
+            )  # fmt: skip
             return None
         task, observed = parsed, Observed(pods=pods)
+        original = task
         now = self.clock()
         final = Plan()
         status, label = None, None
@@ -133,6 +145,9 @@ class Controller:
                 break
             task, observed = plan.apply(task), replace(observed, **follow_up)
         await self._write(task, status, label)
+        if status is not None:
+            observe_transition(original, original.status, status)
+            _log_transition(original, status)
         return final.requeue_after
 
     async def _act(self, task: TranscriptionTask, plan: Plan) -> dict[str, Any] | None:
@@ -161,7 +176,9 @@ class Controller:
             return LaunchError(launch.attempt, Reason.PRESIGN_FAILED, str(exc))
         await self.effects.create(attempt_secret(task, launch, urls))
         await self.effects.create(attempt_pod(task, launch, self.settings))
-        log.info("launched attempt %d of %s/%s", launch.attempt, task.metadata.namespace, task.metadata.name)
+        log.info(
+            "launched attempt %d", launch.attempt, extra=log_fields(task, attempt=launch.attempt, pod=launch.pod_name)
+        )
         return None
 
     async def _write(self, task: TranscriptionTask, status: Any, label: bool | None) -> None:
@@ -171,3 +188,17 @@ class Controller:
         if label is not None:
             with contextlib.suppress(Conflict):
                 self.written[key] = await self.effects.set_dead_letter_label(task, label)
+
+
+def log_fields(task: TranscriptionTask, **more: Any) -> dict[str, Any]:
+    """The structured fields every log line about a task carries (never a URL)."""
+    return {"namespace": task.metadata.namespace, "task": task.metadata.name, **more}
+
+
+def _log_transition(task: TranscriptionTask, status: Any) -> None:
+    old = task.status
+    if status.phase != old.phase or status.attempt != old.attempt:
+        log.info(
+            "%s -> %s", old.phase or "New", status.phase,
+            extra=log_fields(task, attempt=status.attempt, phase=str(status.phase), reason=status.reason),
+        )  # fmt: skip

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import kopf
@@ -32,6 +32,13 @@ class Runtime:
         assert cls.controller is not None, "the operator's startup handler did not run"
         cls.controller.lookup = cls.lookup
         return cls.controller
+
+    @classmethod
+    def phases(cls) -> Iterator[tuple[str, str]]:
+        """(namespace, phase) of every task the watch has seen, for the tasks-by-phase gauge."""
+        for (namespace, _), store in list((cls.tasks or {}).items()):
+            for body in store:
+                yield namespace, str((body.get("status") or {}).get("phase") or "Pending")
 
     @classmethod
     def lookup(cls, key: Key) -> tuple[Mapping[str, Any] | None, Iterable[ObservedPod]]:

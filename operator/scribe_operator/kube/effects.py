@@ -19,6 +19,7 @@ from lightkube.types import PatchType
 from ..api.constants import GROUP, KIND, LABEL_DEAD_LETTER, PLURAL, VERSION
 from ..api.task import TaskStatus, TranscriptionTask, to_json
 from ..core.plan import EmitEvent
+from ..metrics import API_REQUESTS
 
 log = logging.getLogger("scribe_operator.kube")
 
@@ -42,6 +43,7 @@ class KubeEffects:
     async def create(self, manifest: dict[str, Any]) -> bool:
         """Create a Pod or Secret from its manifest; False if it already existed."""
         resource = {"Pod": Pod, "Secret": Secret}[manifest["kind"]]
+        API_REQUESTS.labels("create", manifest["kind"].lower() + "s").inc()
         try:
             await self.client.create(resource.from_dict(manifest))  # type: ignore[attr-defined]
         except ApiError as exc:
@@ -52,6 +54,7 @@ class KubeEffects:
 
     async def delete(self, kind: str, name: str, namespace: str) -> None:
         resource = {"Pod": Pod, "Secret": Secret}[kind]
+        API_REQUESTS.labels("delete", kind.lower() + "s").inc()
         try:
             await self.client.delete(resource, name, namespace=namespace)  # type: ignore[arg-type]
         except ApiError as exc:
@@ -69,6 +72,7 @@ class KubeEffects:
 
     async def _patch(self, task: TranscriptionTask, patch: dict[str, Any], *, status: bool) -> dict[str, Any]:
         resource = TaskResource.Status if status else TaskResource
+        API_REQUESTS.labels("patch", f"{PLURAL}/status" if status else PLURAL).inc()
         try:
             result = await self.client.patch(
                 resource, task.metadata.name or "", patch, namespace=task.metadata.namespace,
@@ -95,6 +99,7 @@ class KubeEffects:
             source=EventSource(component=COMPONENT), reportingComponent=f"{GROUP}/operator",
             reportingInstance=self.instance,
         )  # fmt: skip
+        API_REQUESTS.labels("create", "events").inc()
         try:
             await self.client.create(obj)
         except ApiError as exc:

@@ -303,6 +303,7 @@ class Cluster:
             "AWS_REGION": "us-east-1",
             "SCRIBE_S3_ADDRESSING_STYLE": "path",
             "SCRIBE_HEALTH_PORT": str(_free_port()),
+            "SCRIBE_METRICS_PORT": str(_free_port()),
             "SCRIBE_LOG_FORMAT": "text",
         }
         self._start("operator", [sys.executable, "-m", "scribe_operator"], env=env)

@@ -1,0 +1,85 @@
+"""Prometheus metrics (served on SCRIBE_METRICS_PORT at /metrics); names and meanings in docs/metrics.md.
+
+Counters move only when a status write succeeded, from the difference between the status before and after, so a
+replayed reconcile or a refused (stale) write never counts twice. Tasks by phase are read from the watch cache at
+scrape time, so they are right after a restart too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+
+from prometheus_client import Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import REGISTRY, Collector
+
+from .api.task import Phase, TaskStatus, TranscriptionTask
+
+DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, float("inf"))
+
+ATTEMPTS_STARTED = Counter("scribe_attempts_started_total", "Attempts launched (pods created).", ["namespace"])
+ATTEMPT_FAILURES = Counter("scribe_attempt_failures_total", "Attempts that failed, by reason.", ["namespace", "reason"])
+RETRIES_SCHEDULED = Counter("scribe_retries_scheduled_total", "Retries scheduled after a failure.", ["namespace"])
+DEAD_LETTERED = Counter("scribe_dead_lettered_total", "Tasks that went Dead, by reason.", ["namespace", "reason"])
+SUCCEEDED = Counter("scribe_tasks_succeeded_total", "Tasks that reached Succeeded.", ["namespace"])
+ATTEMPT_DURATION = Histogram(
+    "scribe_attempt_duration_seconds", "Wall time of finished attempts, start to end.", ["outcome"],
+    buckets=DURATION_BUCKETS,
+)  # fmt: skip
+TIME_TO_SUCCESS = Histogram(
+    "scribe_task_time_to_success_seconds", "From task creation to Succeeded.", buckets=DURATION_BUCKETS
+)
+RECONCILE_DURATION = Histogram(
+    "scribe_reconcile_duration_seconds", "Time to reconcile one task (decide and act).",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, float("inf")),
+)  # fmt: skip
+RECONCILE_ERRORS = Counter("scribe_reconcile_errors_total", "Reconciles that failed and were retried.", ["kind"])
+API_REQUESTS = Counter(
+    "scribe_kube_api_requests_total", "Requests the operator made to the Kubernetes API.", ["verb", "resource"]
+)
+
+
+def observe_transition(task: TranscriptionTask, old: TaskStatus, new: TaskStatus) -> None:
+    """Count what changed between two statuses of one task (called after the new one was written)."""
+    ns = task.metadata.namespace or ""
+    if new.attempt > old.attempt:
+        ATTEMPTS_STARTED.labels(ns).inc(new.attempt - old.attempt)
+    before = {r.attempt: r for r in old.attempts}
+    for record in new.attempts:
+        previous = before.get(record.attempt)
+        if record.finished_at is None or (previous is not None and previous.finished_at is not None):
+            continue
+        outcome = "succeeded" if record.exit_code == 0 and record.reason == "Completed" else "failed"
+        if outcome == "failed":
+            ATTEMPT_FAILURES.labels(ns, record.reason or "Unknown").inc()
+        if record.started_at is not None:
+            ATTEMPT_DURATION.labels(outcome).observe((record.finished_at - record.started_at).total_seconds())
+    if new.phase is Phase.RETRYING and (old.phase is not Phase.RETRYING or new.retry_at != old.retry_at):
+        RETRIES_SCHEDULED.labels(ns).inc()
+    if new.phase is Phase.DEAD and old.phase is not Phase.DEAD:
+        DEAD_LETTERED.labels(ns, new.reason or "Unknown").inc()
+    if new.phase is Phase.SUCCEEDED and old.phase is not Phase.SUCCEEDED:
+        SUCCEEDED.labels(ns).inc()
+        created = task.metadata.creation_timestamp
+        if created is not None and new.finished_at is not None:
+            TIME_TO_SUCCESS.observe((new.finished_at - created).total_seconds())
+
+
+class PhaseCollector(Collector):
+    """``scribe_tasks{namespace,phase}``: tasks by phase, counted from the watch cache at scrape time."""
+
+    def __init__(self, tasks: Callable[[], Iterable[tuple[str, str]]]) -> None:
+        self.tasks = tasks  # yields (namespace, phase) per task
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily("scribe_tasks", "Tasks by phase.", labels=["namespace", "phase"])
+        counts: dict[tuple[str, str], int] = {}
+        for key in self.tasks():
+            counts[key] = counts.get(key, 0) + 1
+        for (ns, phase), n in sorted(counts.items()):
+            family.add_metric([ns, phase], n)
+        yield family
+
+
+def register_phase_collector(tasks: Callable[[], Iterable[tuple[str, str]]]) -> None:
+    REGISTRY.register(PhaseCollector(tasks))
