@@ -69,6 +69,7 @@ unit: venv ## Unit tests only (no cluster)
 test: lint system-deps ## All tests: lint, unit, worker, integration and e2e on the local cluster (or USE_EXISTING_CLUSTER=1)
 ifeq ($(USE_EXISTING_CLUSTER),)
 	$(MAKE) cluster-up
+	$(PY) -m localcluster operator-stop  # the tests run their own operator; one left by `make dev` would compete
 	source $(CLUSTER_ENV) && $(VENV)/bin/pytest tests $(PYTEST_ARGS)
 else
 	$(VENV)/bin/pytest tests $(PYTEST_ARGS)

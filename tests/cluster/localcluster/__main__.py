@@ -10,13 +10,15 @@ from .controlplane import Cluster
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="localcluster", description=__doc__)
-    parser.add_argument("command", choices=["up", "down", "status", "operator-start"])
+    parser.add_argument("command", choices=["up", "down", "status", "operator-start", "operator-stop"])
     args = parser.parse_args()
     cluster = Cluster()
     if args.command == "up":
         cluster.up()
     elif args.command == "operator-start":
         cluster.operator_start()
+    elif args.command == "operator-stop":
+        cluster.operator_stop()
     elif args.command == "down":
         cluster.down()
     else:

@@ -311,8 +311,11 @@ class Cluster:
         processes.wait_for("the operator", lambda: self._ok(url), 60, self._log("operator"))
         print(f"operator running (log: {self._log('operator')})")
 
-    def down(self) -> None:
+    def operator_stop(self) -> None:
         processes.stop("operator", run_dir=self.paths.run)
+
+    def down(self) -> None:
+        self.operator_stop()
         for name in reversed(COMPONENTS):
             processes.stop(name, run_dir=self.paths.run)
         cgroups.kill_all(cgroups.root_for(self.paths.root / "podrunner"))
