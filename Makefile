@@ -82,3 +82,7 @@ dev: system-deps cluster-up ## The main job: bring up the local cluster and run 
 .PHONY: run
 run: venv ## Run the operator locally against the cluster KUBECONFIG names (S3 from AWS_*)
 	$(PY) -m scribe_operator
+
+.PHONY: bench
+bench: system-deps cluster-up ## Benchmarks, printed as numbers: core reconcile speed, status memory, API writes per task
+	source $(CLUSTER_ENV) && $(PY) hack/bench.py
