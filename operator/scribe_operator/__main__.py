@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import os
+import socket
+import uuid
+from pathlib import Path
 from typing import Any
 
 import kopf
+from aiohttp import web
 from lightkube import AsyncClient
 from prometheus_client import start_http_server
 
 from . import handlers
 from .controller import Controller
 from .kube.effects import KubeEffects
+from .leader import ElectionConfig, LeaderElector, LeadershipLost
 from .metrics import register_phase_collector
 from .settings import OperatorSettings
 from .storage import Storage
@@ -33,11 +40,7 @@ async def _startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -
     settings.posting.level = logging.WARNING
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
-    settings.peering.standalone = not ours.peering
-    if ours.peering:
-        settings.peering.name = ours.peering
-        settings.peering.priority = ours.priority
-        settings.peering.mandatory = True
+    settings.peering.standalone = True  # high availability is leader election on a Lease (leader.py)
     try:
         start_http_server(ours.metrics_port)
     except OSError as exc:  # metrics are auxiliary: say so loudly, keep reconciling
@@ -48,6 +51,71 @@ async def _startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -
     )
 
 
+SA_NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+
+
+def _election(ours: OperatorSettings) -> ElectionConfig:
+    namespace = ours.leader_election_namespace
+    if not namespace:
+        namespace = SA_NAMESPACE_FILE.read_text().strip() if SA_NAMESPACE_FILE.exists() else "default"
+    identity = os.environ.get("HOSTNAME") or socket.gethostname()
+    return ElectionConfig(
+        namespace=namespace,
+        name=ours.leader_election_lease,
+        identity=f"{identity}_{uuid.uuid4().hex[:8]}",
+        lease_seconds=ours.leader_election_lease_seconds,
+        renew_deadline_seconds=ours.leader_election_lease_seconds * 0.7,
+    )
+
+
+async def _standby_health(port: int) -> web.AppRunner:
+    """While waiting for leadership: answer the liveness probe (kopf serves it once this replica leads)."""
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"leader": False})
+
+    app = web.Application()
+    app.router.add_get("/healthz", healthz)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "0.0.0.0", port).start()
+    return runner
+
+
+async def _run(ours: OperatorSettings) -> None:
+    namespaces = ours.namespace_list
+    elector = None
+    if ours.leader_election:
+        elector = LeaderElector(AsyncClient(field_manager="scribe-operator"), _election(ours))
+        health = await _standby_health(ours.health_port)
+        try:
+            await elector.acquire()
+        finally:
+            await health.cleanup()
+    operator = asyncio.create_task(
+        kopf.operator(
+            clusterwide=not namespaces,
+            namespaces=namespaces,
+            liveness_endpoint=f"http://0.0.0.0:{ours.health_port}/healthz",
+            standalone=True,
+        )
+    )
+    if elector is None:
+        await operator
+        return
+    keep = asyncio.create_task(elector.keep())
+    try:
+        done, _ = await asyncio.wait({operator, keep}, return_when=asyncio.FIRST_COMPLETED)
+        if keep in done:
+            operator.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await operator
+            keep.result()  # raises LeadershipLost: exit, to come back as a standby
+    finally:
+        keep.cancel()
+        await elector.release()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="scribe-operator", description="Run the scribe-operator. Configured by SCRIBE_* environment variables."
@@ -55,17 +123,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.parse_args(argv)
     ours = OperatorSettings()
     _configure_logging(ours)
-    namespaces = ours.namespace_list
-    asyncio.run(
-        kopf.operator(
-            clusterwide=not namespaces,
-            namespaces=namespaces,
-            liveness_endpoint=f"http://0.0.0.0:{ours.health_port}/healthz",
-            standalone=not ours.peering,
-            peering_name=ours.peering or None,
-            priority=ours.priority,
-        )
-    )
+    try:
+        asyncio.run(_run(ours))
+    except LeadershipLost as exc:
+        logging.getLogger("scribe_operator").error("%s; exiting", exc)
+        raise SystemExit(1) from exc
 
 
 if __name__ == "__main__":

@@ -41,8 +41,10 @@ class OperatorSettings(BaseSettings):
     health_port: int = Field(8080, description="Liveness endpoint port (GET /healthz).")
     metrics_port: int = Field(9090, description="Prometheus metrics port (GET /metrics).")
     log_format: Literal["json", "text"] = "json"
-    peering: str = Field("", description="kopf peering name for high availability; empty: standalone.")
-    priority: int = Field(0, description="Peering priority: the highest-priority live operator is active.")
+    leader_election: bool = Field(False, description="Run several replicas: one leads (a Lease), the rest wait.")
+    leader_election_namespace: str = Field("", description="Namespace of the Lease; default: the pod's own.")
+    leader_election_lease: str = Field("scribe-operator", description="Name of the Lease.")
+    leader_election_lease_seconds: float = Field(10.0, description="A leader silent this long is replaced.")
 
     attempt_overhead_seconds: float = 120.0
     seconds_per_mib: float = 30.0
