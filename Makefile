@@ -14,6 +14,12 @@ PYTEST_ARGS ?=
 
 export PYTHONPATH := $(CURDIR)/tests/cluster
 
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+REGISTRY ?= ghcr.io/scribe-operator
+OPERATOR_IMG ?= $(REGISTRY)/scribe-operator:$(VERSION)
+WORKER_IMG ?= $(REGISTRY)/scribe-worker:$(VERSION)
+HELM ?= $(shell command -v helm || echo $${SCRIBE_CACHE:-$$HOME/.cache/scribe-operator}/bin/helm)
+
 .PHONY: help
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -54,6 +60,7 @@ cluster-clean: cluster-down ## Stop the local cluster and delete its state (.clu
 manifests: venv ## Generate the CRD (crds/) and the generated parts of docs/ from the API models
 	$(PY) -m scribe_operator.api.crd > crds/scribe.dev_transcriptiontasks.yaml
 	$(PY) -m scribe_operator.api.docs
+	bash hack/sync-chart-crds.sh
 
 .PHONY: lint
 lint: venv ## ruff (lint + format check) and mypy --strict
@@ -62,7 +69,7 @@ lint: venv ## ruff (lint + format check) and mypy --strict
 	$(VENV)/bin/mypy operator worker-image tests/cluster
 
 .PHONY: unit
-unit: venv ## Unit tests only (no cluster)
+unit: venv binaries ## Unit tests only (no cluster; helm from the cache for the chart tests)
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
 
 .PHONY: test
@@ -86,3 +93,36 @@ run: venv ## Run the operator locally against the cluster KUBECONFIG names (S3 f
 .PHONY: bench
 bench: system-deps cluster-up ## Benchmarks, printed as numbers: core reconcile speed, status memory, API writes per task
 	source $(CLUSTER_ENV) && $(PY) hack/bench.py
+
+## -- packaging and deployment --------------------------------------------------------------------------------
+.PHONY: chart-crds
+chart-crds: ## Copy the generated CRDs (crds/) into the Helm chart
+	bash hack/sync-chart-crds.sh
+
+.PHONY: helm-lint
+helm-lint: binaries ## helm lint the chart: all namespaces, and listed namespaces with leader election
+	$(HELM) lint --strict charts/scribe-operator
+	$(HELM) lint --strict charts/scribe-operator --set 'watchNamespaces={a,b}' --set replicaCount=2
+
+.PHONY: docker-build
+docker-build: ## Build the operator and worker images (needs a running Docker engine)
+	@docker info >/dev/null 2>&1 || { echo "docker-build needs a running Docker engine"; exit 1; }
+	docker build -f operator/Dockerfile -t $(OPERATOR_IMG) .
+	docker build -f worker-image/Dockerfile -t $(WORKER_IMG) .
+
+.PHONY: deploy
+deploy: venv binaries ## Install/upgrade the chart into the local cluster (or KUBECONFIG's with USE_EXISTING_CLUSTER=1)
+ifeq ($(USE_EXISTING_CLUSTER),)
+	$(MAKE) cluster-up
+	source $(CLUSTER_ENV) && bash hack/deploy.sh deploy
+else
+	bash hack/deploy.sh deploy
+endif
+
+.PHONY: undeploy
+undeploy: ## Uninstall the chart and its namespace (the CRDs stay)
+ifeq ($(USE_EXISTING_CLUSTER),)
+	source $(CLUSTER_ENV) && bash hack/deploy.sh undeploy
+else
+	bash hack/deploy.sh undeploy
+endif

@@ -17,7 +17,7 @@ from aiohttp import web
 from lightkube import AsyncClient
 from prometheus_client import start_http_server
 
-from . import handlers
+from . import handlers, login  # noqa: F401 - both register kopf handlers
 from .controller import Controller
 from .kube.effects import KubeEffects
 from .leader import ElectionConfig, LeaderElector, LeadershipLost
@@ -41,6 +41,7 @@ async def _startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
     settings.peering.standalone = True  # high availability is leader election on a Lease (leader.py)
+    settings.scanning.disabled = True  # no CRD/namespace discovery: the resources are fixed, RBAC stays minimal
     try:
         start_http_server(ours.metrics_port)
     except OSError as exc:  # metrics are auxiliary: say so loudly, keep reconciling

@@ -32,7 +32,6 @@ def owner_reference(task: TranscriptionTask) -> Manifest:
         "name": task.metadata.name,
         "uid": task.metadata.uid,
         "controller": True,
-        "blockOwnerDeletion": True,
     }
 
 

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Deploy the operator with its Helm chart into the cluster KUBECONFIG names (the embedded local cluster after
+# `source .cluster/env`), with S3 settings and credentials from the environment (AWS_ENDPOINT_URL, AWS_REGION,
+# AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: .cluster/env sets them for MinIO).
+#
+#   hack/deploy.sh            install or upgrade; extra helm flags in HELM_ARGS (e.g. HELM_ARGS="--set replicaCount=2")
+#   hack/deploy.sh undeploy   uninstall and delete the namespace (the CRD stays: helm.sh/resource-policy: keep)
+#
+# The namespace (SCRIBE_NAMESPACE, default scribe-system) enforces the `restricted` Pod Security Standard. The images
+# are the chart's defaults (ghcr.io/scribe-operator/scribe-{operator,worker}:<appVersion>); on the local cluster
+# the pod runner runs them from this checkout. On another cluster, build and push (or load) them first.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+NAMESPACE="${SCRIBE_NAMESPACE:-scribe-system}"
+RELEASE="${SCRIBE_RELEASE:-scribe-operator}"
+SECRET="${RELEASE}-s3"
+HELM="$(command -v helm || echo "${SCRIBE_CACHE:-$HOME/.cache/scribe-operator}/bin/helm")"
+[ -x "$HELM" ] || { echo "helm not found: run \`make binaries\` or put helm on PATH" >&2; exit 1; }
+: "${KUBECONFIG:?KUBECONFIG is not set: run \`make cluster-up\` and \`source .cluster/env\`, or point it at your cluster}"
+
+case "${1:-deploy}" in
+  deploy)
+    kubectl create namespace "$NAMESPACE" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+    kubectl label --overwrite namespace "$NAMESPACE" \
+      pod-security.kubernetes.io/enforce=restricted pod-security.kubernetes.io/warn=restricted >/dev/null
+
+    args=(upgrade --install "$RELEASE" "$ROOT/charts/scribe-operator" --namespace "$NAMESPACE" --wait --timeout 3m)
+    if [ -n "${AWS_ENDPOINT_URL:-}" ]; then
+      args+=(--set-string "s3.endpoint=$AWS_ENDPOINT_URL" --set s3.addressingStyle=path)
+    fi
+    if [ -n "${AWS_REGION:-}" ]; then
+      args+=(--set-string "s3.region=$AWS_REGION")
+    fi
+    if [ -n "${AWS_ACCESS_KEY_ID:-}" ]; then
+      # The key goes into a Secret through stdin, never onto a command line.
+      kubectl create secret generic "$SECRET" --namespace "$NAMESPACE" --dry-run=client -o yaml \
+        --from-env-file=<(printf 'accessKeyId=%s\nsecretAccessKey=%s\n' "$AWS_ACCESS_KEY_ID" "${AWS_SECRET_ACCESS_KEY:-}") \
+        | kubectl apply -f - >/dev/null
+      args+=(--set-string "s3.existingSecret=$SECRET")
+    fi
+    # A CRD applied before with `kubectl apply -f crds/` (make dev, the tests) is taken over, not refused.
+    if "$HELM" upgrade --help | grep -q -- '--take-ownership'; then
+      args+=(--take-ownership)
+    fi
+    # shellcheck disable=SC2086  # HELM_ARGS is a list of flags
+    "$HELM" "${args[@]}" ${HELM_ARGS:-}
+    kubectl --namespace "$NAMESPACE" get pods -l "app.kubernetes.io/instance=$RELEASE"
+    ;;
+  undeploy)
+    "$HELM" uninstall "$RELEASE" --namespace "$NAMESPACE" --wait --ignore-not-found || true
+    kubectl delete namespace "$NAMESPACE" --ignore-not-found --wait=true
+    ;;
+  *)
+    echo "usage: $0 [deploy|undeploy]" >&2
+    exit 2
+    ;;
+esac
