@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the local control plane's binaries from the Go module proxy into a cache outside the repo.
 #   kube-apiserver, kube-controller-manager, kube-scheduler, kubectl  (k8s.io/kubernetes, version stamped)
-#   etcd (go.etcd.io/etcd/server/v3), helm (helm.sh/helm/v4/cmd/helm), minio (github.com/minio/minio)
+#   etcd (go.etcd.io/etcd/server/v3), helm (helm.sh/helm/v4/cmd/helm), minio (github.com/minio/minio),
+#   promtool (github.com/prometheus/prometheus/cmd/promtool: checks the chart's alerting rules)
 # The cache is keyed by version: a second run with the same versions.env does nothing.
 # Prints the bin directory on stdout (last line).
 set -euo pipefail
@@ -65,4 +66,6 @@ build_simple etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" go.etcd.io/etcd/serv
 build_simple helm helm.sh/helm/v4 "$HELM_VERSION" helm.sh/helm/v4/cmd/helm \
   "-X helm.sh/helm/v4/internal/version.version=$HELM_VERSION"
 build_simple minio github.com/minio/minio "$MINIO_VERSION" github.com/minio/minio ""
+build_simple promtool github.com/prometheus/prometheus "$PROMETHEUS_VERSION" \
+  github.com/prometheus/prometheus/cmd/promtool "-X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION"
 echo "$bin"

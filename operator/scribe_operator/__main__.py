@@ -17,20 +17,13 @@ from aiohttp import web
 from lightkube import AsyncClient
 from prometheus_client import start_http_server
 
-from . import handlers, login  # noqa: F401 - both register kopf handlers
+from . import handlers, login, logs  # noqa: F401 - handlers modules register with kopf
 from .controller import Controller
 from .kube.effects import KubeEffects
 from .leader import ElectionConfig, LeaderElector, LeadershipLost
 from .metrics import register_phase_collector
 from .settings import OperatorSettings
 from .storage import Storage
-
-
-def _configure_logging(settings: OperatorSettings) -> None:
-    fmt = kopf.LogFormat.JSON if settings.log_format == "json" else kopf.LogFormat.FULL
-    kopf.configure(log_format=fmt, verbose=False)
-    for noisy in ("httpx", "httpx2", "httpcore", "botocore", "boto3", "urllib3"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 @kopf.on.startup()
@@ -123,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.parse_args(argv)
     ours = OperatorSettings()
-    _configure_logging(ours)
+    logs.configure(ours.log_format)
     try:
         asyncio.run(_run(ours))
     except LeadershipLost as exc:

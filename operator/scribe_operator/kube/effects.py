@@ -103,4 +103,7 @@ class KubeEffects:
         try:
             await self.client.create(obj)
         except ApiError as exc:
-            log.warning("could not record event %s on %s: %s", event.reason, task.metadata.name, exc.status.message)
+            log.warning(
+                "could not record event %s on %s: %s", event.reason, task.metadata.name, exc.status.message,
+                extra={"namespace": task.metadata.namespace, "task": task.metadata.name},
+            )  # fmt: skip
