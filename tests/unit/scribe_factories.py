@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from scribe_operator.api.constants import ANNOTATION_REQUEUE, ANNOTATION_REQUEUE_RESET_ATTEMPTS
 from scribe_operator.api.task import Phase, TaskStatus, TranscriptionTask, TranscriptionTaskSpec
 from scribe_operator.core import (
     CoreSettings,
@@ -100,6 +101,17 @@ class Cluster:
             elif isinstance(action, DeletePod):
                 self.pods = {k: p for k, p in self.pods.items() if p.name != action.name}
         return plan
+
+    def annotate(self, token: str | None, reset: bool | None = None) -> None:
+        """Set (None: remove) the requeue annotation, as `kubectl annotate --overwrite` does."""
+        annotations = dict(self.task.metadata.annotations)
+        for key, value in ((ANNOTATION_REQUEUE, token), (ANNOTATION_REQUEUE_RESET_ATTEMPTS, reset)):
+            if value is None:
+                annotations.pop(key, None)
+            else:
+                annotations[key] = str(value).lower() if isinstance(value, bool) else value
+        meta = self.task.metadata.model_copy(update={"annotations": annotations})
+        self.task = self.task.model_copy(update={"metadata": meta})
 
     def tick(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)

@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scribe_factories import Cluster, launches, make_pod, make_task
-from scribe_operator.api.constants import DEAD_LETTER_VALUE, LABEL_DEAD_LETTER
+from scribe_operator.api.constants import ANNOTATION_REQUEUE, DEAD_LETTER_VALUE, LABEL_DEAD_LETTER
 from scribe_operator.api.task import Phase
 from scribe_operator.core import EmitEvent, InputProbe, LaunchAttempt, Observed, ProbeInput, reconcile
 
@@ -48,6 +48,8 @@ step = st.one_of(
     st.tuples(st.just("probe"), st.sampled_from(PROBES)),
     st.tuples(st.just("presign"), st.booleans()),
     st.tuples(st.just("foreign"), st.integers(1, 8), st.sampled_from(["Pending", "Running", "Failed", "Succeeded"])),
+    # a requeue request: a fresh token, or the current one set again; with or without reset-attempts
+    st.tuples(st.just("requeue"), st.booleans(), st.booleans()),
 )
 tasks = st.builds(
     lambda retries, initial, rules: make_task(
@@ -88,18 +90,46 @@ def perform(c: Cluster, action: tuple[Any, ...]) -> None:
             c.presign_fails = {current + 1} if fail else set()
         case ("foreign", attempt, phase):
             c.pods[attempt] = make_pod(attempt, phase, task="stray", created=c.now - timedelta(seconds=5))
+        case ("requeue", fresh, reset):
+            token = c.task.metadata.annotations.get(ANNOTATION_REQUEUE)
+            if fresh or token is None:
+                token = f"t{int(token[1:]) + 1 if token else 1}"
+            c.annotate(token, reset)
 
 
-def check(c: Cluster, max_attempts: int, terminal_from: int | None) -> None:
+class Requeues:
+    """What the test saw of requeues: the tokens honoured, and from which attempt failures are counted."""
+
+    def __init__(self) -> None:
+        self.honoured: list[str] = []
+        self.counted_from = 0
+
+    def observe(self, c: Cluster, since: int) -> None:
+        for plan in c.plans[since:]:
+            if any(isinstance(a, EmitEvent) and a.reason == "Requeued" for a in plan.actions):
+                assert plan.status is not None and plan.status.requeue is not None
+                self.honoured.append(plan.status.requeue.token)
+                if plan.status.requeue.reset_attempts:
+                    self.counted_from = plan.status.attempt_base
+
+
+def check(c: Cluster, max_attempts: int, terminal_from: int | None, requeues: Requeues | None = None) -> None:
+    requeues = requeues or Requeues()
     status = c.status
-    assert 0 <= status.attempt <= max_attempts
+    # attempts since the last requeue never exceed maxRetries + 1
+    assert 0 <= status.attempt_base <= status.attempt <= status.attempt_base + max_attempts
+    # a token is honoured at most once; every honoured request is counted
+    assert len(requeues.honoured) == len(set(requeues.honoured)) == status.requeues
+    # attempt numbers (and so pod names) are never reused, not even after a reset
     launched = [a.attempt for p in c.plans for a in launches(p)]
-    assert launched == sorted(set(launched)) and all(1 <= n <= max_attempts for n in launched)
+    assert launched == sorted(set(launched)) and all(1 <= n <= status.attempt for n in launched)
     assert len(status.attempts) <= c.settings.max_history
     numbers = [r.attempt for r in status.attempts]
-    assert numbers == sorted(set(numbers))
+    assert numbers == sorted(set(numbers)) and all(n > requeues.counted_from for n in numbers)
     ongoing = 1 if status.phase in (Phase.QUEUED, Phase.RUNNING, Phase.SUCCEEDED) else 0
-    assert sum(status.failure_counts.values()) == status.attempt - ongoing
+    if status.phase is Phase.PENDING and status.attempt == status.attempt_base:
+        ongoing = 0  # just requeued
+    assert sum(status.failure_counts.values()) == status.attempt - requeues.counted_from - ongoing
     assert (c.task.metadata.labels.get(LABEL_DEAD_LETTER) == DEAD_LETTER_VALUE) is (status.phase is Phase.DEAD)
     final = c.plans[-1]
     if not status.terminal:
@@ -122,15 +152,20 @@ def test_arbitrary_observation_sequences(task: Any, actions: list[tuple[Any, ...
     c = Cluster(task)
     max_attempts = task.spec.retry_policy.max_attempts
     terminal_from: int | None = None
+    requeues = Requeues()
     c.reconcile()
-    check(c, max_attempts, terminal_from)
+    check(c, max_attempts, terminal_from, requeues)
     for action in actions:
+        token = c.task.metadata.annotations.get(ANNOTATION_REQUEUE)
         perform(c, action)
         before = len(c.plans)
-        if terminal_from is None and c.status.terminal:
+        if c.task.metadata.annotations.get(ANNOTATION_REQUEUE) != token:
+            terminal_from = None  # a new request: the one way out of a terminal phase (or recorded as ignored)
+        elif terminal_from is None and c.status.terminal:
             terminal_from = before
         c.reconcile()
-        check(c, max_attempts, terminal_from)
+        requeues.observe(c, before)
+        check(c, max_attempts, terminal_from, requeues)
 
 
 @settings(max_examples=100, deadline=None)

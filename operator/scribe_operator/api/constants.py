@@ -21,7 +21,11 @@ LABEL_DEAD_LETTER: Final = f"{GROUP}/dead-letter"
 """On Dead tasks, value :data:`DEAD_LETTER_VALUE`: the dead-letter queue is this label selector."""
 DEAD_LETTER_VALUE: Final = "true"
 ANNOTATION_REQUEUE: Final = f"{GROUP}/requeue"
-"""Reserved for requeueing dead-lettered tasks (future use)."""
+"""On a Dead task, a value (token) the operator has not handled yet requeues it, once per value.
+
+See docs/dead-letter.md; the operator records the last handled token in ``status.requeue.token``."""
+ANNOTATION_REQUEUE_RESET_ATTEMPTS: Final = f"{GROUP}/requeue-reset-attempts"
+""""true" with a new requeue token: also clear the attempt history and failure counts."""
 
 MAX_HISTORY: Final = 20
 """``status.attempts`` keeps the last this-many attempts; ``status.failureCounts`` counts them all."""

@@ -334,6 +334,31 @@ class Condition(ApiModel):
     observed_generation: int | None = Field(None, description="metadata.generation this is based on.")
 
 
+class RequeueOutcome(StrEnum):
+    """What the operator did with a requeue request."""
+
+    REQUEUED = "Requeued"
+    IGNORED = "Ignored"
+
+
+class RequeueRecord(ApiModel):
+    """The last requeue request (annotation scribe.dev/requeue) the operator handled."""
+
+    token: str = Field(
+        description=(
+            "The scribe.dev/requeue annotation's value (longer ones as sha256:<hex>). "
+            "Only a different value is a new request."
+        )
+    )
+    at: datetime | None = Field(None, description="When the operator handled the request.")
+    reset_attempts: bool = Field(
+        False,
+        description="Whether scribe.dev/requeue-reset-attempts was true: attempt history and failure counts cleared.",
+    )
+    outcome: RequeueOutcome = Field(description="Requeued, or Ignored: the task was not Dead.")
+    message: str | None = Field(None, description="Human-readable detail of the outcome.")
+
+
 class TaskStatus(ApiModel):
     """Observed state, written by the operator only."""
 
@@ -358,10 +383,25 @@ class TaskStatus(ApiModel):
     input_size: int | None = Field(None, description="Size of the input in bytes, from the last probe.")
     started_at: datetime | None = Field(None, description="When the first attempt was launched.")
     finished_at: datetime | None = Field(None, description="When the task reached Succeeded or Dead.")
+    requeues: int = Field(0, ge=0, description="Times the task was requeued from Dead (scribe.dev/requeue).")
+    attempt_base: int = Field(
+        0,
+        ge=0,
+        description=(
+            "Attempts made before the last requeue. Attempts are numbered on across requeues; since the last "
+            "requeue the task may make attempts attemptBase+1 .. attemptBase+maxRetries+1."
+        ),
+    )
+    requeue: RequeueRecord | None = Field(None, description="The last requeue request the operator handled.")
 
     @property
     def terminal(self) -> bool:
         return self.phase in TERMINAL_PHASES
+
+    @property
+    def round_attempts(self) -> int:
+        """Attempts started since the last requeue (since creation if never requeued)."""
+        return max(0, self.attempt - self.attempt_base)
 
     def record(self, attempt: int) -> AttemptRecord | None:
         """The history entry of ``attempt``, if it is still kept."""

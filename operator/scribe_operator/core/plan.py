@@ -31,6 +31,8 @@ class EventReason(StrEnum):
     RETRY_SCHEDULED = "RetryScheduled"
     SUCCEEDED = "Succeeded"
     DEAD_LETTERED = "DeadLettered"
+    REQUEUED = "Requeued"
+    REQUEUE_IGNORED = "RequeueIgnored"
 
 
 @dataclass(frozen=True)

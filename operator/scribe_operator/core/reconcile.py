@@ -14,7 +14,10 @@ One pass advances the task as far as the observation allows, attempt by attempt:
 * after a failure: retry with backoff while attempts remain and the failure is retryable, else Dead.
 
 Succeeded and Dead are absorbing: their plans never change status or start anything; they only delete
-pods still running and repair a missing dead-letter label. A task being deleted gets an empty plan.
+pods still running and repair a missing dead-letter label. The one way out is a requeue request (a new
+``scribe.dev/requeue`` token, :mod:`.requeue`): a Dead task goes back to Pending with a fresh budget of
+attempts counted from ``status.attemptBase``; a request on a task that is not Dead is recorded as ignored.
+A task being deleted gets an empty plan.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from .plan import (
     Plan,
     ProbeInput,
 )
+from .requeue import RequeueRequest, ignored, requeue_request, requeued
 from .settings import CoreSettings
 
 
@@ -54,17 +58,21 @@ def reconcile(task: TranscriptionTask, observed: Observed, now: datetime, settin
     now = now if now.tzinfo else now.replace(tzinfo=UTC)
     if task.metadata.deletion_timestamp is not None:
         return Plan()  # being deleted: owned pods and secrets go with it; start nothing new
-    if task.status.terminal:
-        return Plan(dead_letter_label=_missing_dead_letter(task, task.status), actions=_stray_pods(observed, None))
+    request = requeue_request(task)
+    if task.status.terminal and request is None:
+        return Plan(dead_letter_label=_dead_letter_label(task, task.status), actions=_stray_pods(observed, None))
     run = _Pass(task, observed, now, settings)
+    if request is not None:
+        run.requeue(request)
     run.advance()
     return run.plan()
 
 
-def _missing_dead_letter(task: TranscriptionTask, status: TaskStatus) -> bool | None:
-    """True when the task is Dead but not yet labelled as such."""
+def _dead_letter_label(task: TranscriptionTask, status: TaskStatus) -> bool | None:
+    """True: the task is Dead but not labelled; False: it is labelled but no longer (or not) Dead."""
     labelled = task.metadata.labels.get(LABEL_DEAD_LETTER) == DEAD_LETTER_VALUE
-    return True if status.phase is Phase.DEAD and not labelled else None
+    dead = status.phase is Phase.DEAD
+    return None if labelled is dead else dead
 
 
 def _stray_pods(observed: Observed, in_flight: int | None) -> tuple[DeletePod, ...]:
@@ -99,6 +107,15 @@ class _Pass:
 
     # --- driving ------------------------------------------------------------------------------------------
 
+    def requeue(self, request: RequeueRequest) -> None:
+        """Handle a new requeue request: a Dead task starts over; any other records it as ignored."""
+        if self.status.phase is Phase.DEAD:
+            self.status = requeued(self.status, request, self.stamp, self.max_attempts)
+            self._event("Normal", EventReason.REQUEUED, self.status.message or "requeued")
+        else:
+            self.status, message = ignored(self.status, request, self.stamp)
+            self._event("Warning", EventReason.REQUEUE_IGNORED, message)
+
     def advance(self) -> None:
         """Take every step the observation allows (each step ends an attempt, starts one, or stops)."""
         for _ in range(2 * self.max_attempts + 2):
@@ -122,25 +139,24 @@ class _Pass:
         wake = min(self.wake_at, default=None)
         return Plan(
             status=None if status == old else status,
-            dead_letter_label=_missing_dead_letter(self.task, status),
+            dead_letter_label=_dead_letter_label(self.task, status),
             actions=(*self.actions, *deletes, *self.events),
             requeue_after=None if wake is None else max(0.0, (wake - self.now).total_seconds()),
         )
 
     def _in_flight(self) -> int | None:
-        """The attempt currently launched and not yet ended, if any."""
+        """The attempt currently launched and not yet ended, if any (never one from before a requeue)."""
         n = self.status.attempt
         record = self.status.record(n)
-        if n == 0 or self.status.terminal or self.status.phase is Phase.RETRYING or (record and record.finished):
-            return None
-        return n
+        between = self.status.terminal or self.status.phase is Phase.RETRYING or (record and record.finished)
+        return None if between or n <= self.status.attempt_base else n
 
     # --- between attempts --------------------------------------------------------------------------------
 
     def start(self, m: int) -> bool:
         """Try to start attempt ``m``; False when it has to wait (retryAt, input probe)."""
         pod = self._pod(m, pod_name(self.task.metadata.name, m))
-        if m > self.max_attempts:
+        if self._round(m) > self.max_attempts:
             self._dead(Reason.RETRIES_EXHAUSTED.value, f"no attempts left ({self.max_attempts} allowed)", self.stamp)
             return True
         if pod is not None:
@@ -301,11 +317,11 @@ class _Pass:
         self._event("Warning", EventReason.ATTEMPT_FAILED, f"{self._of(n)} failed: {outcome.reason}: {message}")
         if not outcome.retryable:
             self._dead(outcome.reason, message, finished)
-        elif n >= self.max_attempts:
-            last = f"last attempt ({n} of {self.max_attempts}) failed: {outcome.reason}: {message}"
+        elif self._round(n) >= self.max_attempts:
+            last = f"last attempt ({self._count(n)}) failed: {outcome.reason}: {message}"
             self._dead(Reason.RETRIES_EXHAUSTED.value, self._clip(last), finished)
         else:
-            delay = backoff_delay(self.spec.retry_policy.backoff, n, self.task.metadata.uid)
+            delay = backoff_delay(self.spec.retry_policy.backoff, self._round(n), self.task.metadata.uid)
             retry_at = _ceil_stamp(min(finished, self.stamp) + timedelta(seconds=delay))
             self._set(phase=Phase.RETRYING, retry_at=retry_at, reason=outcome.reason, message=message)
             when = retry_at.isoformat().replace("+00:00", "Z")
@@ -365,5 +381,15 @@ class _Pass:
         limit = self.settings.max_message_length
         return text if len(text) <= limit else text[: limit - 1] + "…"
 
+    def _round(self, n: int) -> int:
+        """Attempt ``n``'s number counted from the last requeue (the retry budget's count)."""
+        return n - self.status.attempt_base
+
+    def _count(self, n: int) -> str:
+        """``2 of 4``; after a requeue ``6, 2 of 4 since the requeue``."""
+        if self.status.attempt_base == 0:
+            return f"{n} of {self.max_attempts}"
+        return f"{n}, {self._round(n)} of {self.max_attempts} since the requeue"
+
     def _of(self, n: int) -> str:
-        return f"attempt {n} of {self.max_attempts}"
+        return f"attempt {self._count(n)}"
