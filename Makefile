@@ -59,7 +59,9 @@ cluster-clean: cluster-down ## Stop the local cluster and delete its state (.clu
 .PHONY: manifests
 manifests: venv ## Generate the CRD (crds/) and the generated parts of docs/ from the API models
 	$(PY) -m scribe_operator.api.crd > crds/scribe.dev_transcriptiontasks.yaml
+	$(PY) -m scribe_operator.api.batch_crd > crds/scribe.dev_transcriptionbatches.yaml
 	$(PY) -m scribe_operator.api.docs
+	$(PY) -m scribe_operator.api.batch_docs
 	bash hack/sync-chart-crds.sh
 
 .PHONY: lint
@@ -126,3 +128,7 @@ ifeq ($(USE_EXISTING_CLUSTER),)
 else
 	bash hack/deploy.sh undeploy
 endif
+
+.PHONY: e2e-kind
+e2e-kind: venv ## The test suites against kind with the chart-deployed operator (needs Docker, kind, helm)
+	bash hack/e2e-kind.sh

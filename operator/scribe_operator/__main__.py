@@ -17,7 +17,7 @@ from aiohttp import web
 from lightkube import AsyncClient
 from prometheus_client import start_http_server
 
-from . import handlers, login, logs  # noqa: F401 - handlers modules register with kopf
+from . import batch_handlers, handlers, login, logs  # noqa: F401 - handlers modules register with kopf
 from .controller import Controller
 from .kube.effects import KubeEffects
 from .leader import ElectionConfig, LeaderElector, LeadershipLost

@@ -111,7 +111,7 @@ class Controller:
             except Exception:
                 RECONCILE_ERRORS.labels("error").inc()
                 log.exception(
-                    "reconcile failed; retrying in %ss", ERROR_RETRY_SECONDS,
+                    "%s/%s: reconcile failed; retrying in %ss", *key, ERROR_RETRY_SECONDS,
                     extra={"namespace": key[0], "task": key[1]},
                 )  # fmt: skip
                 delay = ERROR_RETRY_SECONDS
@@ -177,7 +177,11 @@ class Controller:
         await self.effects.create(attempt_secret(task, launch, urls))
         await self.effects.create(attempt_pod(task, launch, self.settings))
         log.info(
-            "launched attempt %d", launch.attempt, extra=log_fields(task, attempt=launch.attempt, pod=launch.pod_name)
+            "%s/%s: launched attempt %d",
+            task.metadata.namespace,
+            task.metadata.name,
+            launch.attempt,
+            extra=log_fields(task, attempt=launch.attempt, pod=launch.pod_name),
         )
         return None
 
@@ -199,6 +203,6 @@ def _log_transition(task: TranscriptionTask, status: Any) -> None:
     old = task.status
     if status.phase != old.phase or status.attempt != old.attempt:
         log.info(
-            "%s -> %s", old.phase or "New", status.phase,
+            "%s/%s: %s -> %s", task.metadata.namespace, task.metadata.name, old.phase or "New", status.phase,
             extra=log_fields(task, attempt=status.attempt, phase=str(status.phase), reason=status.reason),
         )  # fmt: skip

@@ -57,7 +57,7 @@ class Storage:
             error: Any = exc.response.get("Error", {})
             code = str(error.get("Code", ""))
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            message = f"HEAD {uri}: HTTP {status} {code}".strip()
+            message = f"HEAD {uri}: HTTP {status}" + (f" {code}" if code and code != str(status) else "")
             if code in _NOT_FOUND:
                 return InputProbe("not_found", message=message)
             if code in _FORBIDDEN:

@@ -40,8 +40,10 @@ CRD_NAME = "transcriptiontasks.scribe.dev"
 
 # What the operator may do, (group, resource, subresource) -> verbs; every other combination in MATRIX is denied.
 ALLOWED: dict[tuple[str, str, str], set[str]] = {
-    ("scribe.dev", "transcriptiontasks", ""): {"get", "list", "watch", "patch"},
+    ("scribe.dev", "transcriptiontasks", ""): {"get", "list", "watch", "patch", "create", "delete"},
     ("scribe.dev", "transcriptiontasks", "status"): {"patch"},
+    ("scribe.dev", "transcriptionbatches", ""): {"get", "list", "watch"},
+    ("scribe.dev", "transcriptionbatches", "status"): {"patch"},
     ("", "pods", ""): {"get", "list", "watch", "create", "delete"},
     ("", "secrets", ""): {"create", "delete"},
     ("", "events", ""): {"create", "patch"},

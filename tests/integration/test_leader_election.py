@@ -18,7 +18,7 @@ from lightkube.resources.coordination_v1 import Lease
 
 from tests.support.wait import wait_for
 
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, pytest.mark.local_operator]
 LEASE = "scribe-operator-test"
 
 

@@ -27,8 +27,10 @@ FULLNAME = "scribe-scribe-operator"
 
 # Exactly what the operator may do: (apiGroup, resource) -> verbs. Anything else is a failure.
 OPERATOR_RULES: dict[tuple[str, str], set[str]] = {
-    ("scribe.dev", "transcriptiontasks"): {"get", "list", "watch", "patch"},
+    ("scribe.dev", "transcriptiontasks"): {"get", "list", "watch", "patch", "create", "delete"},
     ("scribe.dev", "transcriptiontasks/status"): {"patch"},
+    ("scribe.dev", "transcriptionbatches"): {"get", "list", "watch"},
+    ("scribe.dev", "transcriptionbatches/status"): {"patch"},
     ("", "pods"): {"get", "list", "watch", "create", "delete"},
     ("", "secrets"): {"create", "delete"},
     ("", "events"): {"create", "patch"},

@@ -38,14 +38,15 @@ def test_success_in_one_attempt() -> None:
     plan = c.reconcile()
     (launch,) = launches(plan)
     assert launch == LaunchAttempt(1, "talk-a1", "talk-a1-urls", 420, 300 + 420 + 60 + 300, "2Gi")
-    assert phase(c) is Phase.QUEUED and c.status.attempt == 1 and c.status.input_size == 10 * MIB
+    assert phase(c) is Phase.RUNNING and c.status.attempt == 1 and c.status.input_size == 10 * MIB
     assert c.status.attempts[0].created_at == T0 and c.status.started_at == T0
     assert plan.requeue_after == SETTINGS_GRACE
 
     c.tick(20)
     c.start(1)
     plan = c.reconcile()
-    assert phase(c) is Phase.RUNNING and c.status.attempts[0].node == "node-1"
+    assert plan.status is None  # the pod starting costs no status write; node and start are recorded at the end
+    assert phase(c) is Phase.RUNNING
     assert plan.requeue_after == 420 + 60  # the deadline watchdog
 
     c.tick(100)
@@ -93,7 +94,7 @@ def test_fail_retry_succeed() -> None:
     c.tick(1)
     plan = c.reconcile()  # probes first, then launches attempt 2
     assert [a.attempt for a in launches(plan)] == [2]
-    assert phase(c) is Phase.QUEUED and c.status.retry_at is None
+    assert phase(c) is Phase.RUNNING and c.status.retry_at is None
     assert c.status.reason == "UploadFailed"  # the last failure stays visible while retrying
 
     c.start(2)
@@ -196,10 +197,11 @@ def test_pending_timeout(waiting: str | None, unschedulable: str | None, node: s
     c.pods[1] = replace(c.pods[1], waiting_reason=waiting, unschedulable_message=unschedulable, node=node)
     c.tick(60)
     plan = c.reconcile()
-    assert plan.actions == () and plan.requeue_after == 60
-    assert phase(c) is Phase.QUEUED and c.status.attempts[0].node == node
+    assert plan.actions == () and plan.requeue_after == 60 and plan.status is None
+    assert phase(c) is Phase.RUNNING
     c.tick(60)
     plan = c.reconcile()
+    assert c.status.attempts[0].node == node  # recorded with the attempt's end
     assert DeletePod("talk-a1") in plan.actions and DeleteSecret("talk-a1-urls") in plan.actions
     assert phase(c) is Phase.RETRYING and c.status.reason == reason
     assert "did not start within 120s" in (c.status.message or "")
@@ -270,7 +272,7 @@ def test_adopts_the_next_attempt_while_retrying() -> None:
     c.reconcile()
     c.pods[2] = make_pod(2, "Pending", created=c.now)  # created, but the status write was lost
     plan = c.reconcile()
-    assert not launches(plan) and c.status.attempt == 2 and phase(c) is Phase.QUEUED
+    assert not launches(plan) and c.status.attempt == 2 and phase(c) is Phase.RUNNING
     assert [r.attempt for r in c.status.attempts] == [1, 2]
 
 

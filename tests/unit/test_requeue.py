@@ -44,7 +44,7 @@ def test_requeue_of_a_dead_task_starts_the_next_attempt_with_a_fresh_budget() ->
     # the follow-up pass (with the probe) launches attempt 3: numbering goes on, pod names are never reused
     (launch,) = [a for p in c.plans[since:] for a in launches(p)]
     assert (launch.attempt, launch.pod_name) == (3, "talk-a3")
-    assert phase(c) is Phase.QUEUED and LABEL_DEAD_LETTER not in c.task.metadata.labels
+    assert phase(c) is Phase.RUNNING and LABEL_DEAD_LETTER not in c.task.metadata.labels
     s = c.status
     assert (s.attempt, s.attempt_base, s.requeues) == (3, 2, 1)
     assert s.requeue is not None and (s.requeue.token, s.requeue.outcome, s.requeue.reset_attempts) == (
@@ -132,7 +132,7 @@ def test_requeue_after_input_not_found() -> None:
     c.probe = ok_probe(3 * MIB)  # the upload arrived
     c.annotate(TOKEN)
     c.reconcile()
-    assert phase(c) is Phase.QUEUED and c.status.attempt == 2 and 2 in c.pods
+    assert phase(c) is Phase.RUNNING and c.status.attempt == 2 and 2 in c.pods
     c.finish(2, 0)
     c.reconcile()
     assert phase(c) is Phase.SUCCEEDED and c.status.requeues == 1
@@ -190,7 +190,7 @@ def test_an_ignored_token_is_not_honoured_when_the_task_dies_later() -> None:
     assert reconcile(c.task, Observed(), c.now).status is None
     c.annotate("2026-11-23T18:45:00Z")
     c.reconcile()
-    assert phase(c) is Phase.QUEUED and c.status.requeues == 1
+    assert phase(c) is Phase.RUNNING and c.status.requeues == 1
 
 
 @pytest.mark.parametrize("value", ["", "   "])

@@ -113,7 +113,11 @@ def classify_terminated(pod: ObservedPod) -> Outcome:
     if pod.pod_reason == "DeadlineExceeded":
         return failure(Reason.DEADLINE_EXCEEDED, _pod_detail(pod, "pod ran past its activeDeadlineSeconds"), code)
     if pod.terminated_reason == "OOMKilled":
-        return failure(Reason.OOM_KILLED, f"container {pod.name} was OOM-killed (exit code {code})", code)
+        return failure(
+            Reason.OOM_KILLED,
+            f"the worker exceeded its memory limit and was OOM-killed (pod {pod.name}, exit code {code})",
+            code,
+        )
     if pod.pod_reason is not None or pod.deleting:
         return failure(Reason.POD_LOST, _pod_detail(pod, "pod was deleted before the worker finished"), code)
     if code is not None and code in POD_EXIT_CODES:

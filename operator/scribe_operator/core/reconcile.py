@@ -215,7 +215,7 @@ class _Pass:
         self._put(record)
         self._set(
             attempt=record.attempt,
-            phase=Phase.QUEUED,
+            phase=Phase.RUNNING,
             retry_at=None,
             input_size=input_size,
             started_at=self.status.started_at or record.created_at,
@@ -240,11 +240,11 @@ class _Pass:
         if not pod.started:
             pending = self.spec.timeouts.pending_seconds
             return self._watchdog(
-                pod, pod.created_at + timedelta(seconds=pending), n, classify.classify_pending(pod, pending)
+                pod, record, pod.created_at + timedelta(seconds=pending), classify.classify_pending(pod, pending)
             )
         deadline = record.deadline_seconds or attempt_deadline(self.spec, self.status.input_size, self.settings)
         limit = (pod.started_at or pod.created_at) + timedelta(seconds=deadline + self.settings.deadline_grace_seconds)
-        return self._watchdog(pod, limit, n, classify.deadline_exceeded(pod, deadline))
+        return self._watchdog(pod, record, limit, classify.deadline_exceeded(pod, deadline))
 
     def _missing_pod(self, n: int, expected: str, record: AttemptRecord | None) -> bool:
         error = self.observed.launch_error
@@ -262,17 +262,23 @@ class _Pass:
         self._fail(n, classify.pod_lost(expected))
         return True
 
-    def _watchdog(self, pod: ObservedPod, limit: datetime, n: int, outcome: Outcome) -> bool:
-        """End attempt ``n`` with ``outcome`` (deleting its pod) once ``limit`` has passed."""
+    def _watchdog(self, pod: ObservedPod, record: AttemptRecord, limit: datetime, outcome: Outcome) -> bool:
+        """End the attempt of ``record`` with ``outcome`` (deleting its pod) once ``limit`` has passed."""
         if self.now < limit:
             self.wake_at.append(limit)
             return False
         self.actions.append(DeletePod(pod.name))
-        self._fail(n, outcome, pod=pod)
+        self._put(record)  # what the pod told about the attempt (node, start) goes into history with its end
+        self._fail(record.attempt, outcome, pod=pod)
         return True
 
     def _observe(self, n: int, pod: ObservedPod) -> AttemptRecord:
-        """Copy what the pod tells about attempt ``n`` into its record and the phase."""
+        """What the pod tells about attempt ``n`` (its node, when it started).
+
+        Written into the history only when the attempt ends, in the same status write as its outcome: a pod
+        being scheduled or starting costs no write (``kubectl get pod`` shows it meanwhile), which keeps a
+        one-attempt task at two status writes (launch and finish).
+        """
         record = self.status.record(n) or AttemptRecord(attempt=n, created_at=_stamp(pod.created_at))
         record = record.model_copy(
             update={
@@ -281,8 +287,8 @@ class _Pass:
                 "started_at": _stamp(pod.started_at) if pod.started_at else record.started_at,
             }
         )
-        self._put(record)
-        self._set(phase=Phase.RUNNING if pod.started else Phase.QUEUED)
+        if pod.terminated or self.status.record(n) is None:
+            self._put(record)
         return record
 
     # --- endings -----------------------------------------------------------------------------------------

@@ -305,6 +305,7 @@ class Cluster:
             "SCRIBE_HEALTH_PORT": str(_free_port()),
             "SCRIBE_METRICS_PORT": str(_free_port()),
             "SCRIBE_LOG_FORMAT": "text",
+            "SCRIBE_NAMESPACES": "scribe-demo",  # the demo's namespace only: never the tests' tasks
         }
         self._start("operator", [sys.executable, "-m", "scribe_operator"], env=env)
         url = f"http://127.0.0.1:{env['SCRIBE_HEALTH_PORT']}/healthz"

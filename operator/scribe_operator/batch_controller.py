@@ -1,0 +1,392 @@
+"""The reconcile loop of TranscriptionBatch around its pure core: observe, decide, carry out, requeue.
+
+Shaped like :mod:`scribe_operator.controller`: one batch is reconciled at a time (a lock per batch); batch events,
+child-task events and requeue timers all end in :meth:`BatchController.reconcile`, which reads only what the
+watches delivered (no GETs). Status writes carry the resourceVersion they were computed from, so a stale write
+is refused and the batch is reconciled again from the newer version. Nothing in memory is authoritative: the
+only memory, the children this process created recently, merely saves repeated creates (AlreadyExists) while
+the watch catches up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+from lightkube import AsyncClient
+from lightkube.core.exceptions import ApiError
+from lightkube.generic_resource import create_namespaced_resource
+from lightkube.models.core_v1 import EventSource, ObjectReference
+from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.core_v1 import Event
+from lightkube.types import PatchType
+from prometheus_client import Counter
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import REGISTRY, Collector
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .api.batch import (
+    BATCH_KIND,
+    BATCH_PLURAL,
+    LABEL_BATCH,
+    LABEL_BATCH_INDEX,
+    MAX_BATCH_INPUTS,
+    BatchStatus,
+    TranscriptionBatch,
+    batch_label_value,
+    expands_to,
+    format_indexes,
+)
+from .api.batch_parse import parse_batch
+from .api.constants import API_VERSION, GROUP, KIND, PLURAL, VERSION
+from .api.parse import ValidationProblem
+from .api.s3 import parse_s3_uri
+from .api.task import to_json
+from .batch_storage import BatchStorage
+from .controller import CONFLICT_RETRY_SECONDS, ERROR_RETRY_SECONDS, Key, _rv
+from .core.batch import (
+    BatchPlan,
+    BatchSettings,
+    CreateChild,
+    DeleteChild,
+    ExpandPrefix,
+    WriteSummary,
+    reconcile_batch,
+)
+from .core.batch_observed import ObservedChild
+from .core.plan import EmitEvent
+from .kube.effects import COMPONENT, Conflict, TaskResource
+from .metrics import API_REQUESTS
+
+log = logging.getLogger("scribe_operator.batch")
+
+BatchResource = create_namespaced_resource(GROUP, VERSION, BATCH_KIND, BATCH_PLURAL)
+MAX_PASSES = 4  # expand, decide (create / finalize), record the summary, and one spare
+RECENT_CREATE_SECONDS = 30.0
+MANAGED_BY = {"app.kubernetes.io/managed-by": "scribe-operator"}
+
+CHILDREN_CREATED = Counter("scribe_batch_children_created_total", "Child tasks created by batches.", ["namespace"])
+BATCHES_FINISHED = Counter(
+    "scribe_batches_finished_total", "Batches that reached a terminal phase, by phase and reason.",
+    ["namespace", "phase", "reason"],
+)  # fmt: skip
+SUMMARIES = Counter("scribe_batch_summaries_total", "Summary writes, by result.", ["result"])
+BATCH_RECONCILE_ERRORS = Counter("scribe_batch_reconcile_errors_total", "Batch reconciles retried.", ["kind"])
+
+
+class BatchOperatorSettings(BaseSettings):
+    """Batch tunables from the environment (``SCRIBE_BATCH_*``), documented in docs/batches.md."""
+
+    model_config = SettingsConfigDict(env_prefix="SCRIBE_BATCH_", extra="ignore")
+
+    max_creates_per_pass: int = Field(50, ge=1, description="Children created per reconcile at most.")
+    expansion_timeout_seconds: float = Field(600.0, ge=0, description="How long a failing prefix listing is retried.")
+    summary_retry_seconds: float = Field(30.0, ge=1, description="Spacing of retries of a failed summary write.")
+    max_summary_attempts: int = Field(5, ge=1, description="Summary write attempts before giving up.")
+
+    def core(self) -> BatchSettings:
+        return BatchSettings(
+            max_creates_per_pass=self.max_creates_per_pass,
+            expansion_timeout_seconds=self.expansion_timeout_seconds,
+            summary_retry_seconds=self.summary_retry_seconds,
+            max_summary_attempts=self.max_summary_attempts,
+        )
+
+
+# --- manifests --------------------------------------------------------------------------------------------
+
+
+def child_manifest(batch: TranscriptionBatch, create: CreateChild) -> dict[str, Any]:
+    """Child task ``create.name``: owned by the batch (deleting the batch deletes it), labelled with the batch
+    and its input's index."""
+    name = batch.metadata.name
+    return {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "metadata": {
+            "name": create.name,
+            "namespace": batch.metadata.namespace,
+            "labels": {**MANAGED_BY, LABEL_BATCH: batch_label_value(name), LABEL_BATCH_INDEX: str(create.index)},
+            "ownerReferences": [
+                {
+                    "apiVersion": batch.api_version,
+                    "kind": BATCH_KIND,
+                    "name": name,
+                    "uid": batch.metadata.uid,
+                    "controller": True,
+                    "blockOwnerDeletion": True,
+                }
+            ],
+        },
+        "spec": to_json(create.spec),
+    }
+
+
+def prefix_filter(batch: TranscriptionBatch) -> Callable[[str], bool]:
+    """Which keys under the batch's inputPrefix become inputs (see :func:`scribe_operator.api.batch.expands_to`)."""
+    bucket = parse_s3_uri(batch.spec.input_prefix or "").bucket
+    return lambda key: expands_to(key, batch.spec.output_prefix, bucket)
+
+
+# --- effects ----------------------------------------------------------------------------------------------
+
+
+def _code(exc: ApiError) -> int:
+    return int(exc.status.code or 0)
+
+
+class BatchEffects:
+    """The Kubernetes calls of a batch plan; each idempotent (AlreadyExists / NotFound are successes)."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self.client = client
+        self.instance = os.environ.get("HOSTNAME", "scribe-operator")
+
+    async def create_child(self, manifest: dict[str, Any]) -> bool:
+        """Create a child task; False if it already existed."""
+        API_REQUESTS.labels("create", PLURAL).inc()
+        try:
+            await self.client.create(TaskResource(**manifest))
+        except ApiError as exc:
+            if _code(exc) == 409:
+                return False
+            raise
+        return True
+
+    async def delete_child(self, name: str, namespace: str) -> None:
+        API_REQUESTS.labels("delete", PLURAL).inc()
+        try:
+            await self.client.delete(TaskResource, name, namespace=namespace)
+        except ApiError as exc:
+            if _code(exc) != 404:
+                raise
+
+    async def write_status(self, batch: TranscriptionBatch, status: BatchStatus) -> dict[str, Any]:
+        """Replace the status (merge patch, nulls clear) if the batch is still at the version we read."""
+        patch = {
+            "metadata": {"resourceVersion": batch.metadata.resource_version},
+            "status": to_json(status, nulls=True),
+        }
+        API_REQUESTS.labels("patch", f"{BATCH_PLURAL}/status").inc()
+        try:
+            result = await self.client.patch(
+                BatchResource.Status, batch.metadata.name, patch, namespace=batch.metadata.namespace,
+                patch_type=PatchType.MERGE,
+            )  # fmt: skip
+        except ApiError as exc:
+            if _code(exc) in (404, 409):
+                raise Conflict(str(exc.status.message)) from exc
+            raise
+        return dict(result.to_dict())  # type: ignore[no-untyped-call]
+
+    async def emit(self, batch: TranscriptionBatch, event: EmitEvent) -> None:
+        """A core/v1 Event on the batch (``kubectl describe tb``); failures are logged, not raised."""
+        now = dt.datetime.now(dt.UTC)
+        obj = Event(
+            metadata=ObjectMeta(generateName=f"{batch.metadata.name}.", namespace=batch.metadata.namespace),
+            involvedObject=ObjectReference(
+                apiVersion=batch.api_version, kind=BATCH_KIND, name=batch.metadata.name,
+                namespace=batch.metadata.namespace, uid=batch.metadata.uid,
+                resourceVersion=batch.metadata.resource_version,
+            ),
+            reason=event.reason, message=event.message[:1024], type=event.type,
+            firstTimestamp=now, lastTimestamp=now, count=1,
+            source=EventSource(component=COMPONENT), reportingComponent=f"{GROUP}/operator",
+            reportingInstance=self.instance,
+        )  # fmt: skip
+        API_REQUESTS.labels("create", "events").inc()
+        try:
+            await self.client.create(obj)
+        except ApiError as exc:
+            log.warning("could not record event %s on %s: %s", event.reason, batch.metadata.name, exc.status.message)
+
+
+# --- the loop ---------------------------------------------------------------------------------------------
+
+Lookup = Callable[[Key], tuple[Mapping[str, Any] | None, Iterable[ObservedChild]]]
+
+
+class BatchController:
+    def __init__(
+        self,
+        effects: BatchEffects,
+        storage: BatchStorage,
+        settings: BatchSettings | None = None,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self.effects, self.storage, self.clock = effects, storage, clock
+        self.settings = settings or BatchSettings()
+        self.locks: dict[Key, asyncio.Lock] = {}
+        self.timers: dict[Key, asyncio.TimerHandle] = {}
+        self.written: dict[Key, dict[str, Any]] = {}  # the newest batch body our own writes returned
+        self.recent: dict[tuple[str, str], float] = {}  # (batch uid, child) -> when this process created it
+        self.lookup: Lookup | None = None
+
+    # -- scheduling ------------------------------------------------------------------------------
+    def requeue(self, key: Key, delay: float) -> None:
+        old = self.timers.pop(key, None)
+        if old is not None:
+            old.cancel()
+        loop = asyncio.get_running_loop()
+        self.timers[key] = loop.call_later(max(0.0, delay), lambda: asyncio.ensure_future(self.reconcile_key(key)))
+
+    def forget(self, key: Key) -> None:
+        timer = self.timers.pop(key, None)
+        if timer is not None:
+            timer.cancel()
+        self.written.pop(key, None)
+        self.locks.pop(key, None)
+
+    async def reconcile_key(self, key: Key) -> None:
+        """Reconcile from what the watches hold now (events and timers)."""
+        if self.lookup is None:
+            return
+        body, children = self.lookup(key)
+        if body is None:
+            self.forget(key)
+            return
+        await self.reconcile(key, body, children)
+
+    # -- reconcile -------------------------------------------------------------------------------
+    async def reconcile(self, key: Key, body: Mapping[str, Any], children: Iterable[ObservedChild]) -> None:
+        lock = self.locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            newest = self.written.get(key)
+            if newest is not None and _rv(newest) > _rv(body):
+                body = newest  # our own write is newer than the event that woke us
+            try:
+                delay = await self._reconcile(body, tuple(children))
+            except Conflict:
+                BATCH_RECONCILE_ERRORS.labels("conflict").inc()
+                delay = CONFLICT_RETRY_SECONDS
+            except Exception:
+                BATCH_RECONCILE_ERRORS.labels("error").inc()
+                log.exception(
+                    "batch reconcile failed; retrying in %ss", ERROR_RETRY_SECONDS,
+                    extra={"namespace": key[0], "batch": key[1]},
+                )  # fmt: skip
+                delay = ERROR_RETRY_SECONDS
+        timer = self.timers.pop(key, None)
+        if timer is not None:
+            timer.cancel()
+        if delay is not None:
+            self.requeue(key, delay)
+
+    async def _reconcile(self, body: Mapping[str, Any], children: tuple[ObservedChild, ...]) -> float | None:
+        parsed = parse_batch(body)
+        if isinstance(parsed, ValidationProblem):
+            meta = body.get("metadata", {})
+            log.error(
+                "ignoring invalid batch: %s", parsed.message,
+                extra={"namespace": meta.get("namespace"), "batch": meta.get("name"), "fields": list(parsed.fields)},
+            )  # fmt: skip
+            return None
+        batch = original = parsed
+        now = self.clock()
+        extras: dict[str, Any] = {}
+        final, status = BatchPlan(), None
+        for _ in range(MAX_PASSES):
+            plan = reconcile_batch(batch, children, now, self.settings, **extras)
+            final, status = plan, plan.status or status
+            follow_up = await self._act(batch, plan)
+            if not follow_up:
+                break
+            batch, extras = plan.apply(batch), follow_up
+        if status is not None:
+            key = (original.metadata.namespace or "", original.metadata.name)
+            self.written[key] = await self.effects.write_status(original, status)
+            _observe(original, status)
+        return final.requeue_after
+
+    async def _act(self, batch: TranscriptionBatch, plan: BatchPlan) -> dict[str, Any]:
+        """Carry out the plan's actions; returns the results a follow-up pass must see (expansion, summary)."""
+        follow_up: dict[str, Any] = {}
+        namespace = batch.metadata.namespace or "default"
+        created: list[CreateChild] = []
+        for action in plan.actions:
+            if isinstance(action, ExpandPrefix):
+                follow_up["expansion"] = await self.storage.list_prefix(
+                    action.prefix, MAX_BATCH_INPUTS, prefix_filter(batch)
+                )
+            elif isinstance(action, CreateChild):
+                if await self._create(batch, action):
+                    created.append(action)
+            elif isinstance(action, DeleteChild):
+                await self.effects.delete_child(action.name, namespace)
+            elif isinstance(action, WriteSummary):
+                result = await self.storage.put_json(action.uri, action.document)
+                SUMMARIES.labels("written" if result.error is None else "failed").inc()
+                follow_up["summary"] = result
+            elif isinstance(action, EmitEvent):
+                await self.effects.emit(batch, action)
+        if created:
+            CHILDREN_CREATED.labels(namespace).inc(len(created))
+            indexes = format_indexes(c.index for c in created)
+            message = f"created {len(created)} child tasks (inputs {indexes})"
+            log.info(message, extra=_fields(batch))
+            await self.effects.emit(batch, EmitEvent("Normal", "ChildrenCreated", message))
+        return follow_up
+
+    async def _create(self, batch: TranscriptionBatch, action: CreateChild) -> bool:
+        """Create the child unless this process created it moments ago (the watch has not shown it yet)."""
+        key = (batch.metadata.uid, action.name)  # a batch re-created under the same name is another batch
+        clock = time.monotonic()
+        self.recent = {k: t for k, t in self.recent.items() if clock - t < RECENT_CREATE_SECONDS}
+        if key in self.recent:
+            return False
+        made = await self.effects.create_child(child_manifest(batch, action))
+        self.recent[key] = clock
+        return made
+
+
+def _fields(batch: TranscriptionBatch, **more: Any) -> dict[str, Any]:
+    return {"namespace": batch.metadata.namespace, "batch": batch.metadata.name, **more}
+
+
+def _observe(batch: TranscriptionBatch, new: BatchStatus) -> None:
+    """Log and count a transition (after its status write succeeded)."""
+    old = batch.status
+    if new.phase == old.phase:
+        return
+    log.info(
+        "%s -> %s", old.phase or "New", new.phase,
+        extra=_fields(batch, phase=str(new.phase), reason=new.reason, counts=to_json(new.counts)),
+    )  # fmt: skip
+    if new.terminal:
+        BATCHES_FINISHED.labels(batch.metadata.namespace or "", str(new.phase), new.reason or "").inc()
+
+
+class BatchPhaseCollector(Collector):
+    """``scribe_batches{namespace,phase}``: batches by phase, counted from the watch cache at scrape time."""
+
+    def __init__(self, batches: Callable[[], Iterable[tuple[str, str]]]) -> None:
+        self.batches = batches
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily("scribe_batches", "Batches by phase.", labels=["namespace", "phase"])
+        counts: dict[tuple[str, str], int] = {}
+        for key in self.batches():
+            counts[key] = counts.get(key, 0) + 1
+        for (ns, phase), n in sorted(counts.items()):
+            family.add_metric([ns, phase], n)
+        yield family
+
+
+def register_batch_collector(batches: Callable[[], Iterable[tuple[str, str]]]) -> None:
+    REGISTRY.register(BatchPhaseCollector(batches))
+
+
+__all__ = [
+    "BatchController",
+    "BatchEffects",
+    "BatchOperatorSettings",
+    "child_manifest",
+    "prefix_filter",
+    "register_batch_collector",
+]

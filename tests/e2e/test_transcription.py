@@ -1,0 +1,100 @@
+"""The happy path, as a user sees it: apply a task for spoken audio, get Succeeded and a transcript in S3."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from lightkube import Client
+
+from tests.fixtures.speech import recognised
+from tests.support.tasks import (
+    create_task,
+    describe,
+    pod_names,
+    secret_exists,
+    task_events,
+    task_manifest,
+    task_pods,
+    wait_for_phase,
+)
+from tests.support.wait import wait_for
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+    from tests.e2e.conftest import Buckets, Operator
+
+pytestmark = pytest.mark.cluster
+
+
+def test_spoken_sample_is_transcribed(
+    kube: Client, namespace: str, operator: Operator, s3: S3Client, buckets: Buckets, fox_wav: Path
+) -> None:
+    audio, transcripts = buckets.create(), buckets.create()
+    s3.upload_file(str(fox_wav), audio, "talks/fox.wav")
+    manifest = task_manifest(
+        "fox", f"s3://{audio}/talks/fox.wav", output=f"s3://{transcripts}/fox/", language="en", formats=["txt", "srt"]
+    )
+    created = create_task(kube, manifest, namespace)
+
+    task = wait_for_phase(kube, "fox", namespace, "Succeeded")
+    status = task["status"]
+    shown = describe(task)
+
+    # outputs: every requested format, plus json (always written)
+    assert status.get("outputs") == {
+        fmt: f"s3://{transcripts}/fox/transcript.{fmt}" for fmt in ("json", "txt", "srt")
+    }, shown
+    result = json.loads(s3.get_object(Bucket=transcripts, Key="fox/transcript.json")["Body"].read())
+    assert len(recognised(result["text"])) >= 5, f"transcript: {result['text']!r}"
+    assert result["language"] == "en"
+    assert result["segments"], result
+    text = s3.get_object(Bucket=transcripts, Key="fox/transcript.txt")["Body"].read().decode()
+    assert len(recognised(text)) >= 5, f"txt: {text!r}"
+    srt = s3.get_object(Bucket=transcripts, Key="fox/transcript.srt")["Body"].read().decode()
+    assert srt.startswith("1\n") and " --> " in srt, srt
+
+    # one attempt, recorded in full
+    assert status["attempt"] == 1, shown
+    assert status.get("reason") == "Completed", shown
+    assert len(status["attempts"]) == 1, shown
+    first = status["attempts"][0]
+    assert (first["attempt"], first.get("exitCode"), first.get("reason")) == (1, 0, "Completed"), shown
+    assert first.get("pod") == "fox-a1", shown
+    assert first.get("node") and first.get("createdAt") and first.get("startedAt") and first.get("finishedAt"), shown
+    assert not status.get("failureCounts"), shown
+    ready = {c["type"]: c for c in status.get("conditions", [])}
+    assert ready["Ready"]["status"] == "True", shown
+    assert ready["Failed"]["status"] == "False", shown
+
+    # exactly one pod, owned by the task, given its URLs only through the attempt's Secret
+    pods = task_pods(kube, "fox", namespace)
+    assert [p["metadata"]["name"] for p in pods] == ["fox-a1"]
+    pod = pods[0]
+    owners = pod["metadata"].get("ownerReferences") or []
+    assert [(o["kind"], o["name"], o["uid"]) for o in owners] == [
+        ("TranscriptionTask", "fox", created["metadata"]["uid"])
+    ]
+    assert pod["metadata"]["labels"].get("scribe.dev/attempt") == "1"
+    env = [e for c in pod["spec"]["containers"] for e in c.get("env") or []]
+    plain = json.dumps([e.get("value") for e in env])
+    assert "X-Amz-" not in plain and "Signature" not in plain, "a presigned URL is in the pod spec as a plain value"
+    refs = {e["name"]: e.get("valueFrom", {}).get("secretKeyRef", {}).get("name") for e in env}
+    assert refs.get("SCRIBE_INPUT_URL") == "fox-a1-urls", env
+    assert refs.get("SCRIBE_OUTPUT_URLS") == "fox-a1-urls", env
+
+    # the attempt's Secret is gone once the attempt ended
+    wait_for("secret fox-a1-urls to be deleted", lambda: not secret_exists(kube, "fox-a1-urls", namespace), 30)
+    assert pod_names(kube, "fox", namespace) == ["fox-a1"]
+    reasons = wait_for(
+        "events AttemptLaunched and Succeeded",
+        lambda: (
+            {"AttemptLaunched", "Succeeded"} <= (r := {e.get("reason") for e in task_events(kube, "fox", namespace)})
+            and r
+        ),
+        timeout=30,
+    )
+    assert not reasons & {"AttemptFailed", "DeadLettered"}, reasons

@@ -1,0 +1,152 @@
+"""TranscriptionTasks as a user sees them: plain manifests in, plain dicts (spec, status, pods, events) out.
+
+Deliberately independent of the operator's own models: these helpers read what the API server holds, so the
+end-to-end tests check the contract (docs/api.md), not the implementation.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from lightkube import Client
+from lightkube.core.exceptions import ApiError
+from lightkube.generic_resource import create_namespaced_resource
+from lightkube.resources.core_v1 import Event, Pod, Secret
+
+from .wait import wait_for
+
+GROUP, VERSION, KIND, PLURAL = "scribe.dev", "v1alpha1", "TranscriptionTask", "transcriptiontasks"
+API_VERSION = f"{GROUP}/{VERSION}"
+LABEL_TASK = "scribe.dev/task"
+LABEL_ATTEMPT = "scribe.dev/attempt"
+LABEL_DEAD_LETTER = "scribe.dev/dead-letter"
+TERMINAL = ("Succeeded", "Dead")
+
+TranscriptionTask = create_namespaced_resource(GROUP, VERSION, KIND, PLURAL)
+
+FAST_BACKOFF: dict[str, Any] = {"initialSeconds": 1, "factor": 2.0, "maxSeconds": 4, "jitter": 0.0}
+"""Short, deterministic retries, so that a test that goes wrong goes wrong quickly."""
+
+
+def task_manifest(name: str, input_uri: str, **spec: Any) -> dict[str, Any]:
+    """A TranscriptionTask manifest with fast retries unless ``spec`` says otherwise (``retryPolicy`` merges)."""
+    retry = {"maxRetries": 3, "backoff": dict(FAST_BACKOFF)}
+    retry.update(spec.pop("retryPolicy", {}))
+    return {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "metadata": {"name": name},
+        "spec": {"input": input_uri, "retryPolicy": retry, **spec},
+    }
+
+
+def create_task(kube: Client, manifest: dict[str, Any], namespace: str) -> dict[str, Any]:
+    created = kube.create(TranscriptionTask(**copy.deepcopy(manifest)), namespace=namespace)
+    return _plain(created)
+
+
+def get_task(kube: Client, name: str, namespace: str) -> dict[str, Any]:
+    return _plain(kube.get(TranscriptionTask, name, namespace=namespace))
+
+
+def status_of(kube: Client, name: str, namespace: str) -> dict[str, Any]:
+    return dict(get_task(kube, name, namespace).get("status") or {})
+
+
+def list_tasks(kube: Client, namespace: str, labels: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    return [_plain(t) for t in kube.list(TranscriptionTask, namespace=namespace, labels=labels or {})]
+
+
+def describe(task: dict[str, Any]) -> str:
+    """The parts of a task worth seeing when an assertion about it fails."""
+    shown = {k: task.get(k) for k in ("spec", "status")}
+    shown["labels"] = (task.get("metadata") or {}).get("labels")
+    return json.dumps(shown, indent=2, default=str)
+
+
+def wait_for_phase(
+    kube: Client, name: str, namespace: str, phases: Collection[str] | str, timeout: float = 120
+) -> dict[str, Any]:
+    """Wait until the task is in one of ``phases`` and return it; fail at once (with the status) if it reaches
+    a terminal phase that is not wanted."""
+    wanted = {phases} if isinstance(phases, str) else set(phases)
+    seen: dict[str, Any] = {}
+
+    def probe() -> dict[str, Any] | None:
+        task = get_task(kube, name, namespace)
+        seen["task"] = task
+        phase = (task.get("status") or {}).get("phase")
+        return task if phase in wanted or phase in TERMINAL else None
+
+    try:
+        task = wait_for(f"task {namespace}/{name} in phase {'/'.join(sorted(wanted))}", probe, timeout)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\ntask now: {describe(seen.get('task', {}))}") from None
+    phase = task["status"].get("phase")
+    assert phase in wanted, f"task {namespace}/{name} ended {phase}, expected {'/'.join(sorted(wanted))}:\n" + describe(
+        task
+    )
+    return task
+
+
+def wait_for_task(
+    kube: Client, name: str, namespace: str, what: str, check: Any, timeout: float = 120
+) -> dict[str, Any]:
+    """Wait until ``check(task)`` is truthy; on timeout show the task."""
+    seen: dict[str, Any] = {}
+
+    def probe() -> dict[str, Any] | None:
+        seen["task"] = task = get_task(kube, name, namespace)
+        return task if check(task) else None
+
+    try:
+        return wait_for(f"task {namespace}/{name}: {what}", probe, timeout)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\ntask now: {describe(seen.get('task', {}))}") from None
+
+
+def task_pods(kube: Client, name: str, namespace: str) -> list[dict[str, Any]]:
+    """The task's attempt pods (by the ``scribe.dev/task`` label), sorted by name."""
+    pods = [p.to_dict() for p in kube.list(Pod, namespace=namespace, labels={LABEL_TASK: name})]
+    return sorted(pods, key=lambda p: p["metadata"]["name"])
+
+
+def pod_names(kube: Client, name: str, namespace: str) -> list[str]:
+    return [p["metadata"]["name"] for p in task_pods(kube, name, namespace)]
+
+
+def task_events(kube: Client, name: str, namespace: str) -> list[dict[str, Any]]:
+    """Events about the task (core/v1, as ``kubectl describe tt`` shows them), oldest first."""
+    events = [
+        e.to_dict()
+        for e in kube.list(Event, namespace=namespace, fields={"involvedObject.name": name})
+        if e.involvedObject.kind == KIND
+    ]
+    return sorted(events, key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or ""))
+
+
+def secret_exists(kube: Client, name: str, namespace: str) -> bool:
+    try:
+        kube.get(Secret, name, namespace=namespace)
+    except ApiError as exc:
+        if exc.status.code == 404:
+            return False
+        raise
+    return True
+
+
+def attempt_numbers(status: dict[str, Any]) -> list[int]:
+    return [a["attempt"] for a in status.get("attempts") or []]
+
+
+def parse_time(value: str) -> datetime:
+    """An RFC 3339 timestamp from status (``2026-01-01T12:00:00Z``)."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    return dict(obj.to_dict()) if hasattr(obj, "to_dict") else dict(obj)
