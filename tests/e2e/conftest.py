@@ -274,9 +274,13 @@ def namespace_for(item: pytest.Item) -> str:
 
 @pytest.fixture
 def namespace(kube: Client, request: pytest.FixtureRequest) -> Iterator[str]:
-    """A fresh namespace per test, deleted afterwards; the operator started by these tests watches exactly these."""
+    """A fresh namespace per test, deleted afterwards; the operator started by these tests watches exactly these.
+
+    It enforces the `restricted` Pod Security Standard, so every worker pod the operator makes must pass it.
+    """
     name = namespace_for(request.node)
-    kube.create(Namespace(metadata=ObjectMeta(name=name, labels={"scribe.dev/test": "true"})))
+    labels = {"scribe.dev/test": "true", "pod-security.kubernetes.io/enforce": "restricted"}
+    kube.create(Namespace(metadata=ObjectMeta(name=name, labels=labels)))
     yield name
     delete_namespace(kube, name)
 

@@ -16,14 +16,17 @@ def main() -> None:
     spec = json.loads(Path(sys.argv[1]).read_text())
     if spec.get("cgroup"):
         Path(spec["cgroup"], "cgroup.procs").write_text(str(os.getpid()))
-    for src, dst in spec["mounts"]:
-        target = Path(dst)
-        if Path(src).is_dir():
+    # Hold every source open before mounting anything: a mount over e.g. /tmp must not hide the sources of later
+    # mounts (the pod runner's state may live under /tmp). Mount parents before children, as the kubelet does.
+    held = [(os.open(src, os.O_PATH), Path(src).is_dir(), Path(dst)) for src, dst in spec["mounts"]]
+    for fd, is_dir, target in sorted(held, key=lambda m: len(m[2].parts)):
+        if is_dir:
             target.mkdir(parents=True, exist_ok=True)
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.touch(exist_ok=True)
-        subprocess.run(["mount", "--bind", src, dst], check=True)
+        subprocess.run(["mount", "--bind", f"/proc/{os.getpid()}/fd/{fd}", str(target)], check=True)
+        os.close(fd)
     cwd = spec.get("cwd") or "/"
     os.chdir(cwd)
     argv = spec["argv"]
