@@ -80,8 +80,19 @@ ifeq ($(USE_EXISTING_CLUSTER),)
 	$(MAKE) cluster-up
 	$(PY) -m localcluster operator-stop  # the tests run their own operator; one left by `make dev` would compete
 	source $(CLUSTER_ENV) && $(VENV)/bin/pytest tests $(PYTEST_ARGS)
+	source $(CLUSTER_ENV) && bash hack/test-deployed.sh $(PYTEST_ARGS)
 else
 	$(VENV)/bin/pytest tests $(PYTEST_ARGS)
+endif
+
+.PHONY: test-deployed
+test-deployed: venv binaries ## The e2e suite against the chart-deployed operator (make deploy), then undeploy
+ifeq ($(USE_EXISTING_CLUSTER),)
+	$(MAKE) cluster-up
+	$(PY) -m localcluster operator-stop
+	source $(CLUSTER_ENV) && bash hack/test-deployed.sh $(PYTEST_ARGS)
+else
+	bash hack/test-deployed.sh $(PYTEST_ARGS)
 endif
 
 .PHONY: dev

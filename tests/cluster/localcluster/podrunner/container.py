@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..cgroups import ContainerCgroup
+from ..paths import cache_dir
 
 CLUSTER_TOOLS = str(Path(__file__).resolve().parents[2])
+# What a container's command runs from: the repository (and its .venv), the interpreter's installation, the cache.
+KEEP_VISIBLE = sorted({str(Path(__file__).resolve().parents[4]), sys.prefix, sys.base_prefix, str(cache_dir())})
 MAX_MESSAGE = 4096
 FALLBACK_LOG_LINES, FALLBACK_LOG_BYTES = 80, 2048
 
@@ -76,6 +79,7 @@ class ContainerRun:
             "cwd": cwd,
             "cgroup": str(self.cgroup.path),
             "mounts": [*mounts, (str(self.termination_file), term_path)],
+            "keep": KEEP_VISIBLE,
         }
         spec_file = self.workdir / "spec.json"
         spec_file.write_text(json.dumps(spec))

@@ -1,6 +1,9 @@
 """Runs inside `unshare --mount`: joins the container's cgroup, bind-mounts its volumes, then execs it.
 
-Usage: python -m localcluster.podrunner.launch SPEC.json  (SPEC: argv, env, cwd, cgroup, mounts[[src, dst]])
+Usage: python -m localcluster.podrunner.launch SPEC.json
+SPEC: argv, env, cwd, cgroup, mounts [[src, dst]], keep [host paths the container's command needs: the repository,
+the Python environment, the tool cache] — a volume mounted over one of their parents (an emptyDir at /tmp while the
+checkout lives under /tmp) must not hide them, so they are bound back inside it.
 """
 
 from __future__ import annotations
@@ -19,6 +22,12 @@ def main() -> None:
     # Hold every source open before mounting anything: a mount over e.g. /tmp must not hide the sources of later
     # mounts (the pod runner's state may live under /tmp). Mount parents before children, as the kubelet does.
     held = [(os.open(src, os.O_PATH), Path(src).is_dir(), Path(dst)) for src, dst in spec["mounts"]]
+    targets = [t for _, _, t in held]
+    keep = [
+        (os.open(path, os.O_PATH), Path(path))
+        for path in spec.get("keep", [])
+        if Path(path).is_dir() and any(Path(path).is_relative_to(t) for t in targets)
+    ]
     for fd, is_dir, target in sorted(held, key=lambda m: len(m[2].parts)):
         if is_dir:
             target.mkdir(parents=True, exist_ok=True)
@@ -26,6 +35,10 @@ def main() -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.touch(exist_ok=True)
         subprocess.run(["mount", "--bind", f"/proc/{os.getpid()}/fd/{fd}", str(target)], check=True)
+        os.close(fd)
+    for fd, path in keep:  # shadowed by a volume: bind it back at its own path
+        path.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["mount", "--bind", f"/proc/{os.getpid()}/fd/{fd}", str(path)], check=True)
         os.close(fd)
     cwd = spec.get("cwd") or "/"
     os.chdir(cwd)
