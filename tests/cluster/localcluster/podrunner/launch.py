@@ -8,11 +8,22 @@ checkout lives under /tmp) must not hide them, so they are bound back inside it.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
+
+MS_BIND = 4096
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def bind(fd: int, target: Path) -> None:
+    """Bind-mount what `fd` refers to onto `target` with mount(2) itself: mount(8) would canonicalize the
+    /proc/self/fd path back to a path name, which a volume mounted before may now shadow."""
+    if _libc.mount(f"/proc/self/fd/{fd}".encode(), str(target).encode(), None, MS_BIND, None) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"bind mount onto {target}: {os.strerror(err)}")
 
 
 def main() -> None:
@@ -34,11 +45,11 @@ def main() -> None:
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.touch(exist_ok=True)
-        subprocess.run(["mount", "--bind", f"/proc/{os.getpid()}/fd/{fd}", str(target)], check=True)
+        bind(fd, target)
         os.close(fd)
     for fd, path in keep:  # shadowed by a volume: bind it back at its own path
         path.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["mount", "--bind", f"/proc/{os.getpid()}/fd/{fd}", str(path)], check=True)
+        bind(fd, path)
         os.close(fd)
     cwd = spec.get("cwd") or "/"
     os.chdir(cwd)
