@@ -375,3 +375,18 @@ def test_long_task_names_give_short_valid_names() -> None:
 
 
 SETTINGS_GRACE = CoreSettings().pod_lost_grace_seconds
+
+
+def test_a_pod_deleted_under_a_running_attempt_is_pod_lost_at_once() -> None:
+    c = Cluster(make_task())
+    c.reconcile()
+    c.start(1)
+    c.reconcile()
+    c.tick(5)
+    c.pods[1] = replace(
+        c.pods[1], deleting=True, finished_at=c.now, exit_code=143, terminated_reason="Error", node="node-1"
+    )
+    c.reconcile()  # no waiting for the pod-lost grace: the worker stopped because its pod is being deleted
+    record = c.status.attempts[0]
+    assert (record.reason, record.retryable, record.exit_code, record.node) == ("PodLost", True, 143, "node-1")
+    assert phase(c) is Phase.RETRYING

@@ -41,8 +41,9 @@ class ObservedPod:
 
     @property
     def terminated(self) -> bool:
-        """The pod has ended (restartPolicy Never: Succeeded or Failed is final)."""
-        return self.phase in ("Succeeded", "Failed")
+        """The pod has ended: Succeeded or Failed (final with restartPolicy Never), or it is being deleted and
+        its worker has already stopped (some kubelets leave the phase Running until the object is gone)."""
+        return self.phase in ("Succeeded", "Failed") or (self.deleting and self.finished_at is not None)
 
     @property
     def started(self) -> bool:

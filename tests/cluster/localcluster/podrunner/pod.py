@@ -210,6 +210,9 @@ class PodWorker:
                 await self.sync()
         life.cancel()
         await self._stop_containers(self._grace())
+        if not self.final:  # as the kubelet does, a deleted pod reaches a terminal phase before it goes
+            codes = [s["state"].get("terminated", {}).get("exitCode", 1) for s in self.statuses.values()]
+            self.final = ("Succeeded" if codes and all(c == 0 for c in codes) else "Failed", None, None)
         await self._delete()
 
     async def _until_deleted(self) -> None:
