@@ -13,18 +13,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from lightkube import AsyncClient
-from lightkube.core.exceptions import ApiError
-from lightkube.generic_resource import create_namespaced_resource
-from lightkube.models.core_v1 import EventSource, ObjectReference
-from lightkube.models.meta_v1 import ObjectMeta
-from lightkube.resources.core_v1 import Event
-from lightkube.types import PatchType
 from prometheus_client import Counter
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import REGISTRY, Collector
@@ -33,7 +25,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .api.batch import (
     BATCH_KIND,
-    BATCH_PLURAL,
     LABEL_BATCH,
     LABEL_BATCH_INDEX,
     MAX_BATCH_INPUTS,
@@ -44,7 +35,7 @@ from .api.batch import (
     format_indexes,
 )
 from .api.batch_parse import parse_batch
-from .api.constants import API_VERSION, GROUP, KIND, PLURAL, VERSION
+from .api.constants import API_VERSION, KIND
 from .api.parse import ValidationProblem
 from .api.s3 import parse_s3_uri
 from .api.task import to_json
@@ -61,12 +52,10 @@ from .core.batch import (
 )
 from .core.batch_observed import ObservedChild
 from .core.plan import EmitEvent
-from .kube.effects import COMPONENT, Conflict, TaskResource
-from .metrics import API_REQUESTS
+from .kube.effects import Conflict, KubeEffects
 
 log = logging.getLogger("scribe_operator.batch")
 
-BatchResource = create_namespaced_resource(GROUP, VERSION, BATCH_KIND, BATCH_PLURAL)
 MAX_PASSES = 4  # expand, decide (create / finalize), record the summary, and one spare
 RECENT_CREATE_SECONDS = 30.0
 MANAGED_BY = {"app.kubernetes.io/managed-by": "scribe-operator"}
@@ -137,74 +126,15 @@ def prefix_filter(batch: TranscriptionBatch) -> Callable[[str], bool]:
 # --- effects ----------------------------------------------------------------------------------------------
 
 
-def _code(exc: ApiError) -> int:
-    return int(exc.status.code or 0)
-
-
-class BatchEffects:
-    """The Kubernetes calls of a batch plan; each idempotent (AlreadyExists / NotFound are successes)."""
-
-    def __init__(self, client: AsyncClient) -> None:
-        self.client = client
-        self.instance = os.environ.get("HOSTNAME", "scribe-operator")
+class BatchEffects(KubeEffects):
+    """The Kubernetes calls of a batch plan: the shared, idempotent effects, named for what a batch does."""
 
     async def create_child(self, manifest: dict[str, Any]) -> bool:
         """Create a child task; False if it already existed."""
-        API_REQUESTS.labels("create", PLURAL).inc()
-        try:
-            await self.client.create(TaskResource(**manifest))
-        except ApiError as exc:
-            if _code(exc) == 409:
-                return False
-            raise
-        return True
+        return await self.create(manifest)
 
     async def delete_child(self, name: str, namespace: str) -> None:
-        API_REQUESTS.labels("delete", PLURAL).inc()
-        try:
-            await self.client.delete(TaskResource, name, namespace=namespace)
-        except ApiError as exc:
-            if _code(exc) != 404:
-                raise
-
-    async def write_status(self, batch: TranscriptionBatch, status: BatchStatus) -> dict[str, Any]:
-        """Replace the status (merge patch, nulls clear) if the batch is still at the version we read."""
-        patch = {
-            "metadata": {"resourceVersion": batch.metadata.resource_version},
-            "status": to_json(status, nulls=True),
-        }
-        API_REQUESTS.labels("patch", f"{BATCH_PLURAL}/status").inc()
-        try:
-            result = await self.client.patch(
-                BatchResource.Status, batch.metadata.name, patch, namespace=batch.metadata.namespace,
-                patch_type=PatchType.MERGE,
-            )  # fmt: skip
-        except ApiError as exc:
-            if _code(exc) in (404, 409):
-                raise Conflict(str(exc.status.message)) from exc
-            raise
-        return dict(result.to_dict())  # type: ignore[no-untyped-call]
-
-    async def emit(self, batch: TranscriptionBatch, event: EmitEvent) -> None:
-        """A core/v1 Event on the batch (``kubectl describe tb``); failures are logged, not raised."""
-        now = dt.datetime.now(dt.UTC)
-        obj = Event(
-            metadata=ObjectMeta(generateName=f"{batch.metadata.name}.", namespace=batch.metadata.namespace),
-            involvedObject=ObjectReference(
-                apiVersion=batch.api_version, kind=BATCH_KIND, name=batch.metadata.name,
-                namespace=batch.metadata.namespace, uid=batch.metadata.uid,
-                resourceVersion=batch.metadata.resource_version,
-            ),
-            reason=event.reason, message=event.message[:1024], type=event.type,
-            firstTimestamp=now, lastTimestamp=now, count=1,
-            source=EventSource(component=COMPONENT), reportingComponent=f"{GROUP}/operator",
-            reportingInstance=self.instance,
-        )  # fmt: skip
-        API_REQUESTS.labels("create", "events").inc()
-        try:
-            await self.client.create(obj)
-        except ApiError as exc:
-            log.warning("could not record event %s on %s: %s", event.reason, batch.metadata.name, exc.status.message)
+        await self.delete(KIND, name, namespace)
 
 
 # --- the loop ---------------------------------------------------------------------------------------------

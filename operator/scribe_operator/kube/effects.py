@@ -1,34 +1,54 @@
-"""The API calls that carry out a plan. Every one is idempotent: a create that meets AlreadyExists and a delete
-that meets NotFound are successes, so replaying a plan after a crash or a stale read changes nothing."""
+"""The API calls that carry out a plan (of a task or a batch). Every one is idempotent: a create that meets
+AlreadyExists and a delete that meets NotFound are successes, so replaying a plan after a crash or a stale read
+changes nothing. Status writes carry the resourceVersion they were computed from."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import os
-from typing import Any
+from typing import Any, Protocol
 
 from lightkube import AsyncClient
 from lightkube.core.exceptions import ApiError
 from lightkube.generic_resource import create_namespaced_resource
 from lightkube.models.core_v1 import EventSource, ObjectReference
-from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.models.meta_v1 import ObjectMeta as KubeObjectMeta
 from lightkube.resources.core_v1 import Event, Pod, Secret
 from lightkube.types import PatchType
+from pydantic import BaseModel
 
+from ..api.batch import BATCH_KIND, BATCH_PLURAL
 from ..api.constants import GROUP, KIND, LABEL_DEAD_LETTER, PLURAL, VERSION
-from ..api.task import TaskStatus, TranscriptionTask, to_json
+from ..api.task import ObjectMeta, TranscriptionTask, to_json
 from ..core.plan import EmitEvent
 from ..metrics import API_REQUESTS
 
 log = logging.getLogger("scribe_operator.kube")
 
 TaskResource = create_namespaced_resource(GROUP, VERSION, KIND, PLURAL)
+BatchResource = create_namespaced_resource(GROUP, VERSION, BATCH_KIND, BATCH_PLURAL)
 COMPONENT = "scribe-operator"
+
+# kind -> (lightkube resource, plural for the API-request metric)
+_RESOURCES: dict[str, tuple[Any, str]] = {
+    "Pod": (Pod, "pods"),
+    "Secret": (Secret, "secrets"),
+    KIND: (TaskResource, PLURAL),
+    BATCH_KIND: (BatchResource, BATCH_PLURAL),
+}
 
 
 class Conflict(Exception):
-    """The task changed since it was read: reconcile again from the newer version."""
+    """The object changed since it was read: reconcile again from the newer version."""
+
+
+class Reconciled(Protocol):
+    """A task or a batch: what status writes and events need of it."""
+
+    api_version: str
+    kind: str
+    metadata: ObjectMeta
 
 
 def _code(exc: ApiError) -> int:
@@ -41,11 +61,11 @@ class KubeEffects:
         self.instance = os.environ.get("HOSTNAME", "scribe-operator")
 
     async def create(self, manifest: dict[str, Any]) -> bool:
-        """Create a Pod or Secret from its manifest; False if it already existed."""
-        resource = {"Pod": Pod, "Secret": Secret}[manifest["kind"]]
-        API_REQUESTS.labels("create", manifest["kind"].lower() + "s").inc()
+        """Create a Pod, Secret or TranscriptionTask from its manifest; False if it already existed."""
+        resource, plural = _RESOURCES[manifest["kind"]]
+        API_REQUESTS.labels("create", plural).inc()
         try:
-            await self.client.create(resource.from_dict(manifest))  # type: ignore[attr-defined]
+            await self.client.create(resource.from_dict(manifest))
         except ApiError as exc:
             if _code(exc) == 409:
                 return False
@@ -53,46 +73,46 @@ class KubeEffects:
         return True
 
     async def delete(self, kind: str, name: str, namespace: str) -> None:
-        resource = {"Pod": Pod, "Secret": Secret}[kind]
-        API_REQUESTS.labels("delete", kind.lower() + "s").inc()
+        resource, plural = _RESOURCES[kind]
+        API_REQUESTS.labels("delete", plural).inc()
         try:
-            await self.client.delete(resource, name, namespace=namespace)  # type: ignore[arg-type]
+            await self.client.delete(resource, name, namespace=namespace)
         except ApiError as exc:
             if _code(exc) != 404:
                 raise
 
-    async def write_status(self, task: TranscriptionTask, status: TaskStatus) -> dict[str, Any]:
-        """Replace the status (merge patch, nulls clear) if the task is still at the version we read."""
-        patch = {"metadata": {"resourceVersion": task.metadata.resource_version}, "status": to_json(status, nulls=True)}
-        return await self._patch(task, patch, status=True)
+    async def write_status(self, obj: Reconciled, status: BaseModel) -> dict[str, Any]:
+        """Replace the status (merge patch, nulls clear) if the object is still at the version we read."""
+        patch = {"metadata": {"resourceVersion": obj.metadata.resource_version}, "status": to_json(status, nulls=True)}
+        return await self._patch(obj, patch, status=True)
 
     async def set_dead_letter_label(self, task: TranscriptionTask, dead: bool) -> dict[str, Any]:
         patch = {"metadata": {"labels": {LABEL_DEAD_LETTER: "true" if dead else None}}}
         return await self._patch(task, patch, status=False)
 
-    async def _patch(self, task: TranscriptionTask, patch: dict[str, Any], *, status: bool) -> dict[str, Any]:
-        resource = TaskResource.Status if status else TaskResource
-        API_REQUESTS.labels("patch", f"{PLURAL}/status" if status else PLURAL).inc()
+    async def _patch(self, obj: Reconciled, patch: dict[str, Any], *, status: bool) -> dict[str, Any]:
+        resource, plural = _RESOURCES[obj.kind]
+        API_REQUESTS.labels("patch", f"{plural}/status" if status else plural).inc()
         try:
             result = await self.client.patch(
-                resource, task.metadata.name or "", patch, namespace=task.metadata.namespace,
-                patch_type=PatchType.MERGE,
+                resource.Status if status else resource, obj.metadata.name, patch,
+                namespace=obj.metadata.namespace, patch_type=PatchType.MERGE,
             )  # fmt: skip
         except ApiError as exc:
             if _code(exc) in (404, 409):
                 raise Conflict(str(exc.status.message)) from exc
             raise
-        return dict(result.to_dict())  # type: ignore[no-untyped-call]
+        return dict(result.to_dict())
 
-    async def emit(self, task: TranscriptionTask, event: EmitEvent) -> None:
-        """A core/v1 Event on the task (what `kubectl describe tt` shows); failures are logged, not raised."""
+    async def emit(self, obj: Reconciled, event: EmitEvent) -> None:
+        """A core/v1 Event on the object (what `kubectl describe` shows); failures are logged, not raised."""
         now = dt.datetime.now(dt.UTC)
-        obj = Event(
-            metadata=ObjectMeta(generateName=f"{task.metadata.name}.", namespace=task.metadata.namespace),
+        meta = obj.metadata
+        record = Event(
+            metadata=KubeObjectMeta(generateName=f"{meta.name}.", namespace=meta.namespace),
             involvedObject=ObjectReference(
-                apiVersion=task.api_version, kind=KIND, name=task.metadata.name,
-                namespace=task.metadata.namespace, uid=task.metadata.uid,
-                resourceVersion=task.metadata.resource_version,
+                apiVersion=obj.api_version, kind=obj.kind, name=meta.name, namespace=meta.namespace, uid=meta.uid,
+                resourceVersion=meta.resource_version,
             ),
             reason=event.reason, message=event.message[:1024], type=event.type,
             firstTimestamp=now, lastTimestamp=now, count=1,
@@ -101,9 +121,9 @@ class KubeEffects:
         )  # fmt: skip
         API_REQUESTS.labels("create", "events").inc()
         try:
-            await self.client.create(obj)
+            await self.client.create(record)
         except ApiError as exc:
             log.warning(
-                "could not record event %s on %s: %s", event.reason, task.metadata.name, exc.status.message,
-                extra={"namespace": task.metadata.namespace, "task": task.metadata.name},
+                "could not record event %s on %s: %s", event.reason, meta.name, exc.status.message,
+                extra={"namespace": meta.namespace, "task" if obj.kind == KIND else "batch": meta.name},
             )  # fmt: skip
