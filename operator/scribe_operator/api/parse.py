@@ -7,13 +7,17 @@ are ignored, and a status field that no longer validates is dropped (the operato
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .task import ObjectMeta, TaskStatus, TranscriptionTask, TranscriptionTaskSpec
+
+SpecT = TypeVar("SpecT", bound=BaseModel)
+StatusT = TypeVar("StatusT", bound=BaseModel)
+ObjT = TypeVar("ObjT", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -50,30 +54,40 @@ def problem_from(err: ValidationError, prefix: str = "") -> ValidationProblem:
     return ValidationProblem("; ".join(lines), tuple(dict.fromkeys(fields)))
 
 
-def parse_spec(spec: Any) -> TranscriptionTaskSpec | ValidationProblem:
-    """Validate a spec mapping."""
+def validate_spec(model: type[SpecT], spec: Any) -> SpecT | ValidationProblem:
+    """Validate a spec mapping as ``model``; a field-naming ValidationProblem when it does not validate."""
     if not isinstance(spec, Mapping):
         return ValidationProblem("spec: missing or not an object", ("spec",))
     try:
-        return TranscriptionTaskSpec.model_validate(_plain(spec))
+        return model.model_validate(_plain(spec))
     except ValidationError as err:
         return problem_from(err, "spec")
 
 
-def parse_status(status: Any) -> TaskStatus:
-    """Validate a status mapping, dropping what does not validate; never raises.
+def validate_status(model: type[StatusT], status: Any) -> StatusT:
+    """Validate a status mapping as ``model``, dropping what does not validate; never raises.
 
     A bad list item (one ``attempts[]`` entry) drops just that item; any other bad field drops the field.
     """
     data: dict[str, Any] = _plain(status) if isinstance(status, Mapping) else {}
     while True:
         try:
-            return TaskStatus.model_validate(data)
+            return model.model_validate(data)
         except ValidationError as err:
             pruned = _prune(data, [tuple(e["loc"]) for e in err.errors()])
             if pruned == data:
-                return TaskStatus()
+                return model()
             data = pruned
+
+
+def parse_spec(spec: Any) -> TranscriptionTaskSpec | ValidationProblem:
+    """Validate a TranscriptionTask spec mapping."""
+    return validate_spec(TranscriptionTaskSpec, spec)
+
+
+def parse_status(status: Any) -> TaskStatus:
+    """Validate a TranscriptionTask status mapping, dropping what does not validate; never raises."""
+    return validate_status(TaskStatus, status)
 
 
 def _prune(data: dict[str, Any], locs: list[tuple[int | str, ...]]) -> dict[str, Any]:
@@ -95,23 +109,34 @@ def _prune(data: dict[str, Any], locs: list[tuple[int | str, ...]]) -> dict[str,
     return pruned
 
 
-def parse_task(obj: Mapping[str, Any]) -> TranscriptionTask | ValidationProblem:
-    """A TranscriptionTask from a raw object (dict, kopf body); a ValidationProblem if its spec is bad."""
+def parse_object(
+    obj: Mapping[str, Any],
+    model: type[ObjT],
+    spec: Callable[[Any], BaseModel | ValidationProblem],
+    status: Callable[[Any], BaseModel],
+) -> ObjT | ValidationProblem:
+    """An API object (a task or a batch) from a raw object (dict, kopf body); a ValidationProblem if its spec or
+    metadata is bad. Never raises."""
     try:
-        spec = parse_spec(obj.get("spec"))
-        if isinstance(spec, ValidationProblem):
-            return spec
+        parsed = spec(obj.get("spec"))
+        if isinstance(parsed, ValidationProblem):
+            return parsed
         meta_raw = obj.get("metadata")
         try:
             metadata = ObjectMeta.model_validate(_plain(meta_raw) if isinstance(meta_raw, Mapping) else {})
         except ValidationError as err:
             return problem_from(err, "metadata")
-        return TranscriptionTask(
-            api_version=str(obj.get("apiVersion") or TranscriptionTask.model_fields["api_version"].default),
-            kind=str(obj.get("kind") or TranscriptionTask.model_fields["kind"].default),
+        return model(
+            api_version=str(obj.get("apiVersion") or model.model_fields["api_version"].default),
+            kind=str(obj.get("kind") or model.model_fields["kind"].default),
             metadata=metadata,
-            spec=spec,
-            status=parse_status(obj.get("status")),
+            spec=parsed,
+            status=status(obj.get("status")),
         )
     except Exception as err:  # the contract is "never raises"
         return ValidationProblem(f"cannot read object: {type(err).__name__}: {err}")
+
+
+def parse_task(obj: Mapping[str, Any]) -> TranscriptionTask | ValidationProblem:
+    """A TranscriptionTask from a raw object (dict, kopf body); a ValidationProblem if its spec is bad."""
+    return parse_object(obj, TranscriptionTask, parse_spec, parse_status)
