@@ -21,7 +21,7 @@ from . import batch_handlers, handlers, login, logs  # noqa: F401 - handlers mod
 from .controller import Controller
 from .kube.effects import KubeEffects
 from .leader import ElectionConfig, LeaderElector, LeadershipLost
-from .metrics import register_phase_collector
+from .metrics import register_phase_collector, register_running_collector
 from .settings import OperatorSettings
 from .storage import Storage
 
@@ -40,6 +40,7 @@ async def _startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -
     except OSError as exc:  # metrics are auxiliary: say so loudly, keep reconciling
         logging.getLogger("scribe_operator").error("metrics port %d unavailable: %s", ours.metrics_port, exc)
     register_phase_collector(handlers.Runtime.phases)
+    register_running_collector(handlers.Runtime.running)
     handlers.Runtime.controller = Controller(
         ours, KubeEffects(AsyncClient(field_manager="scribe-operator")), Storage(ours)
     )

@@ -3,6 +3,10 @@
 One task is reconciled at a time (a lock per task); task and pod events, requeue timers and restarts all end
 in :meth:`Controller.reconcile`, which reads only what the watches delivered (no GETs) and derives everything
 from it, so a missed event or a restart changes nothing.
+
+Two operator-wide concerns meet here: the running-attempt limits (:mod:`.capacity`: the core asks with
+``CheckCapacity``, a freed slot wakes the first waiting tasks) and the circuit breaker (:mod:`.circuit`: its verdict
+goes into every reconcile, the failures each status write records are fed to it).
 """
 
 from __future__ import annotations
@@ -17,10 +21,14 @@ from typing import Any
 
 from scribe_worker.taxonomy import Reason
 
+from .api.names import pod_name
 from .api.outputs import output_uris
 from .api.parse import ValidationProblem, parse_task
-from .api.task import TranscriptionTask
+from .api.task import TaskStatus, TranscriptionTask
+from .capacity import CapacityTracker
+from .circuit import CircuitBreaker
 from .core import (
+    CheckCapacity,
     DeletePod,
     DeleteSecret,
     EmitEvent,
@@ -32,6 +40,9 @@ from .core import (
     ProbeInput,
     reconcile,
 )
+from .core.breaker import failures_between
+from .core.capacity import queue_entry, waiting_entry
+from .core.conditions import CIRCUIT_OPEN
 from .core.settings import CoreSettings
 from .kube.effects import Conflict, KubeEffects
 from .kube.manifests import attempt_pod, attempt_secret
@@ -44,7 +55,8 @@ log = logging.getLogger("scribe_operator")
 Key = tuple[str, str]  # (namespace, name)
 CONFLICT_RETRY_SECONDS = 1.0
 ERROR_RETRY_SECONDS = 5.0
-MAX_PASSES = 4  # probe, launch (or launch error), and one spare
+WAKE_COALESCE_SECONDS = 0.05
+MAX_PASSES = 5  # capacity, probe, launch (or launch error), and one spare
 
 
 def _rv(body: Mapping[str, Any]) -> int:
@@ -68,6 +80,42 @@ class Controller:
         self.timers: dict[Key, asyncio.TimerHandle] = {}
         self.written: dict[Key, dict[str, Any]] = {}  # the newest task body our own writes returned
         self.lookup: Callable[[Key], tuple[Mapping[str, Any] | None, Iterable[ObservedPod]]] | None = None
+        self.capacity = CapacityTracker(self.core.capacity, settings.pod_lost_grace_seconds)
+        self.breaker = CircuitBreaker(settings.breaker(), storage.probe, self.wake, clock)
+        self.seeded = False
+        self._wake_pending: asyncio.TimerHandle | None = None
+
+    # -- operator-wide state ---------------------------------------------------------------------
+    def seed(self, bodies: Iterable[Mapping[str, Any]]) -> None:
+        """Fill the queue of waiting tasks from every task the watch holds (once, before the first reconcile)."""
+        self.seeded = True
+        if not self.capacity.limited:
+            return
+        for body in bodies:
+            task = parse_task(body)
+            if isinstance(task, TranscriptionTask):
+                self.capacity.note(_key(task), waiting_entry(task))
+
+    def wake(self, keys: Iterable[Key]) -> None:
+        """Reconcile ``keys`` now."""
+        for key in keys:
+            self.requeue(key, 0)
+
+    def capacity_freed(self) -> None:
+        """A slot may have come free (a pod ended or went away, a reservation ended, the queue moved): wake the
+        waiting tasks that get one. Bursts (the initial listing, many pods ending) are coalesced into one wake."""
+        if not self.capacity.limited or self._wake_pending is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._wake_pending = loop.call_later(WAKE_COALESCE_SECONDS, self._wake_admitted)
+
+    def _wake_admitted(self) -> None:
+        self._wake_pending = None
+        if self.breaker.state.closed:
+            self.wake(self.capacity.admitted(self.clock()))
 
     # -- scheduling ------------------------------------------------------------------------------
     def requeue(self, key: Key, delay: float) -> None:
@@ -84,6 +132,10 @@ class Controller:
             timer.cancel()
         self.written.pop(key, None)
         self.locks.pop(key, None)
+        self.breaker.forget(key)
+        self.capacity.release(key)
+        self.capacity.note(key, None)
+        self.capacity_freed()
 
     async def reconcile_key(self, key: Key) -> None:
         """Reconcile from what the watches hold now (used by timers)."""
@@ -130,44 +182,91 @@ class Controller:
                 extra={"namespace": meta.get("namespace"), "task": meta.get("name"), "fields": list(parsed.fields)},
             )  # fmt: skip
             return None
-        task, observed = parsed, Observed(pods=pods)
+        task, now = parsed, self.clock()
+        key = _key(task)
+        observed = Observed(pods=pods, circuit=self.breaker.hold(now))
         original = task
-        now = self.clock()
         final = Plan()
         status, label = None, None
-        for _ in range(MAX_PASSES):
-            plan = reconcile(task, observed, now, self.core)
-            final = plan
-            status = plan.status or status
-            label = plan.dead_letter_label if plan.dead_letter_label is not None else label
-            follow_up = await self._act(task, plan)
-            if follow_up is None:
-                break
-            task, observed = plan.apply(task), replace(observed, **follow_up)
-        await self._write(task, status, label)
+        launched, completed = False, False
+        try:
+            for _ in range(MAX_PASSES):
+                plan = reconcile(task, observed, now, self.core)
+                final = plan
+                status = plan.status or status
+                label = plan.dead_letter_label if plan.dead_letter_label is not None else label
+                follow_up, launched_now = await self._act(task, plan, now)
+                launched = launched or launched_now
+                if follow_up is None:
+                    break
+                task, observed = plan.apply(task), replace(observed, **follow_up)
+            await self._write(task, status, label)
+            completed = True
+        finally:
+            # A slot reserved for a launch that did not happen is given back; others are woken for it unless this
+            # reconcile failed (it is retried shortly and, being first in line, would take the slot again).
+            if not launched and self.capacity.release(key) and completed:
+                self.capacity_freed()
+        if launched:
+            expiry = self.capacity.next_expiry()
+            if expiry is not None:  # a pod that never shows up must not hold its slot for ever
+                delay = (expiry - now).total_seconds() + 0.1
+                asyncio.get_running_loop().call_later(delay, self.capacity_freed)
+        task = final.apply(task)
+        self._note(key, original, task, observed, status, now)
         if status is not None:
             observe_transition(original, original.status, status)
             _log_transition(original, status)
         return final.requeue_after
 
-    async def _act(self, task: TranscriptionTask, plan: Plan) -> dict[str, Any] | None:
-        """Carry out the plan's actions; returns what to observe in an immediate second pass, if anything."""
+    def _note(
+        self,
+        key: Key,
+        original: TranscriptionTask,
+        task: TranscriptionTask,
+        observed: Observed,
+        written: TaskStatus | None,
+        now: dt.datetime,
+    ) -> None:
+        """Keep the operator-wide state current after a reconcile: the queue, the tasks the breaker holds, and the
+        failures the written status recorded."""
+        was_waiting = key in self.capacity.queue.entries
+        self.capacity.note(key, waiting_entry(task))
+        if was_waiting and key not in self.capacity.queue.entries:
+            self.capacity_freed()  # the queue moved up
+        held = observed.circuit is not None and any(
+            c.type == CIRCUIT_OPEN and c.status == "True" for c in task.status.conditions
+        )
+        self.breaker.holding(key, task.spec.input if held else None)
+        if written is not None:
+            for reason in failures_between(original.status, written):
+                self.breaker.failed(now, key, reason, task.spec.input)
+
+    async def _act(self, task: TranscriptionTask, plan: Plan, now: dt.datetime) -> tuple[dict[str, Any] | None, bool]:
+        """Carry out the plan's actions; returns what to observe in an immediate second pass, if anything, and
+        whether an attempt's pod was created."""
         follow_up: dict[str, Any] | None = None
+        launched = False
         namespace = task.metadata.namespace or "default"
         for action in plan.actions:
-            if isinstance(action, ProbeInput):
+            if isinstance(action, CheckCapacity):
+                pod = pod_name(task.metadata.name, action.attempt)
+                follow_up = {"capacity": self.capacity.request(queue_entry(task), pod, now)}
+            elif isinstance(action, ProbeInput):
                 follow_up = {"input_probe": await self.storage.probe(task.spec.input)}
             elif isinstance(action, LaunchAttempt):
                 error = await self._launch(task, action)
                 if error is not None:
                     follow_up = {"launch_error": error}
+                else:
+                    launched = True
             elif isinstance(action, DeletePod):
                 await self.effects.delete("Pod", action.name, namespace)
             elif isinstance(action, DeleteSecret):
                 await self.effects.delete("Secret", action.name, namespace)
             elif isinstance(action, EmitEvent):
                 await self.effects.emit(task, action)
-        return follow_up
+        return follow_up, launched
 
     async def _launch(self, task: TranscriptionTask, launch: LaunchAttempt) -> LaunchError | None:
         try:
@@ -192,6 +291,10 @@ class Controller:
         if label is not None:
             with contextlib.suppress(Conflict):
                 self.written[key] = await self.effects.set_dead_letter_label(task, label)
+
+
+def _key(task: TranscriptionTask) -> Key:
+    return (task.metadata.namespace or "", task.metadata.name)
 
 
 def log_fields(task: TranscriptionTask, **more: Any) -> dict[str, Any]:

@@ -29,9 +29,34 @@ class Runtime:
     @classmethod
     def bind(cls, task_index: kopf.Index[Key, dict[str, Any]], pod_index: kopf.Index[Key, ObservedPod]) -> Controller:
         cls.tasks, cls.pods = task_index, pod_index
-        assert cls.controller is not None, "the operator's startup handler did not run"
-        cls.controller.lookup = cls.lookup
-        return cls.controller
+        controller = cls.controller
+        assert controller is not None, "the operator's startup handler did not run"
+        controller.lookup = cls.lookup
+        controller.capacity.pods = cls.all_pods
+        if not controller.seeded:  # kopf fills every index before the first handler runs
+            controller.seed(body for _, store in list(task_index.items()) for body in list(store))
+        return controller
+
+    @classmethod
+    def all_pods(cls) -> Iterator[tuple[Key, ObservedPod]]:
+        """Every attempt pod the watch holds, with its task's key (for the running-attempt count)."""
+        for key, store in list((cls.pods or {}).items()):
+            for pod in list(store):
+                yield key, pod
+
+    @classmethod
+    def running(cls) -> Iterator[tuple[str, int]]:
+        """(namespace, attempts running) as the capacity limits count them, for the running-attempts gauge."""
+        controller = cls.controller
+        if controller is None:
+            return
+        for _ in range(3):  # scrapes run in another thread: the watch may change the index meanwhile
+            try:
+                by_namespace = controller.capacity.usage(controller.clock()).by_namespace
+            except RuntimeError:
+                continue
+            yield from list(by_namespace.items())
+            return
 
     @classmethod
     def phases(cls) -> Iterator[tuple[str, str]]:
@@ -88,6 +113,7 @@ async def task_event(
 
 @kopf.on.event("", "v1", "pods", labels={LABEL_TASK: kopf.PRESENT})  # type: ignore[arg-type]
 async def pod_event(
+    event: kopf.RawEvent,
     namespace: str,
     body: kopf.Body,
     task_index: kopf.Index[Key, dict[str, Any]],
@@ -98,3 +124,5 @@ async def pod_event(
     owner = _owner_task(body)
     if owner is not None:
         await controller.reconcile_key((namespace, owner))
+    if event["type"] == "DELETED" or (body.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+        controller.capacity_freed()  # a slot came free: the first waiting tasks start

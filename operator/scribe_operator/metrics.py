@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import REGISTRY, Collector
 
@@ -36,6 +36,15 @@ RECONCILE_DURATION = Histogram(
 RECONCILE_ERRORS = Counter("scribe_reconcile_errors_total", "Reconciles that failed and were retried.", ["kind"])
 API_REQUESTS = Counter(
     "scribe_kube_api_requests_total", "Requests the operator made to the Kubernetes API.", ["verb", "resource"]
+)
+BREAKER_OPEN = Gauge(
+    "scribe_circuit_breaker_open", "1 while the circuit breaker is open or half-open (new attempts paused), else 0."
+)
+BREAKER_OPENINGS = Counter(
+    "scribe_circuit_breaker_openings_total", "Times the circuit breaker opened, by the failure reason.", ["reason"]
+)
+BREAKER_PROBES = Counter(
+    "scribe_circuit_breaker_probes_total", "Probes of the storage by the half-open breaker, by result.", ["result"]
 )
 
 
@@ -83,3 +92,24 @@ class PhaseCollector(Collector):
 
 def register_phase_collector(tasks: Callable[[], Iterable[tuple[str, str]]]) -> None:
     REGISTRY.register(PhaseCollector(tasks))
+
+
+class RunningCollector(Collector):
+    """``scribe_running_attempts{namespace}``: attempts running as the capacity limits count them, at scrape time."""
+
+    def __init__(self, running: Callable[[], Iterable[tuple[str, int]]]) -> None:
+        self.running = running  # yields (namespace, attempts running)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "scribe_running_attempts",
+            "Attempts running (pods not terminated, plus launches whose pod is not seen yet), by namespace.",
+            labels=["namespace"],
+        )
+        for ns, n in sorted(self.running()):
+            family.add_metric([ns], n)
+        yield family
+
+
+def register_running_collector(running: Callable[[], Iterable[tuple[str, int]]]) -> None:
+    REGISTRY.register(RunningCollector(running))

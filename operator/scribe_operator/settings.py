@@ -12,6 +12,7 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .core import CoreSettings
+from .core.breaker import BreakerSettings
 
 DEFAULT_WORKER_IMAGE = "ghcr.io/scribe-operator/scribe-worker:0.1.0"
 
@@ -56,6 +57,17 @@ class OperatorSettings(BaseSettings):
     default_memory_limit: str | None = "2Gi"
     oom_memory_factor: float = 2.0
     max_memory_limit: str = "16Gi"
+    max_running_attempts: int = Field(
+        0, ge=0, description="Most attempts running at once, operator-wide; 0: unlimited. Over it tasks are Queued."
+    )
+    max_running_attempts_per_namespace: int = Field(
+        0, ge=0, description="Most attempts running at once in one namespace; 0: unlimited."
+    )
+    breaker_threshold: int = Field(
+        5, ge=0, description="Distinct tasks one infrastructure failure must hit to open the breaker; 0: no breaker."
+    )
+    breaker_window_seconds: float = Field(60.0, gt=0, description="... within this many seconds.")
+    breaker_cooldown_seconds: float = Field(30.0, gt=0, description="Open this long before a probe (and again).")
 
     @property
     def namespace_list(self) -> list[str]:
@@ -73,4 +85,13 @@ class OperatorSettings(BaseSettings):
             default_memory_limit=self.default_memory_limit,
             oom_memory_factor=self.oom_memory_factor,
             max_memory_limit=self.max_memory_limit,
+            max_running_attempts=self.max_running_attempts,
+            max_running_attempts_per_namespace=self.max_running_attempts_per_namespace,
+        )
+
+    def breaker(self) -> BreakerSettings:
+        return BreakerSettings(
+            threshold=self.breaker_threshold,
+            window_seconds=self.breaker_window_seconds,
+            cooldown_seconds=self.breaker_cooldown_seconds,
         )

@@ -9,6 +9,9 @@ from typing import Any
 from scribe_operator.api.constants import ANNOTATION_REQUEUE, ANNOTATION_REQUEUE_RESET_ATTEMPTS
 from scribe_operator.api.task import Phase, TaskStatus, TranscriptionTask, TranscriptionTaskSpec
 from scribe_operator.core import (
+    CapacityVerdict,
+    CheckCapacity,
+    CircuitHold,
     CoreSettings,
     DeletePod,
     EmitEvent,
@@ -73,25 +76,39 @@ class Cluster:
     pods: dict[int, ObservedPod] = field(default_factory=dict)
     plans: list[Plan] = field(default_factory=list)
     last_observed: Observed = field(default_factory=Observed)
+    capacity: CapacityVerdict = field(default_factory=lambda: CapacityVerdict(True))
+    """The answer to CheckCapacity (asked only when settings limit running attempts)."""
+    circuit: CircuitHold | None = None
+    """The circuit breaker's verdict passed into every reconcile (None: closed)."""
+    steps: list[tuple[TranscriptionTask, Observed, Plan]] = field(default_factory=list)
+    """Every core call: the task it was given, what it observed, the plan it returned."""
 
     def observed(self, **kw: Any) -> Observed:
-        return Observed(pods=tuple(self.pods.values()), **kw)
+        return Observed(pods=tuple(self.pods.values()), circuit=self.circuit, **kw)
 
     def reconcile(self) -> Plan:
-        """One handler invocation; returns the last plan (after a probe / launch error, the follow-up)."""
+        """One handler invocation; returns the last plan (after a capacity check, a probe or a launch error, the
+        follow-up), as the controller runs them."""
+        answers: dict[str, Any] = {}
         plan = self._run(self.observed())
-        if ProbeInput() in plan.actions:
-            plan = self._run(self.observed(input_probe=self.probe))
-        failed = [a for a in launches(plan) if a.attempt in self.presign_fails]
-        if failed:
-            error = LaunchError(failed[0].attempt, "PresignFailed", "cannot sign: no credentials")
-            plan = self._run(self.observed(input_probe=self.probe, launch_error=error))
+        for _ in range(4):
+            failed = [a for a in launches(plan) if a.attempt in self.presign_fails]
+            if any(isinstance(a, CheckCapacity) for a in plan.actions):
+                answers["capacity"] = self.capacity
+            elif ProbeInput() in plan.actions:
+                answers["input_probe"] = self.probe
+            elif failed:
+                answers["launch_error"] = LaunchError(failed[0].attempt, "PresignFailed", "cannot sign: no credentials")
+            else:
+                break
+            plan = self._run(self.observed(**answers))
         return plan
 
     def _run(self, observed: Observed) -> Plan:
         self.last_observed = observed
         plan = reconcile(self.task, observed, self.now, self.settings)
         self.plans.append(plan)
+        self.steps.append((self.task, observed, plan))
         self.task = plan.apply(self.task)
         for action in plan.actions:
             if isinstance(action, LaunchAttempt) and action.attempt not in self.presign_fails:

@@ -415,6 +415,11 @@ ALL_SETTINGS = {
     "settings.maxMemoryLimit": "32Gi",
     "settings.workerRunAsUser": "1000",
     "settings.logFormat": "text",
+    "settings.maxRunningAttempts": "20",
+    "settings.maxRunningAttemptsPerNamespace": "4",
+    "settings.breakerThreshold": "8",
+    "settings.breakerWindowSeconds": "90",
+    "settings.breakerCooldownSeconds": "12.5",
     "leaderElection.leaseSeconds": "12",
     "worker.image.pullPolicy": "Always",
 }
@@ -443,6 +448,12 @@ def test_every_scribe_variable_is_an_operator_setting(helm: str) -> None:
     )
     assert settings.max_attempt_seconds == 10_000_000 and settings.leader_election
     assert settings.leader_election_lease_seconds == 12
+    assert (settings.max_running_attempts, settings.max_running_attempts_per_namespace) == (20, 4)
+    assert (settings.breaker_threshold, settings.breaker_window_seconds, settings.breaker_cooldown_seconds) == (
+        8,
+        90,
+        12.5,
+    )
 
 
 def test_extra_env_is_appended(helm: str) -> None:
@@ -469,6 +480,8 @@ def test_extra_env_is_appended(helm: str) -> None:
         ({"settings.logFormat": "xml"}, "/settings/logFormat"),
         ({"settings.maxMemoryLimit": "lots"}, "/settings/maxMemoryLimit"),
         ({"settings.maxAtemptSeconds": "10"}, "maxAtemptSeconds"),
+        ({"settings.maxRunningAttempts:json": "-1"}, "/settings/maxRunningAttempts"),
+        ({"settings.breakerCooldownSeconds": "soon"}, "/settings/breakerCooldownSeconds"),
         ({"networkPolicy.enabled": "true"}, "/networkPolicy/s3Cidrs"),
         ({"crds.install": "maybe"}, "/crds/install"),
         ({"replicaCunt": "2"}, "replicaCunt"),

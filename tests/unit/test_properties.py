@@ -1,4 +1,5 @@
-"""Properties of the decision core over arbitrary observation sequences (hypothesis)."""
+"""Properties of the decision core over arbitrary observation sequences (hypothesis), with and without running-attempt
+limits and circuit-breaker holds."""
 
 from __future__ import annotations
 
@@ -12,7 +13,18 @@ from hypothesis import strategies as st
 from scribe_factories import Cluster, launches, make_pod, make_task
 from scribe_operator.api.constants import ANNOTATION_REQUEUE, DEAD_LETTER_VALUE, LABEL_DEAD_LETTER
 from scribe_operator.api.task import Phase
-from scribe_operator.core import EmitEvent, InputProbe, LaunchAttempt, Observed, ProbeInput, reconcile
+from scribe_operator.core import (
+    CapacityVerdict,
+    CheckCapacity,
+    CircuitHold,
+    CoreSettings,
+    EmitEvent,
+    InputProbe,
+    LaunchAttempt,
+    Observed,
+    ProbeInput,
+    reconcile,
+)
 
 EXIT_CODES = [0, 1, 10, 11, 12, 20, 21, 30, 40, 137, 143, None]
 MESSAGES = [
@@ -50,7 +62,12 @@ step = st.one_of(
     st.tuples(st.just("foreign"), st.integers(1, 8), st.sampled_from(["Pending", "Running", "Failed", "Succeeded"])),
     # a requeue request: a fresh token, or the current one set again; with or without reset-attempts
     st.tuples(st.just("requeue"), st.booleans(), st.booleans()),
+    # a slot is free (or not), when running attempts are limited; the circuit breaker opens or closes
+    st.tuples(st.just("capacity"), st.booleans()),
+    st.tuples(st.just("circuit"), st.booleans()),
 )
+LIMITED = CoreSettings(max_running_attempts=2, max_running_attempts_per_namespace=1)
+FULL = CapacityVerdict(False, "OperatorCapacity", "2 of 2 attempts running operator-wide")
 tasks = st.builds(
     lambda retries, initial, rules: make_task(
         retryPolicy={"maxRetries": retries, "backoff": {"initialSeconds": initial, "maxSeconds": 120}, "rules": rules}
@@ -90,6 +107,11 @@ def perform(c: Cluster, action: tuple[Any, ...]) -> None:
             c.presign_fails = {current + 1} if fail else set()
         case ("foreign", attempt, phase):
             c.pods[attempt] = make_pod(attempt, phase, task="stray", created=c.now - timedelta(seconds=5))
+        case ("capacity", free):
+            c.capacity = CapacityVerdict(True) if free else FULL
+        case ("circuit", open_):
+            hold = CircuitHold("DownloadFailed", "circuit breaker open", c.now + timedelta(seconds=30))
+            c.circuit = hold if open_ else None
         case ("requeue", fresh, reset):
             token = c.task.metadata.annotations.get(ANNOTATION_REQUEUE)
             if fresh or token is None:
@@ -126,14 +148,15 @@ def check(c: Cluster, max_attempts: int, terminal_from: int | None, requeues: Re
     assert len(status.attempts) <= c.settings.max_history
     numbers = [r.attempt for r in status.attempts]
     assert numbers == sorted(set(numbers)) and all(n > requeues.counted_from for n in numbers)
-    ongoing = 1 if status.phase in (Phase.QUEUED, Phase.RUNNING, Phase.SUCCEEDED) else 0
+    ongoing = 1 if status.phase in (Phase.RUNNING, Phase.SUCCEEDED) else 0
     if status.phase is Phase.PENDING and status.attempt == status.attempt_base:
         ongoing = 0  # just requeued
     assert sum(status.failure_counts.values()) == status.attempt - requeues.counted_from - ongoing
     assert (c.task.metadata.labels.get(LABEL_DEAD_LETTER) == DEAD_LETTER_VALUE) is (status.phase is Phase.DEAD)
     final = c.plans[-1]
-    if not status.terminal:
+    if not status.terminal and status.phase is not Phase.QUEUED:  # a freed slot wakes a Queued task
         assert final.requeue_after is not None and final.requeue_after >= 0, "a waiting task needs a timer"
+    check_waiting(c)
     if terminal_from is not None:
         for plan in c.plans[terminal_from:]:
             assert plan.status is None and plan.requeue_after is None
@@ -146,10 +169,41 @@ def check(c: Cluster, max_attempts: int, terminal_from: int | None, requeues: Re
     assert reconcile(c.task, c.last_observed, c.now, c.settings) == replay
 
 
-@settings(max_examples=200, deadline=None)
-@given(tasks, st.lists(step, min_size=10, max_size=60))
-def test_arbitrary_observation_sequences(task: Any, actions: list[tuple[Any, ...]]) -> None:
+def check_waiting(c: Cluster) -> None:
+    """Waiting for a slot or for the circuit breaker never launches, never probes and never spends an attempt."""
+    for before, observed, plan in c.steps:
+        status = plan.status or before.status
+        no_slot = observed.capacity is not None and not observed.capacity.admitted
+        if observed.circuit is not None or no_slot:
+            assert not launches(plan) and ProbeInput() not in plan.actions, plan
+            adopted = any(isinstance(a, EmitEvent) and a.reason == "AttemptAdopted" for a in plan.actions)
+            assert status.attempt == before.status.attempt or adopted, "a held or queued task spent an attempt"
+        if observed.circuit is not None:
+            assert not [a for a in plan.actions if isinstance(a, CheckCapacity)], "held: no slot is asked for"
+        if status.phase is Phase.QUEUED:
+            assert status.attempt == before.status.attempt and status.retry_at is None
+        if launches(plan) and c.settings.capacity.limited:
+            assert observed.capacity is not None and observed.capacity.admitted, "launched without a slot"
+        if launches(plan):
+            assert observed.circuit is None, "launched while the circuit breaker was open"
+        conditions = {cond.type: cond.status for cond in status.conditions}
+        held_before = {cond.type: cond.status for cond in before.status.conditions}.get("CircuitOpen")
+        still_queued = before.status.phase is Phase.QUEUED and status.phase is Phase.QUEUED
+        if still_queued and held_before == conditions.get("CircuitOpen") and status.requeue == before.status.requeue:
+            assert plan.status is None, "a status write while still queued"
+        assert (conditions.get("Queued") == "True") is (status.phase is Phase.QUEUED)
+        if conditions.get("CircuitOpen") == "True":
+            assert observed.circuit is not None, "CircuitOpen stays True only while the breaker holds the task"
+        if any(isinstance(a, EmitEvent) and a.reason == "CircuitOpen" for a in plan.actions):
+            assert conditions.get("CircuitOpen") == "True" and not status.terminal
+
+
+@settings(max_examples=300, deadline=None)
+@given(tasks, st.lists(step, min_size=10, max_size=60), st.sampled_from(["unlimited", "free", "full"]))
+def test_arbitrary_observation_sequences(task: Any, actions: list[tuple[Any, ...]], capacity: str) -> None:
     c = Cluster(task)
+    if capacity != "unlimited":
+        c.settings, c.capacity = LIMITED, FULL if capacity == "full" else CapacityVerdict(True)
     max_attempts = task.spec.retry_policy.max_attempts
     terminal_from: int | None = None
     requeues = Requeues()

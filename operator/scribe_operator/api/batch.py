@@ -113,6 +113,7 @@ class TaskTemplate(ApiModel):
     model: str | None = _task_field("model")
     formats: list[Format] = _task_field("formats")
     retry_policy: RetryPolicy = _task_field("retry_policy")
+    priority: int = _task_field("priority")
     timeouts: Timeouts = _task_field("timeouts")
     resources: Resources = _task_field("resources")
     worker: WorkerSpec = _task_field("worker")

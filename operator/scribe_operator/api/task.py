@@ -24,6 +24,7 @@ DNS1123_SUBDOMAIN: Final = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]
 LANGUAGE_PATTERN: Final = r"^[a-zA-Z]{2,3}([-_][a-zA-Z0-9]{1,8})?$"
 MODEL_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9._/-]*$"
 DAY: Final = 86_400
+MAX_PRIORITY: Final = 1_000_000
 
 
 class ApiModel(BaseModel):
@@ -292,6 +293,15 @@ class TranscriptionTaskSpec(ApiModel):
     retry_policy: RetryPolicy = Field(
         default_factory=RetryPolicy, json_schema_extra={"default": {}}, description="Retries and backoff."
     )
+    priority: int = Field(
+        0,
+        ge=-MAX_PRIORITY,
+        le=MAX_PRIORITY,
+        description=(
+            "Order among tasks waiting for a free attempt slot when the operator limits running attempts "
+            "(phase Queued): higher first; equal priorities start in creation order."
+        ),
+    )
     timeouts: Timeouts = Field(
         default_factory=Timeouts, json_schema_extra={"default": {}}, description="Per-attempt time limits."
     )
@@ -326,7 +336,7 @@ class AttemptRecord(ApiModel):
 class Condition(ApiModel):
     """A standard Kubernetes condition."""
 
-    type: str = Field(description="Ready (True once Succeeded) or Failed (True once Dead).")
+    type: str = Field(description="The condition's type; the types are listed under conditions.")
     status: Literal["True", "False", "Unknown"] = Field(description="True, False or Unknown.")
     reason: str | None = Field(None, description="CamelCase reason of the last transition.")
     message: str | None = Field(None, description="Human-readable detail.")
@@ -377,7 +387,10 @@ class TaskStatus(ApiModel):
     conditions: list[Condition] = Field(
         default_factory=list,
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
-        description="Ready and Failed conditions.",
+        description=(
+            "Ready (True once Succeeded) and Failed (True once Dead); Queued (True while waiting for a free "
+            "attempt slot) and CircuitOpen (True while the circuit breaker holds the next attempt) once they apply."
+        ),
     )
     observed_generation: int | None = Field(None, description="metadata.generation last reconciled.")
     input_size: int | None = Field(None, description="Size of the input in bytes, from the last probe.")

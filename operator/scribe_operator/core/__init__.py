@@ -5,8 +5,18 @@ from .classify import Outcome, apply_rules, classify_terminated, parse_terminati
 from .conditions import FAILED, READY
 from .deadline import attempt_deadline, url_ttl
 from .memory import memory_limit
-from .observed import InputProbe, LaunchError, Observed, ObservedPod
-from .plan import Action, DeletePod, DeleteSecret, EmitEvent, EventReason, LaunchAttempt, Plan, ProbeInput
+from .observed import CapacityVerdict, CircuitHold, InputProbe, LaunchError, Observed, ObservedPod
+from .plan import (
+    Action,
+    CheckCapacity,
+    DeletePod,
+    DeleteSecret,
+    EmitEvent,
+    EventReason,
+    LaunchAttempt,
+    Plan,
+    ProbeInput,
+)
 from .reconcile import reconcile
 from .settings import CoreSettings
 
@@ -14,6 +24,9 @@ __all__ = [
     "FAILED",
     "READY",
     "Action",
+    "CapacityVerdict",
+    "CheckCapacity",
+    "CircuitHold",
     "CoreSettings",
     "DeletePod",
     "DeleteSecret",

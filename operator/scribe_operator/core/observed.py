@@ -110,12 +110,39 @@ class LaunchError:
 
 
 @dataclass(frozen=True)
+class CapacityVerdict:
+    """Whether the task may start an attempt now under the running-attempt limits (asked for by CheckCapacity).
+
+    ``reason`` (``OperatorCapacity`` or ``NamespaceCapacity``) and ``message`` (e.g. "3 of 3 attempts running
+    operator-wide") say why not.
+    """
+
+    admitted: bool
+    reason: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class CircuitHold:
+    """The circuit breaker is open: no attempt may start. ``reason`` is the failure reason that opened it; look
+    again at ``retry_at`` (the next probe), or earlier when the breaker closes."""
+
+    reason: str
+    message: str
+    retry_at: datetime
+
+
+@dataclass(frozen=True)
 class Observed:
     """Everything observed for one task in this reconcile pass."""
 
     pods: tuple[ObservedPod, ...] = ()
     input_probe: InputProbe | None = None
     launch_error: LaunchError | None = None
+    capacity: CapacityVerdict | None = None
+    """The answer to a CheckCapacity request; None: not asked (yet)."""
+    circuit: CircuitHold | None = None
+    """Set while the operator-wide circuit breaker is open (or half-open); None: closed."""
 
 
 def _map(value: Any) -> Mapping[str, Any]:

@@ -6,7 +6,8 @@ Every action is idempotent: creates of deterministic names treat AlreadyExists a
 NotFound as done.
 
 ``ProbeInput`` asks for information rather than a change: run the HEAD, then reconcile again with
-``plan.apply(task)`` and the result in ``Observed.input_probe``. A ``LaunchAttempt`` that fails (presigning)
+``plan.apply(task)`` and the result in ``Observed.input_probe``; ``CheckCapacity`` likewise comes back as
+``Observed.capacity``. A ``LaunchAttempt`` that fails (presigning)
 likewise comes back as ``Observed.launch_error`` in an immediate second reconcile.
 """
 
@@ -33,11 +34,21 @@ class EventReason(StrEnum):
     DEAD_LETTERED = "DeadLettered"
     REQUEUED = "Requeued"
     REQUEUE_IGNORED = "RequeueIgnored"
+    QUEUED = "Queued"
+    CIRCUIT_OPEN = "CircuitOpen"
 
 
 @dataclass(frozen=True)
 class ProbeInput:
     """HEAD the input object, then reconcile again with the result (``Observed.input_probe``)."""
+
+
+@dataclass(frozen=True)
+class CheckCapacity:
+    """Ask whether attempt ``attempt`` may start under the running-attempt limits (reserving a slot if so), then
+    reconcile again with the answer (``Observed.capacity``). Only asked when limits are set."""
+
+    attempt: int
 
 
 @dataclass(frozen=True)
@@ -79,7 +90,7 @@ class EmitEvent:
     message: str
 
 
-Action = ProbeInput | LaunchAttempt | DeletePod | DeleteSecret | EmitEvent
+Action = ProbeInput | CheckCapacity | LaunchAttempt | DeletePod | DeleteSecret | EmitEvent
 
 
 @dataclass(frozen=True)

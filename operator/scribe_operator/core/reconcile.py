@@ -7,8 +7,11 @@ One pass advances the task as far as the observation allows, attempt by attempt:
 
 * between attempts (new task, or the last attempt failed and ``retryAt`` has come): adopt a pod that
   already exists for the next attempt (the operator crashed between creating it and writing status); else
+  wait while the circuit breaker is open (``Observed.circuit``: the task keeps its phase, gets the condition
+  CircuitOpen, and looks again at the next probe); else, when running attempts are limited, ask whether a
+  slot is free (``CheckCapacity``) and wait in phase Queued if not (no timer: a freed slot wakes it); else
   ask for an input probe; else fail the attempt up front (probe said not found/forbidden/error, or the
-  launch could not presign); else launch it;
+  launch could not presign); else launch it. Waiting never spends an attempt;
 * while an attempt is in flight: wait for its pod (PodLost after the pod-lost grace), record its node and
   start, end it as Succeeded or classify its failure, and run the watchdogs (pending timeout, deadline);
 * after a failure: retry with backoff while attempts remain and the failure is retryable, else Dead.
@@ -33,12 +36,13 @@ from ..api.task import AttemptRecord, Phase, TaskStatus, TranscriptionTask
 from . import classify
 from .backoff import backoff_delay
 from .classify import Outcome
-from .conditions import derive_conditions
+from .conditions import CIRCUIT_OPEN, derive_conditions
 from .deadline import attempt_deadline, url_ttl
 from .memory import memory_limit
-from .observed import InputProbe, Observed, ObservedPod
+from .observed import CapacityVerdict, CircuitHold, InputProbe, Observed, ObservedPod
 from .plan import (
     Action,
+    CheckCapacity,
     DeletePod,
     DeleteSecret,
     EmitEvent,
@@ -104,6 +108,8 @@ class _Pass:
         self.actions: list[Action] = []
         self.events: list[EmitEvent] = []
         self.wake_at: list[datetime] = []
+        self.queued: CapacityVerdict | None = None  # why the task entered Queued in this pass
+        self.held: CircuitHold | None = None  # the circuit breaker held its next attempt in this pass
 
     # --- driving ------------------------------------------------------------------------------------------
 
@@ -130,7 +136,9 @@ class _Pass:
         old = self.task.status
         status = self.status.model_copy(
             update={
-                "conditions": derive_conditions(self.status, old.conditions, self.stamp, self.task.metadata.generation),
+                "conditions": derive_conditions(
+                    self.status, old.conditions, self.stamp, self.task.metadata.generation, self.queued, self.held
+                ),
                 "observed_generation": self.task.metadata.generation,
             }
         )
@@ -170,6 +178,8 @@ class _Pass:
         if error is not None and error.attempt == m:
             self._fail(m, classify.launch_failed(error), cleanup=True)
             return True
+        if not self._may_start(m):
+            return False
         probe = self.observed.input_probe
         if probe is None:
             if self.status.phase is None:
@@ -182,6 +192,34 @@ class _Pass:
         else:
             self._launch(m, probe)
         return True
+
+    def _may_start(self, m: int) -> bool:
+        """Whether attempt ``m`` may start now: the circuit breaker is closed and a slot is free. Else the task waits
+        without spending an attempt: held where it is (CircuitOpen) or in phase Queued."""
+        hold = self.observed.circuit
+        if hold is not None:
+            if self.status.phase is None:
+                self._set(phase=Phase.PENDING)
+            if not any(c.type == CIRCUIT_OPEN and c.status == "True" for c in self.status.conditions):
+                self._event("Warning", EventReason.CIRCUIT_OPEN, f"{self._of(m)} waits: {hold.message}")
+            self.held = hold
+            self.wake_at.append(hold.retry_at)
+            return False
+        if not self.settings.capacity.limited:
+            return True
+        verdict = self.observed.capacity
+        if verdict is None:
+            if self.status.phase is None:
+                self._set(phase=Phase.PENDING)
+            self.actions.append(CheckCapacity(m))
+            return False
+        if verdict.admitted:
+            return True
+        if self.status.phase is not Phase.QUEUED:
+            self.queued = verdict
+            self._set(phase=Phase.QUEUED, retry_at=None)
+            self._event("Normal", EventReason.QUEUED, f"{self._of(m)} waits for a free slot: {verdict.message}")
+        return False
 
     def _launch(self, m: int, probe: InputProbe) -> None:
         deadline = attempt_deadline(self.spec, probe.size_bytes, self.settings)

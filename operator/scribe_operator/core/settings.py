@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..api.constants import MAX_HISTORY
+from .capacity import Limits
 
 
 @dataclass(frozen=True)
@@ -37,3 +38,11 @@ class CoreSettings:
     """... but never more than this."""
     max_message_length: int = 1024
     """Messages copied into status (termination messages, pod messages) are clipped to this length."""
+    max_running_attempts: int = 0
+    """Most attempts running at once, operator-wide; 0: unlimited. Over it, tasks wait in phase Queued."""
+    max_running_attempts_per_namespace: int = 0
+    """Most attempts running at once in one namespace; 0: unlimited."""
+
+    @property
+    def capacity(self) -> Limits:
+        return Limits(self.max_running_attempts, self.max_running_attempts_per_namespace)

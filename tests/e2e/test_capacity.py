@@ -1,0 +1,140 @@
+"""Capacity limits on the local cluster: with SCRIBE_MAX_RUNNING_ATTEMPTS=1 and three tasks, at most one attempt pod
+runs at any moment (a poller watches the pods the whole time), the others wait in phase Queued and start in creation
+order, all finish, none spends an extra attempt, and a restart of the operator while tasks are queued keeps the limit.
+
+The test starts its own operator (marker ``local_operator``) watching only its namespace.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from lightkube import Client
+from lightkube.resources.core_v1 import Pod
+
+from tests.support.operators import StartOperator, log_on_failure, own_operators
+from tests.support.tasks import (
+    LABEL_TASK,
+    create_task,
+    describe,
+    list_tasks,
+    parse_time,
+    task_events,
+    task_manifest,
+    wait_for_phase,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+    from tests.e2e.conftest import Buckets
+
+pytestmark = [pytest.mark.cluster, pytest.mark.local_operator]
+
+NAMES = ["cap-c", "cap-b", "cap-a"]
+"""Created in this order, one second apart: creation order is not name order."""
+
+
+@pytest.fixture
+def start_operator(namespace: str, crd: str, tmp_path: Path) -> Iterator[StartOperator]:
+    with own_operators(namespace, tmp_path) as start:
+        yield start
+
+
+class Poller(threading.Thread):
+    """Lists the namespace's attempt pods and tasks every 0.2 s: the most pods running at once, and every phase each
+    task was seen in."""
+
+    def __init__(self, namespace: str) -> None:
+        super().__init__(daemon=True)
+        self.namespace = namespace
+        self.kube = Client(field_manager="scribe-tests-poller")  # its own connection, off the test's thread
+        self.most_running = 0
+        self.running_seen: list[list[str]] = []
+        self.phases: dict[str, list[str]] = {}
+        self.errors = 0
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            try:
+                self.poll()
+            except Exception:  # a transient API error must not end the watch
+                self.errors += 1
+            self._halt.wait(0.2)
+
+    def poll(self) -> None:
+        pods = self.kube.list(Pod, namespace=self.namespace, labels={LABEL_TASK: None})
+        running = sorted(
+            p.metadata.name for p in pods if p.metadata and p.status and p.status.phase in ("Pending", "Running")
+        )
+        if running and running not in self.running_seen:
+            self.running_seen.append(running)
+        self.most_running = max(self.most_running, len(running))
+        for task in list_tasks(self.kube, self.namespace):
+            phase = (task.get("status") or {}).get("phase") or "New"
+            seen = self.phases.setdefault(task["metadata"]["name"], [])
+            if not seen or seen[-1] != phase:
+                seen.append(phase)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(timeout=10)
+
+
+def _conditions(task: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["type"]: c for c in (task.get("status") or {}).get("conditions") or []}
+
+
+def test_limit_of_one_runs_one_attempt_at_a_time_in_creation_order_across_a_restart(
+    kube: Client, namespace: str, start_operator: StartOperator, s3: S3Client, buckets: Buckets, long_wav: Path
+) -> None:
+    op = start_operator(SCRIBE_MAX_RUNNING_ATTEMPTS="1")
+    audio = buckets.create()
+    s3.upload_file(str(long_wav), audio, "long.wav")  # several seconds of work each: the queue is visible
+    poller = Poller(namespace)
+    poller.start()
+    try:
+        with log_on_failure(op):
+            for i, name in enumerate(NAMES):
+                if i:
+                    time.sleep(1.1)  # creationTimestamp has whole seconds
+                create_task(kube, task_manifest(name, f"s3://{audio}/long.wav", language="en"), namespace)
+
+            first = wait_for_phase(kube, NAMES[0], namespace, "Running", timeout=60)
+            for name in NAMES[1:]:
+                queued = wait_for_phase(kube, name, namespace, "Queued", timeout=30)
+                cond = _conditions(queued)["Queued"]
+                assert (cond["status"], cond["reason"]) == ("True", "OperatorCapacity"), describe(queued)
+                assert "of 1 attempts running operator-wide" in cond["message"], describe(queued)
+                assert queued["status"].get("attempt", 0) == 0, describe(queued)
+
+            # a restart while two tasks wait: the new process counts the running pod, the others stay queued
+            op.restart()
+
+            done = [wait_for_phase(kube, name, namespace, "Succeeded", timeout=240) for name in NAMES]
+    finally:
+        poller.stop()
+
+    shown = "\n".join(describe(t) for t in done)
+    assert poller.most_running == 1, f"attempt pods running together: {poller.running_seen}\n{shown}"
+    assert poller.running_seen == [[f"{name}-a1"] for name in NAMES], poller.running_seen  # one by one, in order
+    for task in done:
+        status = task["status"]
+        assert status["attempt"] == 1 and len(status["attempts"]) == 1, describe(task)  # no attempt spent waiting
+        assert "failureCounts" not in status or not status["failureCounts"], describe(task)
+    starts = [parse_time(t["status"]["attempts"][0]["createdAt"]) for t in done]
+    assert starts == sorted(starts), f"attempts did not start in creation order: {starts}\n{shown}"
+    assert first["status"]["phase"] == "Running"
+    for name, task in zip(NAMES[1:], done[1:], strict=True):
+        assert "Queued" in poller.phases[name], poller.phases
+        admitted = _conditions(task)["Queued"]
+        assert (admitted["status"], admitted["reason"]) == ("False", "Admitted"), describe(task)
+        queued_events = [e for e in task_events(kube, name, namespace) if e.get("reason") == "Queued"]
+        assert len(queued_events) == 1 and queued_events[0]["type"] == "Normal", queued_events
+    assert "Queued" not in poller.phases[NAMES[0]], poller.phases
