@@ -10,7 +10,6 @@ the watch catches up.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import time
@@ -40,7 +39,6 @@ from .api.parse import ValidationProblem
 from .api.s3 import parse_s3_uri
 from .api.task import to_json
 from .batch_storage import BatchStorage
-from .controller import CONFLICT_RETRY_SECONDS, ERROR_RETRY_SECONDS, Key, _rv
 from .core.batch import (
     BatchPlan,
     BatchSettings,
@@ -52,7 +50,8 @@ from .core.batch import (
 )
 from .core.batch_observed import ObservedChild
 from .core.plan import EmitEvent
-from .kube.effects import Conflict, KubeEffects
+from .kube.effects import KubeEffects
+from .loop import ReconcileLoop
 
 log = logging.getLogger("scribe_operator.batch")
 
@@ -139,10 +138,13 @@ class BatchEffects(KubeEffects):
 
 # --- the loop ---------------------------------------------------------------------------------------------
 
-Lookup = Callable[[Key], tuple[Mapping[str, Any] | None, Iterable[ObservedChild]]]
 
+class BatchController(ReconcileLoop[ObservedChild]):
+    """The TranscriptionBatch controller: a reconcile loop around the pure batch core."""
 
-class BatchController:
+    kind = "batch"
+    errors = BATCH_RECONCILE_ERRORS
+
     def __init__(
         self,
         effects: BatchEffects,
@@ -150,65 +152,13 @@ class BatchController:
         settings: BatchSettings | None = None,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
+        super().__init__()
         self.effects, self.storage, self.clock = effects, storage, clock
         self.settings = settings or BatchSettings()
-        self.locks: dict[Key, asyncio.Lock] = {}
-        self.timers: dict[Key, asyncio.TimerHandle] = {}
-        self.written: dict[Key, dict[str, Any]] = {}  # the newest batch body our own writes returned
         self.recent: dict[tuple[str, str], float] = {}  # (batch uid, child) -> when this process created it
-        self.lookup: Lookup | None = None
 
-    # -- scheduling ------------------------------------------------------------------------------
-    def requeue(self, key: Key, delay: float) -> None:
-        old = self.timers.pop(key, None)
-        if old is not None:
-            old.cancel()
-        loop = asyncio.get_running_loop()
-        self.timers[key] = loop.call_later(max(0.0, delay), lambda: asyncio.ensure_future(self.reconcile_key(key)))
-
-    def forget(self, key: Key) -> None:
-        timer = self.timers.pop(key, None)
-        if timer is not None:
-            timer.cancel()
-        self.written.pop(key, None)
-        self.locks.pop(key, None)
-
-    async def reconcile_key(self, key: Key) -> None:
-        """Reconcile from what the watches hold now (events and timers)."""
-        if self.lookup is None:
-            return
-        body, children = self.lookup(key)
-        if body is None:
-            self.forget(key)
-            return
-        await self.reconcile(key, body, children)
-
-    # -- reconcile -------------------------------------------------------------------------------
-    async def reconcile(self, key: Key, body: Mapping[str, Any], children: Iterable[ObservedChild]) -> None:
-        lock = self.locks.setdefault(key, asyncio.Lock())
-        async with lock:
-            newest = self.written.get(key)
-            if newest is not None and _rv(newest) > _rv(body):
-                body = newest  # our own write is newer than the event that woke us
-            try:
-                delay = await self._reconcile(body, tuple(children))
-            except Conflict:
-                BATCH_RECONCILE_ERRORS.labels("conflict").inc()
-                delay = CONFLICT_RETRY_SECONDS
-            except Exception:
-                BATCH_RECONCILE_ERRORS.labels("error").inc()
-                log.exception(
-                    "batch reconcile failed; retrying in %ss", ERROR_RETRY_SECONDS,
-                    extra={"namespace": key[0], "batch": key[1]},
-                )  # fmt: skip
-                delay = ERROR_RETRY_SECONDS
-        timer = self.timers.pop(key, None)
-        if timer is not None:
-            timer.cancel()
-        if delay is not None:
-            self.requeue(key, delay)
-
-    async def _reconcile(self, body: Mapping[str, Any], children: tuple[ObservedChild, ...]) -> float | None:
+    async def _reconcile(self, body: Mapping[str, Any], seen: tuple[ObservedChild, ...]) -> float | None:
+        children = seen
         parsed = parse_batch(body)
         if isinstance(parsed, ValidationProblem):
             meta = body.get("metadata", {})

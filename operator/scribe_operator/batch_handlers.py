@@ -24,8 +24,8 @@ from .batch_controller import (
     register_batch_collector,
 )
 from .batch_storage import BatchStorage
-from .controller import Key
 from .core.batch_observed import ObservedChild, owner_batch
+from .loop import Key
 from .settings import OperatorSettings
 from .storage import Storage
 

@@ -46,27 +46,24 @@ from .core.conditions import CIRCUIT_OPEN
 from .core.settings import CoreSettings
 from .kube.effects import Conflict, KubeEffects
 from .kube.manifests import attempt_pod, attempt_secret
+from .loop import Key, ReconcileLoop
 from .metrics import RECONCILE_DURATION, RECONCILE_ERRORS, observe_transition
 from .settings import OperatorSettings
 from .storage import PresignError, Storage
 
 log = logging.getLogger("scribe_operator")
 
-Key = tuple[str, str]  # (namespace, name)
-CONFLICT_RETRY_SECONDS = 1.0
-ERROR_RETRY_SECONDS = 5.0
 WAKE_COALESCE_SECONDS = 0.05
 MAX_PASSES = 5  # capacity, probe, launch (or launch error), and one spare
 
 
-def _rv(body: Mapping[str, Any]) -> int:
-    try:
-        return int(body.get("metadata", {}).get("resourceVersion") or 0)
-    except (TypeError, ValueError):
-        return 0
+class Controller(ReconcileLoop[ObservedPod]):
+    """The TranscriptionTask controller: a reconcile loop around the pure core, plus capacity and the breaker."""
 
+    kind = "task"
+    errors = RECONCILE_ERRORS
+    duration = RECONCILE_DURATION
 
-class Controller:
     def __init__(
         self,
         settings: OperatorSettings,
@@ -74,12 +71,9 @@ class Controller:
         storage: Storage,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
+        super().__init__()
         self.settings, self.effects, self.storage, self.clock = settings, effects, storage, clock
         self.core: CoreSettings = settings.core()
-        self.locks: dict[Key, asyncio.Lock] = {}
-        self.timers: dict[Key, asyncio.TimerHandle] = {}
-        self.written: dict[Key, dict[str, Any]] = {}  # the newest task body our own writes returned
-        self.lookup: Callable[[Key], tuple[Mapping[str, Any] | None, Iterable[ObservedPod]]] | None = None
         self.capacity = CapacityTracker(self.core.capacity, settings.pod_lost_grace_seconds)
         self.breaker = CircuitBreaker(settings.breaker(), storage.probe, self.wake, clock)
         self.seeded = False
@@ -118,62 +112,15 @@ class Controller:
             self.wake(self.capacity.admitted(self.clock()))
 
     # -- scheduling ------------------------------------------------------------------------------
-    def requeue(self, key: Key, delay: float) -> None:
-        """Reconcile `key` again after `delay` seconds (replacing any earlier timer for it)."""
-        old = self.timers.pop(key, None)
-        if old is not None:
-            old.cancel()
-        loop = asyncio.get_running_loop()
-        self.timers[key] = loop.call_later(max(0.0, delay), lambda: asyncio.ensure_future(self.reconcile_key(key)))
-
     def forget(self, key: Key) -> None:
-        timer = self.timers.pop(key, None)
-        if timer is not None:
-            timer.cancel()
-        self.written.pop(key, None)
-        self.locks.pop(key, None)
+        super().forget(key)
         self.breaker.forget(key)
         self.capacity.release(key)
         self.capacity.note(key, None)
         self.capacity_freed()
 
-    async def reconcile_key(self, key: Key) -> None:
-        """Reconcile from what the watches hold now (used by timers)."""
-        if self.lookup is None:
-            return
-        body, pods = self.lookup(key)
-        if body is None:
-            self.forget(key)
-            return
-        await self.reconcile(key, body, pods)
-
-    # -- reconcile -------------------------------------------------------------------------------
-    async def reconcile(self, key: Key, body: Mapping[str, Any], pods: Iterable[ObservedPod]) -> None:
-        lock = self.locks.setdefault(key, asyncio.Lock())
-        async with lock:
-            newest = self.written.get(key)
-            if newest is not None and _rv(newest) > _rv(body):
-                body = newest  # our own write is newer than the event that woke us
-            try:
-                with RECONCILE_DURATION.time():
-                    delay = await self._reconcile(body, tuple(pods))
-            except Conflict:
-                RECONCILE_ERRORS.labels("conflict").inc()
-                delay = CONFLICT_RETRY_SECONDS
-            except Exception:
-                RECONCILE_ERRORS.labels("error").inc()
-                log.exception(
-                    "%s/%s: reconcile failed; retrying in %ss", *key, ERROR_RETRY_SECONDS,
-                    extra={"namespace": key[0], "task": key[1]},
-                )  # fmt: skip
-                delay = ERROR_RETRY_SECONDS
-        timer = self.timers.pop(key, None)
-        if timer is not None:
-            timer.cancel()
-        if delay is not None:
-            self.requeue(key, delay)
-
-    async def _reconcile(self, body: Mapping[str, Any], pods: tuple[ObservedPod, ...]) -> float | None:
+    async def _reconcile(self, body: Mapping[str, Any], seen: tuple[ObservedPod, ...]) -> float | None:
+        pods = seen
         parsed = parse_task(body)
         if isinstance(parsed, ValidationProblem):
             meta = body.get("metadata", {})

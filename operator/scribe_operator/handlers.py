@@ -13,8 +13,9 @@ from typing import Any
 import kopf
 
 from .api.constants import GROUP, KIND, LABEL_TASK, PLURAL, VERSION
-from .controller import Controller, Key
+from .controller import Controller
 from .core import ObservedPod
+from .loop import Key
 
 log = logging.getLogger("scribe_operator.handlers")
 

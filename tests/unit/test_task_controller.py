@@ -11,11 +11,12 @@ from typing import Any
 
 from prometheus_client import REGISTRY
 from scribe_operator.api.task import TaskStatus, TranscriptionTask, to_json
-from scribe_operator.controller import Controller, Key
+from scribe_operator.controller import Controller
 from scribe_operator.core import InputProbe, ObservedPod
 from scribe_operator.core.breaker import BreakerState
 from scribe_operator.core.plan import EmitEvent
 from scribe_operator.kube.effects import KubeEffects
+from scribe_operator.loop import Key
 from scribe_operator.settings import OperatorSettings
 from scribe_operator.storage import AttemptUrls, Storage
 
