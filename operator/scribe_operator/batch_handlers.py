@@ -100,12 +100,7 @@ async def batch_event(
     batch_child_index: kopf.Index[Key, ObservedChild],
     **_: Any,
 ) -> None:
-    controller = BatchRuntime.bind(batch_index, batch_child_index)
-    key = (namespace, name)
-    if event["type"] == "DELETED":
-        controller.forget(key)
-        return
-    await controller.reconcile_key(key)
+    await BatchRuntime.bind(batch_index, batch_child_index).on_event((namespace, name), event["type"])
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL, labels={LABEL_BATCH: kopf.PRESENT})  # type: ignore[arg-type]

@@ -104,12 +104,7 @@ async def task_event(
     pod_index: kopf.Index[Key, ObservedPod],
     **_: Any,
 ) -> None:
-    controller = Runtime.bind(task_index, pod_index)
-    key = (namespace, name)
-    if event["type"] == "DELETED":
-        controller.forget(key)
-        return
-    await controller.reconcile_key(key)
+    await Runtime.bind(task_index, pod_index).on_event((namespace, name), event["type"])
 
 
 @kopf.on.event("", "v1", "pods", labels={LABEL_TASK: kopf.PRESENT})  # type: ignore[arg-type]

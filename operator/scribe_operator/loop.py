@@ -66,6 +66,13 @@ class ReconcileLoop(Generic[Seen]):
         self.written.pop(key, None)
         self.locks.pop(key, None)
 
+    async def on_event(self, key: Key, event_type: str | None) -> None:
+        """A watch event for the object itself: forget it once deleted, else reconcile it."""
+        if event_type == "DELETED":
+            self.forget(key)
+        else:
+            await self.reconcile_key(key)
+
     async def reconcile_key(self, key: Key) -> None:
         """Reconcile from what the watches hold now (events and timers)."""
         if self.lookup is None:
