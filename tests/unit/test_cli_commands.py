@@ -84,10 +84,12 @@ def labelled(raw: dict[str, Any], **labels: str) -> dict[str, Any]:
     return raw
 
 
-def test_dead_lists_the_current_namespace_by_default() -> None:
+def test_dead_lists_the_whole_queue_across_namespaces_by_default() -> None:
     api = FakeApi(raw_task("b"), raw_task("a"), raw_task("c", "other"), running("live"))
     code, out, _ = run(api, "dead")
-    assert code == 0 and api.listed == [("media", {"scribe.dev/dead-letter": "true"})]
+    assert code == 0 and api.listed == [(None, {"scribe.dev/dead-letter": "true"})]
+    assert [line.split()[:2] for line in out.splitlines()[1:]] == [["media", "a"], ["media", "b"], ["other", "c"]]
+    code, out, _ = run(api, "dead", "-n", "media")
     assert [line.split()[0] for line in out.splitlines()] == ["NAME", "a", "b"]
     code, out, _ = run(api, "dead", "-A")
     assert [line.split()[:2] for line in out.splitlines()[1:]] == [["media", "a"], ["media", "b"], ["other", "c"]]
@@ -97,7 +99,7 @@ def test_dead_lists_the_current_namespace_by_default() -> None:
 
 def test_dead_skips_labelled_tasks_that_are_no_longer_dead() -> None:
     requeued = labelled(running("requeued"), **{"scribe.dev/dead-letter": "true"})
-    code, out, err = run(FakeApi(requeued), "dead")
+    code, out, err = run(FakeApi(requeued), "dead", "-n", "media")
     assert (code, out) == (0, "") and err == "No dead TranscriptionTasks found in namespace media.\n"
     code, out, _ = run(FakeApi(requeued), "dead", "-o", "yaml")
     assert "items: []" in out
@@ -107,8 +109,8 @@ def test_dead_passes_the_selector() -> None:
     api = FakeApi(labelled(raw_task("a"), team="x"), raw_task("b"))
     code, out, _ = run(api, "dead", "-l", "team=x")
     assert code == 0
-    assert api.listed[-1] == ("media", {"scribe.dev/dead-letter": "true", "team": "x"})
-    assert [line.split()[0] for line in out.splitlines()[1:]] == ["a"]
+    assert api.listed[-1] == (None, {"scribe.dev/dead-letter": "true", "team": "x"})
+    assert [line.split()[:2] for line in out.splitlines()[1:]] == [["media", "a"]]
 
 
 def test_describe_missing_task() -> None:

@@ -157,7 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
         "dead",
         parents=[_common()],
         help="list dead-lettered tasks",
-        description="List Dead TranscriptionTasks (the dead-letter queue): reason, attempts, last failure, age.",
+        description="List Dead TranscriptionTasks (the dead-letter queue) across all namespaces, or in one with -n: "
+        "reason, attempts, last failure, age.",
     )
 
     describe = commands.add_parser(

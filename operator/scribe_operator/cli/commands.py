@@ -40,7 +40,10 @@ class Scope:
 
 
 def scope_of(args: argparse.Namespace, api: TaskApi) -> Scope:
-    namespace = None if getattr(args, "all_namespaces", False) else (args.namespace or api.namespace)
+    """``-A``: all namespaces; ``-n``: that one; neither: the context's namespace, except for ``dead``, which lists
+    the whole dead-letter queue across namespaces unless told otherwise."""
+    across = getattr(args, "all_namespaces", False) or (args.command == "dead" and not args.namespace)
+    namespace = None if across else (args.namespace or api.namespace)
     return Scope(namespace, dict(getattr(args, "selector", None) or {}))
 
 
