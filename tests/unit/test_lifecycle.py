@@ -19,6 +19,7 @@ from scribe_operator.core import (
     ProbeInput,
     reconcile,
 )
+from scribe_operator.core.memory import memory_request
 
 UPLOAD_FAILED = '{"reason": "UploadFailed", "retryable": true, "message": "PUT 503 SlowDown"}'
 
@@ -390,3 +391,20 @@ def test_a_pod_deleted_under_a_running_attempt_is_pod_lost_at_once() -> None:
     record = c.status.attempts[0]
     assert (record.reason, record.retryable, record.exit_code, record.node) == ("PodLost", True, 143, "node-1")
     assert phase(c) is Phase.RETRYING
+
+
+@pytest.mark.parametrize(
+    ("request_", "limit", "raised", "expected"),
+    [
+        ("40Mi", "40Mi", "80Mi", "80Mi"),  # request == limit: both double
+        ("20Mi", "40Mi", "80Mi", "40Mi"),  # the request grows in proportion
+        ("20Mi", "40Mi", "40Mi", "20Mi"),  # not raised: the spec's request
+        (None, "40Mi", "80Mi", None),  # no request: none is invented
+    ],
+)
+def test_memory_request_grows_with_a_raised_limit(
+    request_: str | None, limit: str, raised: str, expected: str | None
+) -> None:
+    requests = {"memory": request_} if request_ else {}
+    spec = make_task(resources={"requests": requests, "limits": {"memory": limit}}).spec
+    assert memory_request(spec, raised, CoreSettings()) == expected

@@ -37,3 +37,19 @@ def memory_limit(spec: TranscriptionTaskSpec, history: Sequence[AttemptRecord], 
     if limit is None or limit == base:
         return base_text
     return format_mebibytes(limit)
+
+
+def memory_request(spec: TranscriptionTaskSpec, limit: str | None, settings: CoreSettings) -> str | None:
+    """The worker memory request for an attempt whose memory limit is ``limit``.
+
+    The spec's request, grown in the same proportion as the limit when the limit was raised after OOMKilled
+    attempts (so the scheduler places the bigger attempt where the memory is), never above the limit.
+    """
+    request_text = spec.resources.requests.memory
+    request = memory_bytes(request_text or "")
+    base_text = spec.resources.limits.memory or settings.default_memory_limit
+    base = memory_bytes(base_text) if base_text else None
+    raised = memory_bytes(limit) if limit else None
+    if request is None or base is None or raised is None or raised <= base:
+        return request_text
+    return format_mebibytes(min(raised, math.ceil(request * raised / base)))

@@ -14,6 +14,7 @@ from ..api.names import label_value
 from ..api.outputs import output_uris
 from ..api.task import TranscriptionTask, to_json
 from ..core import LaunchAttempt
+from ..core.memory import memory_request
 from ..settings import OperatorSettings
 from ..storage import AttemptUrls
 
@@ -74,12 +75,15 @@ def _env(task: TranscriptionTask, launch: LaunchAttempt) -> list[Manifest]:
     return secret + [{"name": k, "value": v} for k, v in plain.items() if v]
 
 
-def _resources(task: TranscriptionTask, launch: LaunchAttempt) -> Manifest:
+def _resources(task: TranscriptionTask, launch: LaunchAttempt, settings: OperatorSettings) -> Manifest:
     res = task.spec.resources
     requests = {k: v for k, v in to_json(res.requests).items() if v is not None}
     limits = {k: v for k, v in to_json(res.limits).items() if v is not None}
     if launch.memory_limit is not None:
         limits["memory"] = launch.memory_limit
+        request = memory_request(task.spec, launch.memory_limit, settings.core())
+        if request is not None:
+            requests["memory"] = request
     out: Manifest = {}
     if requests:
         out["requests"] = requests
@@ -111,7 +115,7 @@ def attempt_pod(task: TranscriptionTask, launch: LaunchAttempt, settings: Operat
                 "image": worker.image or settings.worker_image,
                 "imagePullPolicy": settings.worker_image_pull_policy,
                 "env": _env(task, launch),
-                "resources": _resources(task, launch),
+                "resources": _resources(task, launch, settings),
                 "securityContext": {
                     "allowPrivilegeEscalation": False,
                     "readOnlyRootFilesystem": True,
