@@ -2,7 +2,9 @@
 ended as ``Unschedulable`` after ``timeouts.pendingSeconds``, and a task whose status says Running while its pod is
 gone is repaired; each then follows the retry policy.
 
-``ImagePullBackOff`` (the other pending watchdog) and ``DeadlineExceeded`` are in test_failures.py.
+A pod whose node hung after starting it (so its own ``activeDeadlineSeconds`` never fires) is ended by the operator
+as ``DeadlineExceeded`` once its deadline plus ``SCRIBE_DEADLINE_GRACE_SECONDS`` has passed. ``ImagePullBackOff``
+(the other pending watchdog) and the pod's own ``DeadlineExceeded`` are in test_failures.py.
 
 Timing: a launched attempt without a pod is ``PodLost`` once ``SCRIBE_POD_LOST_GRACE_SECONDS`` (default 60 s) has
 passed since the attempt's launch (``createdAt``). The deleted-pod test runs on the session operator with that
@@ -19,6 +21,7 @@ import pytest
 from lightkube import Client
 from lightkube.resources.core_v1 import Pod
 
+from tests.support.hungnode import hung_node
 from tests.support.operators import StartOperator, log_on_failure, own_operators
 from tests.support.tasks import (
     attempt_numbers,
@@ -45,6 +48,8 @@ pytestmark = pytest.mark.cluster
 DEFAULT_POD_LOST_GRACE = 60
 SHORT_POD_LOST_GRACE = 10
 """The repair test's own operator: long enough for a pod's watch event to arrive, short enough to keep it quick."""
+SHORT_DEADLINE_GRACE = 3
+ATTEMPT_SECONDS = 5
 
 
 @pytest.fixture
@@ -195,3 +200,42 @@ def test_running_task_whose_pod_vanished_while_the_operator_was_down_is_repaired
         assert pod_names(kube, "repair", namespace) == ["repair-a2"]
         assert not secret_exists(kube, "repair-a1-urls", namespace), "attempt 1's URL secret outlived it"
         assert _failed_events(kube, "repair", namespace, "PodLost"), task_events(kube, "repair", namespace)
+
+
+@pytest.mark.local_operator
+def test_attempt_on_a_hung_node_is_ended_by_the_operator_at_its_deadline(
+    kube: Client, namespace: str, start_operator: StartOperator, s3: S3Client, buckets: Buckets, fox_wav: Path
+) -> None:
+    op = start_operator(SCRIBE_DEADLINE_GRACE_SECONDS=str(SHORT_DEADLINE_GRACE))
+    audio = buckets.create()
+    s3.upload_file(str(fox_wav), audio, "fox.wav")
+    with log_on_failure(op), hung_node(kube, f"hung-{namespace[-6:]}") as node:
+        manifest = task_manifest(
+            "frozen",
+            f"s3://{audio}/fox.wav",
+            worker={"nodeSelector": node.node_selector, "tolerations": [node.toleration]},
+            timeouts={"attemptSeconds": ATTEMPT_SECONDS},
+            retryPolicy={"maxRetries": 1, "backoff": {"initialSeconds": 1}},  # retryable: one retry, then Dead
+        )
+        create_task(kube, manifest, namespace)
+        task = wait_for_phase(kube, "frozen", namespace, "Dead", timeout=90)
+
+        status, shown = task["status"], describe(task)
+        assert status.get("reason") == "RetriesExhausted" and "DeadlineExceeded" in (status.get("message") or ""), shown
+        assert attempt_numbers(status) == [1, 2], shown
+        for record in status["attempts"]:
+            n = record["attempt"]
+            assert (record.get("reason"), record.get("retryable")) == ("DeadlineExceeded", True), shown
+            assert (record.get("pod"), record.get("node")) == (f"frozen-a{n}", node.name), shown
+            assert record.get("exitCode") is None, shown  # the hung node never reported one
+            assert f"ran longer than its {ATTEMPT_SECONDS}s deadline" in record["message"], shown
+            ran = parse_time(record["finishedAt"]) - parse_time(record["startedAt"])
+            limit = ATTEMPT_SECONDS + SHORT_DEADLINE_GRACE
+            assert limit <= ran.total_seconds() <= limit + 15, f"attempt {n} ended {ran} after its start:\n{shown}"
+        assert status.get("failureCounts") == {"DeadlineExceeded": 2}, shown
+        # the operator asked for each pod's deletion (the hung node never confirms it) and removed its URL secret
+        for n in (1, 2):
+            pod = kube.get(Pod, f"frozen-a{n}", namespace=namespace)
+            assert pod.metadata is not None and pod.metadata.deletionTimestamp is not None, f"frozen-a{n} not deleted"
+            assert not secret_exists(kube, f"frozen-a{n}-urls", namespace)
+        assert len(_failed_events(kube, "frozen", namespace, "DeadlineExceeded")) == 2
