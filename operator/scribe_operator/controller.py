@@ -47,7 +47,7 @@ from .core.settings import CoreSettings
 from .kube.effects import Conflict, KubeEffects
 from .kube.manifests import attempt_pod, attempt_secret
 from .loop import Key, ReconcileLoop
-from .metrics import RECONCILE_DURATION, RECONCILE_ERRORS, observe_transition
+from .metrics import RECONCILE_DURATION, RECONCILE_ERRORS, observe_transition, track_namespace
 from .settings import OperatorSettings
 from .storage import PresignError, Storage
 
@@ -130,6 +130,7 @@ class Controller(ReconcileLoop[ObservedPod]):
             )  # fmt: skip
             return None
         task, now = parsed, self.clock()
+        track_namespace(task.metadata.namespace or "")
         key = _key(task)
         observed = Observed(pods=pods, circuit=self.breaker.hold(now))
         original = task

@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterable, Iterator
 from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import REGISTRY, Collector
+from scribe_worker.taxonomy import Reason
 
-from .api.task import Phase, TaskStatus, TranscriptionTask
+from .api.task import MATCHABLE_REASONS, Phase, TaskStatus, TranscriptionTask
 
 DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, float("inf"))
 
@@ -46,6 +47,27 @@ BREAKER_OPENINGS = Counter(
 BREAKER_PROBES = Counter(
     "scribe_circuit_breaker_probes_total", "Probes of the storage by the half-open breaker, by result.", ["result"]
 )
+
+
+_TRACKED_NAMESPACES: set[str] = set()
+DEAD_REASONS = (Reason.RETRIES_EXHAUSTED, *MATCHABLE_REASONS)
+
+
+def track_namespace(namespace: str) -> None:
+    """Create a namespace's counter series at zero when its first task is reconciled, before anything is counted.
+
+    A series that first appears with value 1 shows no change to ``increase()`` or ``rate()``, so the first task to
+    go Dead after an operator start would slip past ScribeDeadLetterGrowing; starting every series at 0 avoids that.
+    """
+    if namespace in _TRACKED_NAMESPACES:
+        return
+    _TRACKED_NAMESPACES.add(namespace)
+    for counter in (ATTEMPTS_STARTED, RETRIES_SCHEDULED, SUCCEEDED):
+        counter.labels(namespace)
+    for reason in MATCHABLE_REASONS:
+        ATTEMPT_FAILURES.labels(namespace, reason.value)
+    for reason in DEAD_REASONS:
+        DEAD_LETTERED.labels(namespace, reason.value)
 
 
 def observe_transition(task: TranscriptionTask, old: TaskStatus, new: TaskStatus) -> None:

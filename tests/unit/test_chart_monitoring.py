@@ -27,7 +27,14 @@ from tests.support.metrics import exported_series, operator_metrics
 DASHBOARD_FILE = CHART / "dashboards" / "scribe-operator.json"
 ALERTS_TEST = Path(__file__).parent / "prometheus" / "alerts_test.yaml"
 JOB = f"{RELEASE}-scribe-operator-metrics"
-ALERTS = {"ScribeDeadLetterGrowing", "ScribeAttemptFailureRateHigh", "ScribeTasksStuckRetrying", "ScribeOperatorAbsent"}
+ALERTS = {
+    "ScribeDeadLetterGrowing",
+    "ScribeAttemptFailureRateHigh",
+    "ScribeTasksStuckRetrying",
+    "ScribeCircuitBreakerOpen",
+    "ScribeOperatorAbsent",
+}
+STATE_ALERTS = {"ScribeCircuitBreakerOpen", "ScribeOperatorAbsent"}  # on/off conditions: no $value to show
 PR, GD = "monitoring.prometheusRule", "monitoring.grafanaDashboard"
 ON = {f"{PR}.enabled": "true", f"{GD}.enabled": "true"}
 PROMQL_WORDS = {
@@ -90,10 +97,29 @@ def test_helm_lint_passes_with_monitoring(helm: str, values: dict[str, str]) -> 
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+# --- the ServiceMonitor -------------------------------------------------------------------------------------------
+
+
+def test_service_monitor_scrapes_the_metrics_service_keeping_the_task_namespace(helm: str) -> None:
+    monitor = one(
+        render({"metrics.serviceMonitor.enabled": "true", "metrics.serviceMonitor.interval": "15s"}), "ServiceMonitor"
+    )
+    assert monitor["metadata"]["namespace"] == NAMESPACE
+    assert monitor["spec"]["namespaceSelector"] == {"matchNames": [NAMESPACE]}
+    assert monitor["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"] == "metrics"
+    (endpoint,) = monitor["spec"]["endpoints"]
+    assert endpoint == {"port": "metrics", "path": "/metrics", "honorLabels": True, "interval": "15s"}
+    renamed = one(
+        render({"metrics.serviceMonitor.enabled": "true", "metrics.serviceMonitor.honorLabels": "false"}),
+        "ServiceMonitor",
+    )
+    assert renamed["spec"]["endpoints"][0]["honorLabels"] is False
+
+
 # --- the PrometheusRule -------------------------------------------------------------------------------------------
 
 
-def test_prometheus_rule_has_the_four_alerts(helm: str) -> None:
+def test_prometheus_rule_has_the_five_alerts(helm: str) -> None:
     docs = render({**ON, f"{PR}.labels.release": "kube-prometheus-stack"})
     rule = one(docs, "PrometheusRule")
     assert rule["apiVersion"] == "monitoring.coreos.com/v1"
@@ -107,7 +133,7 @@ def test_prometheus_rule_has_the_four_alerts(helm: str) -> None:
         assert alert["labels"]["severity"] in ("warning", "critical"), name
         annotations = alert["annotations"]
         assert annotations["summary"] and annotations["description"], name
-        assert "{{ $value" in annotations["description"] or name == "ScribeOperatorAbsent", name
+        assert "{{ $value" in annotations["description"] or name in STATE_ALERTS, name
         url, _, anchor = annotations["runbook_url"].partition("#")
         assert url.endswith("/docs/alerts.md") and anchor == name.lower(), annotations["runbook_url"]
         assert anchor in anchors, f"docs/alerts.md has no section #{anchor}"
@@ -122,6 +148,7 @@ def test_alert_expressions_name_the_right_metrics(helm: str) -> None:
         "ScribeDeadLetterGrowing": {"scribe_dead_lettered_total"},
         "ScribeAttemptFailureRateHigh": {"scribe_attempt_failures_total", "scribe_attempts_started_total"},
         "ScribeTasksStuckRetrying": {"scribe_tasks"},
+        "ScribeCircuitBreakerOpen": {"scribe_circuit_breaker_open"},
         "ScribeOperatorAbsent": {"up"},
     }
     for name, alert in alerts.items():
@@ -133,6 +160,7 @@ def test_alert_expressions_name_the_right_metrics(helm: str) -> None:
     ratio = alerts["ScribeAttemptFailureRateHigh"]["expr"]
     assert "[15m]" in ratio and re.search(r"/\s*\(sum\(rate\(scribe_attempts_started_total[^)]*\)\)\s*>\s*0\)", ratio)
     assert alerts["ScribeOperatorAbsent"]["expr"] == f'absent(up{{job="{JOB}"}} == 1)'
+    assert alerts["ScribeCircuitBreakerOpen"]["expr"] == f'max(scribe_circuit_breaker_open{{job="{JOB}"}}) > 0'
 
 
 def test_alert_thresholds_durations_and_labels_are_values(helm: str) -> None:
@@ -145,6 +173,8 @@ def test_alert_thresholds_durations_and_labels_are_values(helm: str) -> None:
             f"{PR}.attemptFailureRateHigh.for": "30m",
             f"{PR}.tasksStuckRetrying.threshold": "3",
             f"{PR}.tasksStuckRetrying.for": "2h",
+            f"{PR}.circuitBreakerOpen.for": "2h",
+            f"{PR}.circuitBreakerOpen.severity": "critical",
             f"{PR}.operatorAbsent.for": "5m",
             f"{PR}.operatorAbsent.severity": "page",
             f"{PR}.alertLabels.team": "audio",
@@ -159,6 +189,8 @@ def test_alert_thresholds_durations_and_labels_are_values(helm: str) -> None:
     assert alerts["ScribeAttemptFailureRateHigh"]["for"] == "30m"
     assert alerts["ScribeTasksStuckRetrying"]["expr"].endswith("> 3")
     assert alerts["ScribeTasksStuckRetrying"]["for"] == "2h"
+    breaker = alerts["ScribeCircuitBreakerOpen"]
+    assert (breaker["for"], breaker["labels"]["severity"]) == ("2h", "critical")
     absent = alerts["ScribeOperatorAbsent"]
     assert (absent["for"], absent["labels"]["severity"]) == ("5m", "page")
     for name, alert in alerts.items():
@@ -212,6 +244,7 @@ def test_promtool_unit_tests_of_the_alerts(helm: str, promtool: str, tmp_path: P
     assert (values["deadLetterGrowing"]["threshold"], values["deadLetterGrowing"]["for"]) == (5, "5m")
     assert (values["attemptFailureRateHigh"]["threshold"], values["attemptFailureRateHigh"]["for"]) == (0.5, "15m")
     assert (values["tasksStuckRetrying"]["threshold"], values["tasksStuckRetrying"]["for"]) == (0, "1h")
+    assert values["circuitBreakerOpen"]["for"] == "30m"
     assert values["operatorAbsent"]["for"] == "10m"
     rules_file(tmp_path / "rules.yaml", annotations=False)
     shutil.copy(ALERTS_TEST, tmp_path / "alerts_test.yaml")

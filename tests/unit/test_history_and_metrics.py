@@ -15,7 +15,7 @@ from prometheus_client import REGISTRY
 from scribe_factories import Cluster, make_task, phase
 from scribe_operator.api.constants import MAX_HISTORY
 from scribe_operator.api.task import Phase, TaskStatus, to_json
-from scribe_operator.metrics import observe_transition
+from scribe_operator.metrics import observe_transition, track_namespace
 
 ROOT = Path(__file__).resolve().parents[2]
 UPLOAD_FAILED = '{"reason": "UploadFailed", "retryable": true, "message": "PUT s3://out/t.json: 503 SlowDown"}'
@@ -97,3 +97,17 @@ def test_the_crd_describes_the_history_bound() -> None:
     assert f"at most {MAX_HISTORY}" in attempts["description"]
     # a schema limit, where the models set one, must leave room for the whole history
     assert attempts.get("maxItems", MAX_HISTORY) >= MAX_HISTORY
+
+
+def test_a_namespace_s_counters_start_at_zero_before_its_first_failure() -> None:
+    """So increase() sees the first dead-lettered task after an operator start (a series born at 1 shows none)."""
+    ns = "fresh-namespace"
+    assert REGISTRY.get_sample_value("scribe_dead_lettered_total", {"namespace": ns, "reason": "InputNotFound"}) is None
+    track_namespace(ns)
+    track_namespace(ns)  # idempotent
+    for reason in ("InputNotFound", "RetriesExhausted", "OOMKilled"):
+        assert REGISTRY.get_sample_value("scribe_dead_lettered_total", {"namespace": ns, "reason": reason}) == 0.0
+    assert REGISTRY.get_sample_value("scribe_attempt_failures_total", {"namespace": ns, "reason": "PodLost"}) == 0.0
+    assert REGISTRY.get_sample_value("scribe_attempt_failures_total", {"namespace": ns, "reason": "Completed"}) is None
+    for name in ("scribe_attempts_started_total", "scribe_retries_scheduled_total", "scribe_tasks_succeeded_total"):
+        assert REGISTRY.get_sample_value(name, {"namespace": ns}) == 0.0
