@@ -13,6 +13,7 @@ from tests.fixtures.speech import recognised
 from tests.support.tasks import (
     create_task,
     describe,
+    parse_time,
     pod_names,
     secret_exists,
     task_events,
@@ -66,6 +67,7 @@ def test_spoken_sample_is_transcribed(
     assert first.get("pod") == "fox-a1", shown
     assert first.get("node") and first.get("createdAt") and first.get("startedAt") and first.get("finishedAt"), shown
     assert not status.get("failureCounts"), shown
+    assert parse_time(status["updatedAt"]) >= parse_time(first["finishedAt"]), shown  # stamped by the last write
     ready = {c["type"]: c for c in status.get("conditions", [])}
     assert ready["Ready"]["status"] == "True", shown
     assert ready["Failed"]["status"] == "False", shown

@@ -56,7 +56,7 @@ def raw_task(
         "conditions": [{"type": "Failed", "status": "True", "reason": "RetriesExhausted"}],
     }
     if dead_ago is not None:
-        body["finishedAt"] = stamp(NOW - dead_ago)
+        body["finishedAt"] = body["updatedAt"] = stamp(NOW - dead_ago)
     body.update(status)
     return {
         "apiVersion": "scribe.dev/v1alpha1",
@@ -173,6 +173,7 @@ def test_describe_text_shows_every_attempt_counts_and_events() -> None:
     assert "Name:" in text and "Phase:        Dead" in text and "Reason:       RetriesExhausted" in text
     assert "Attempts:     3 started (of 3 allowed)" in text
     assert "Dead Since:   2026-11-23T15:00:00Z (3h ago)" in text
+    assert "Updated:      2026-11-23T15:00:00Z (3h ago)" in text
     assert "Input:        s3://audio/talk.wav" in text
     counts = text.split("Failure Counts:")[1].split("Outputs:")[0]
     assert counts.split() == ["REASON", "COUNT", "DownloadFailed", "3"]
@@ -197,7 +198,7 @@ def test_describe_text_of_a_fresh_task() -> None:
     text = render.describe_text(TaskView.from_raw(raw), [], NOW)
     assert "Failure Counts:  <none>" in text and "Outputs:  <none>" in text
     assert "Attempt History:  <none>" in text and "Events:  <none>" in text
-    assert "Dead Since" not in text and "Requeues" not in text
+    assert "Dead Since" not in text and "Requeues" not in text and "Updated" not in text
 
 
 def test_describe_text_shows_requeues_and_outputs() -> None:
@@ -227,6 +228,7 @@ def test_describe_doc() -> None:
         2,
     )
     assert doc["deadSince"] == "2026-11-23T15:00:00Z" and doc["failureCounts"] == {"DownloadFailed": 2}
+    assert doc["updatedAt"] == "2026-11-23T15:00:00Z"
     assert [a["attempt"] for a in doc["attempts"]] == [1, 2]
     assert doc["attempts"][0]["durationSeconds"] == 42 and doc["attempts"][0]["exitCode"] == 12
     assert doc["events"] == [

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from scribe_operator.api.docs import fill, main, render
 from scribe_worker.taxonomy import TAXONOMY
 
@@ -31,3 +34,43 @@ def test_fill_needs_the_markers() -> None:
     assert fill(text, "x", "new\n") == "a\n<!-- BEGIN GENERATED: x -->\nnew\n<!-- END GENERATED: x -->\nb"
     with pytest.raises(ValueError, match="no generated section"):
         fill("nothing here", "x", "")
+
+
+def _schema_has(schema: dict[str, Any], path: str) -> bool:
+    """``status.attempts[].reason`` names a property of the CRD's OpenAPI schema."""
+    node = schema
+    for part in path.split("."):
+        name = part.removesuffix("[]")
+        node = node.get("properties", {}).get(name)
+        if node is None:
+            return False
+        if part.endswith("[]"):
+            node = node.get("items", {})
+    return True
+
+
+def test_every_seed_column_maps_to_a_field_that_exists() -> None:
+    """The seeds' task record (docs/failure-taxonomy.md) lives on in fields the CRD really has."""
+    text = (ROOT / "docs/failure-taxonomy.md").read_text()
+    mapping = text.split("| seed task column |")[1].split("\n\n")[0]
+    rows = [line for line in mapping.splitlines()[2:] if line.startswith("|")]
+    columns = {row.split("|")[1].strip().strip("`") for row in rows}
+    assert columns == {
+        "status", "retries", "failure_reason", "last_error", "retry_at", "max_retries", "backoff_factor", "updated_at",
+    }  # fmt: skip
+    crd = yaml.safe_load((ROOT / "crds/scribe.dev_transcriptiontasks.yaml").read_text())
+    schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    for row in rows:
+        fields = re.findall(r"`((?:spec|status)\.[\w.\[\]]+)`", row)
+        assert fields, row
+        for field in fields:
+            assert _schema_has(schema, field), f"{field} is not in the CRD"
+
+
+def test_every_seed_failure_state_is_handled() -> None:
+    text = (ROOT / "docs/failure-taxonomy.md").read_text()
+    states = text.split("| seed failure state |")[1].split("\n\n")[0].splitlines()[2:]
+    assert [row.split("|")[1].strip().split(".")[0] for row in states] == [str(n) for n in range(1, 9)]
+    reasons = {entry.reason.value for entry in TAXONOMY}
+    for row in states[1:7]:  # the worker's and the operator's own failure states name their reasons
+        assert set(re.findall(r"`([A-Z]\w+)`", row)) & reasons, row

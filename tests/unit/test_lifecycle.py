@@ -34,6 +34,20 @@ def test_new_task_asks_for_a_probe_and_shows_pending() -> None:
     assert again.status is None and again.actions == (ProbeInput(),)
 
 
+def test_updated_at_is_when_the_status_last_changed() -> None:
+    """The seed's updated_at: stamped by every status change, untouched by reconciles that change nothing."""
+    c = Cluster(make_task())
+    c.reconcile()  # launch
+    assert c.status.updated_at == T0
+    c.tick(20)
+    c.start(1)
+    assert c.reconcile().status is None and c.status.updated_at == T0  # nothing written, nothing stamped
+    c.tick(30)
+    c.finish(1, 30, UPLOAD_FAILED)
+    c.reconcile()
+    assert phase(c) is Phase.RETRYING and c.status.updated_at == c.now == T0 + timedelta(seconds=50)
+
+
 def test_success_in_one_attempt() -> None:
     c = Cluster(make_task())
     plan = c.reconcile()

@@ -396,6 +396,9 @@ class TaskStatus(ApiModel):
     input_size: int | None = Field(None, description="Size of the input in bytes, from the last probe.")
     started_at: datetime | None = Field(None, description="When the first attempt was launched.")
     finished_at: datetime | None = Field(None, description="When the task reached Succeeded or Dead.")
+    updated_at: datetime | None = Field(
+        None, description="When the operator last changed this status (a phase, an attempt, a condition)."
+    )
     requeues: int = Field(0, ge=0, description="Times the task was requeued from Dead (scribe.dev/requeue).")
     attempt_base: int = Field(
         0,

@@ -194,6 +194,7 @@ def describe_doc(view: TaskView, events: Sequence[Mapping[str, Any]], now: datet
         "createdAt": rfc3339(view.created),
         "startedAt": rfc3339(s.started_at),
         "finishedAt": rfc3339(s.finished_at),
+        "updatedAt": rfc3339(s.updated_at),
         "deadSince": rfc3339(view.dead_since),
         "failureCounts": dict(s.failure_counts),
         "outputs": dict(s.outputs),
@@ -244,6 +245,7 @@ def describe_text(view: TaskView, events: Sequence[Mapping[str, Any]], now: date
         ("Dead Since", _when(view.dead_since, now) if view.dead else None),
         ("Finished", _when(s.finished_at, now) if s.finished_at and not view.dead else None),
         ("Requeues", _requeue_line(view, now)),
+        ("Updated", _when(s.updated_at, now) if s.updated_at else None),
     ]
     shown = [(k, v) for k, v in fields if v is not None]
     out = "".join(f"{(k + ':').ljust(DESCRIBE_LABEL_WIDTH)}{v}\n" for k, v in shown)

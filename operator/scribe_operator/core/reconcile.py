@@ -142,11 +142,14 @@ class _Pass:
                 "observed_generation": self.task.metadata.generation,
             }
         )
+        changed = status != old
+        if changed:
+            status = status.model_copy(update={"updated_at": self.stamp})
         in_flight = self._in_flight()
         deletes = [a for a in _stray_pods(self.observed, in_flight) if a not in self.actions]
         wake = min(self.wake_at, default=None)
         return Plan(
-            status=None if status == old else status,
+            status=status if changed else None,
             dead_letter_label=_dead_letter_label(self.task, status),
             actions=(*self.actions, *deletes, *self.events),
             requeue_after=None if wake is None else max(0.0, (wake - self.now).total_seconds()),
