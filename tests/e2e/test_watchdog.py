@@ -97,6 +97,19 @@ def _assert_lost_then_succeeded(task: dict[str, Any], name: str, audio: str) -> 
     assert status["outputs"]["json"] == f"s3://{audio}/long.transcript/transcript.json", shown
 
 
+def _assert_dead_after_two(task: dict[str, Any], name: str, reason: str) -> list[dict[str, Any]]:
+    """Both attempts of a ``maxRetries: 1`` task ended by a watchdog with ``reason`` (retryable), then Dead with
+    RetriesExhausted; returns the attempt records for the caller's own checks."""
+    status, shown = task["status"], describe(task)
+    assert status.get("reason") == "RetriesExhausted" and reason in (status.get("message") or ""), shown
+    assert attempt_numbers(status) == [1, 2], shown
+    for record in status["attempts"]:
+        assert (record.get("reason"), record.get("retryable")) == (reason, True), shown
+        assert record.get("pod") == f"{name}-a{record['attempt']}", shown
+    assert status.get("failureCounts") == {reason: 2}, shown
+    return list(status["attempts"])
+
+
 def test_deleted_pod_is_pod_lost_and_retried(
     kube: Client, namespace: str, operator: Operator, s3: S3Client, buckets: Buckets, long_wav: Path
 ) -> None:
@@ -153,18 +166,13 @@ def test_unschedulable_pod_is_ended_after_pending_seconds(
     assert attempt_numbers(launched["status"]) == [1], describe(launched)
 
     task = wait_for_phase(kube, "nowhere", namespace, "Dead", timeout=90)
-    status, shown = task["status"], describe(task)
-    assert status.get("reason") == "RetriesExhausted" and "Unschedulable" in (status.get("message") or ""), shown
-    assert attempt_numbers(status) == [1, 2], shown
-    for record in status["attempts"]:
+    shown = describe(task)
+    for record in _assert_dead_after_two(task, "nowhere", "Unschedulable"):
         n = record["attempt"]
-        assert (record.get("reason"), record.get("retryable")) == ("Unschedulable", True), shown
-        assert record.get("pod") == f"nowhere-a{n}", shown
         assert not record.get("node") and not record.get("startedAt"), shown  # it never ran anywhere
         assert "did not start within 5s" in record["message"] and "node affinity/selector" in record["message"], shown
         waited = parse_time(record["finishedAt"]) - parse_time(record["createdAt"])
         assert 5 <= waited.total_seconds() <= 20, f"attempt {n} ended {waited} after its launch:\n{shown}"
-    assert status.get("failureCounts") == {"Unschedulable": 2}, shown
     # the operator deleted the pods that could never start, and their URL secrets
     wait_for("the unschedulable pods to be deleted", lambda: pod_names(kube, "nowhere", namespace) == [], timeout=60)
     assert not any(secret_exists(kube, f"nowhere-a{n}-urls", namespace) for n in (1, 2))
@@ -206,9 +214,9 @@ def test_running_task_whose_pod_vanished_while_the_operator_was_down_is_repaired
 def test_attempt_on_a_hung_node_is_ended_by_the_operator_at_its_deadline(
     kube: Client, namespace: str, start_operator: StartOperator, s3: S3Client, buckets: Buckets, fox_wav: Path
 ) -> None:
-    op = start_operator(SCRIBE_DEADLINE_GRACE_SECONDS=str(SHORT_DEADLINE_GRACE))
     audio = buckets.create()
     s3.upload_file(str(fox_wav), audio, "fox.wav")
+    op = start_operator(SCRIBE_DEADLINE_GRACE_SECONDS=str(SHORT_DEADLINE_GRACE))
     with log_on_failure(op), hung_node(kube, f"hung-{namespace[-6:]}") as node:
         manifest = task_manifest(
             "frozen",
@@ -220,19 +228,15 @@ def test_attempt_on_a_hung_node_is_ended_by_the_operator_at_its_deadline(
         create_task(kube, manifest, namespace)
         task = wait_for_phase(kube, "frozen", namespace, "Dead", timeout=90)
 
-        status, shown = task["status"], describe(task)
-        assert status.get("reason") == "RetriesExhausted" and "DeadlineExceeded" in (status.get("message") or ""), shown
-        assert attempt_numbers(status) == [1, 2], shown
-        for record in status["attempts"]:
+        shown = describe(task)
+        for record in _assert_dead_after_two(task, "frozen", "DeadlineExceeded"):
             n = record["attempt"]
-            assert (record.get("reason"), record.get("retryable")) == ("DeadlineExceeded", True), shown
-            assert (record.get("pod"), record.get("node")) == (f"frozen-a{n}", node.name), shown
+            assert record.get("node") == node.name, shown
             assert record.get("exitCode") is None, shown  # the hung node never reported one
             assert f"ran longer than its {ATTEMPT_SECONDS}s deadline" in record["message"], shown
             ran = parse_time(record["finishedAt"]) - parse_time(record["startedAt"])
             limit = ATTEMPT_SECONDS + SHORT_DEADLINE_GRACE
             assert limit <= ran.total_seconds() <= limit + 15, f"attempt {n} ended {ran} after its start:\n{shown}"
-        assert status.get("failureCounts") == {"DeadlineExceeded": 2}, shown
         # the operator asked for each pod's deletion (the hung node never confirms it) and removed its URL secret
         for n in (1, 2):
             pod = kube.get(Pod, f"frozen-a{n}", namespace=namespace)
