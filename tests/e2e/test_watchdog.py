@@ -3,7 +3,8 @@ ended as ``Unschedulable`` after ``timeouts.pendingSeconds``, and a task whose s
 gone is repaired; each then follows the retry policy.
 
 A pod whose node hung after starting it (so its own ``activeDeadlineSeconds`` never fires) is ended by the operator
-as ``DeadlineExceeded`` once its deadline plus ``SCRIBE_DEADLINE_GRACE_SECONDS`` has passed. ``ImagePullBackOff``
+as ``DeadlineExceeded`` once its deadline plus ``SCRIBE_DEADLINE_GRACE_SECONDS`` has passed; a pod whose node is
+deleted is removed by the pod GC and recorded as ``PodLost`` (the hung node is tests/support/hungnode.py). ``ImagePullBackOff``
 (the other pending watchdog) and the pod's own ``DeadlineExceeded`` are in test_failures.py.
 
 Timing: a launched attempt without a pod is ``PodLost`` once ``SCRIBE_POD_LOST_GRACE_SECONDS`` (default 60 s) has
@@ -243,3 +244,37 @@ def test_attempt_on_a_hung_node_is_ended_by_the_operator_at_its_deadline(
             assert pod.metadata is not None and pod.metadata.deletionTimestamp is not None, f"frozen-a{n} not deleted"
             assert not secret_exists(kube, f"frozen-a{n}-urls", namespace)
         assert len(_failed_events(kube, "frozen", namespace, "DeadlineExceeded")) == 2
+
+
+@pytest.mark.local_operator
+def test_attempt_on_a_node_that_is_gone_is_pod_lost(
+    kube: Client, namespace: str, start_operator: StartOperator, s3: S3Client, buckets: Buckets, fox_wav: Path
+) -> None:
+    """The Node object is deleted under a running attempt: the control plane's pod GC removes the orphaned pod and
+    the operator records the attempt as PodLost, then follows the retry policy (here: none left)."""
+    audio = buckets.create()
+    s3.upload_file(str(fox_wav), audio, "fox.wav")
+    op = start_operator(SCRIBE_POD_LOST_GRACE_SECONDS=str(SHORT_POD_LOST_GRACE))
+    with log_on_failure(op), hung_node(kube, f"gone-{namespace[-6:]}") as node:
+        manifest = task_manifest(
+            "orphan",
+            f"s3://{audio}/fox.wav",
+            worker={"nodeSelector": node.node_selector, "tolerations": [node.toleration]},
+            retryPolicy={"maxRetries": 0},
+        )
+        create_task(kube, manifest, namespace)
+        wait_for("the worker of orphan-a1 running", lambda: _worker_running(kube, "orphan-a1", namespace), timeout=60)
+
+        node.vanish()
+        task = wait_for_phase(kube, "orphan", namespace, "Dead", timeout=180)
+        status, shown = task["status"], describe(task)
+        assert status.get("reason") == "RetriesExhausted" and "PodLost" in (status.get("message") or ""), shown
+        (record,) = status["attempts"]
+        assert (record.get("reason"), record.get("retryable")) == ("PodLost", True), shown
+        assert (record.get("pod"), record.get("node")) == ("orphan-a1", node.name), shown
+        # marked by the pod GC on its way out (or, had its deletion come first, found missing by the operator)
+        message = record["message"]
+        assert "DeletionByPodGC: PodGC: node no longer exists" in message or "disappeared" in message, shown
+        assert pod_names(kube, "orphan", namespace) == [], "the pod GC left the orphaned pod"
+        assert not secret_exists(kube, "orphan-a1-urls", namespace)
+        assert _failed_events(kube, "orphan", namespace, "PodLost"), task_events(kube, "orphan", namespace)

@@ -13,7 +13,6 @@ import datetime as dt
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from typing import Any
 
 from lightkube import Client
@@ -34,20 +33,6 @@ TICK_SECONDS = 1.0
 def _stamp(micro: bool = False) -> str:
     now = dt.datetime.now(dt.UTC)
     return now.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if micro else "%Y-%m-%dT%H:%M:%SZ")
-
-
-@dataclass(frozen=True)
-class HungNode:
-    name: str
-
-    @property
-    def toleration(self) -> dict[str, str]:
-        """What a pod spec needs to be scheduled here (with ``node_selector``)."""
-        return {"key": TAINT_KEY, "operator": "Equal", "value": self.name, "effect": "NoSchedule"}
-
-    @property
-    def node_selector(self) -> dict[str, str]:
-        return {NODE_LABEL: self.name}
 
 
 def _node_status() -> dict[str, Any]:
@@ -87,35 +72,45 @@ def _running_status(pod: Pod) -> dict[str, Any]:
     }
 
 
-class _Kubelet:
-    """Keeps the node alive and starts (in the API only) every pod bound to it."""
+class HungNode:
+    """The node and its kubelet's one act: every pod bound to it is reported Running (in the API only)."""
 
-    def __init__(self, kube: Client, node: HungNode) -> None:
-        self.kube, self.node = kube, node
+    def __init__(self, kube: Client, name: str) -> None:
+        self.kube, self.name = kube, name
         self.stop = threading.Event()
         self.started: set[str] = set()
+        self.thread = threading.Thread(target=self.run, name=f"hung-kubelet-{name}", daemon=True)
+
+    @property
+    def toleration(self) -> dict[str, str]:
+        """What a pod spec needs to be scheduled here (with ``node_selector``)."""
+        return {"key": TAINT_KEY, "operator": "Equal", "value": self.name, "effect": "NoSchedule"}
+
+    @property
+    def node_selector(self) -> dict[str, str]:
+        return {NODE_LABEL: self.name}
 
     def register(self) -> None:
-        labels = {"kubernetes.io/hostname": self.node.name, NODE_LABEL: self.node.name}
-        taint = Taint(key=TAINT_KEY, value=self.node.name, effect="NoSchedule")
-        self.kube.create(Node(metadata=ObjectMeta(name=self.node.name, labels=labels), spec=NodeSpec(taints=[taint])))
+        labels = {"kubernetes.io/hostname": self.name, NODE_LABEL: self.name}
+        taint = Taint(key=TAINT_KEY, value=self.name, effect="NoSchedule")
+        self.kube.create(Node(metadata=ObjectMeta(name=self.name, labels=labels), spec=NodeSpec(taints=[taint])))
         self.heartbeat()
 
     def heartbeat(self) -> None:
-        self.kube.patch(NodeStatus, self.node.name, {"status": _node_status()}, patch_type=PatchType.MERGE)
+        self.kube.patch(NodeStatus, self.name, {"status": _node_status()}, patch_type=PatchType.MERGE)
         lease = {
             "apiVersion": "coordination.k8s.io/v1",
             "kind": "Lease",
-            "metadata": {"name": self.node.name, "namespace": "kube-node-lease"},
-            "spec": {"holderIdentity": self.node.name, "leaseDurationSeconds": 40, "renewTime": _stamp(micro=True)},
+            "metadata": {"name": self.name, "namespace": "kube-node-lease"},
+            "spec": {"holderIdentity": self.name, "leaseDurationSeconds": 40, "renewTime": _stamp(micro=True)},
         }
         self.kube.patch(
-            Lease, self.node.name, lease, namespace="kube-node-lease", patch_type=PatchType.APPLY,
+            Lease, self.name, lease, namespace="kube-node-lease", patch_type=PatchType.APPLY,
             field_manager="scribe-hung-kubelet", force=True,
         )  # fmt: skip
 
     def pods(self) -> list[Pod]:
-        return list(self.kube.list(Pod, namespace="*", fields={"spec.nodeName": self.node.name}))
+        return list(self.kube.list(Pod, namespace="*", fields={"spec.nodeName": self.name}))
 
     def start_new_pods(self) -> None:
         for pod in self.pods():
@@ -135,16 +130,22 @@ class _Kubelet:
                 self.heartbeat()
                 self.start_new_pods()
 
+    def vanish(self) -> None:
+        """The node is gone: its kubelet stops and the Node is deleted (its pods stay, for the pod GC to find)."""
+        self.stop.set()
+        self.thread.join(timeout=10)
+        with suppress(ApiError):
+            self.kube.delete(Lease, self.name, namespace="kube-node-lease")
+        with suppress(ApiError):
+            self.kube.delete(Node, self.name)
+
     def remove(self) -> None:
         """Force-delete what the hung kubelet would never confirm, then the node and its Lease."""
         for pod in self.pods():
             assert pod.metadata is not None and pod.metadata.name is not None
             with suppress(ApiError):
                 self.kube.delete(Pod, pod.metadata.name, namespace=pod.metadata.namespace, grace_period=0)
-        with suppress(ApiError):
-            self.kube.delete(Lease, self.node.name, namespace="kube-node-lease")
-        with suppress(ApiError):
-            self.kube.delete(Node, self.node.name)
+        self.vanish()
 
 
 def _schedulable(kube: Client, name: str) -> bool:
@@ -157,15 +158,11 @@ def _schedulable(kube: Client, name: str) -> bool:
 @contextmanager
 def hung_node(kube: Client, name: str) -> Iterator[HungNode]:
     """A schedulable node named ``name`` whose kubelet reports pods Running and then never acts again."""
-    node = HungNode(name)
-    kubelet = _Kubelet(kube, node)
-    kubelet.register()
-    thread = threading.Thread(target=kubelet.run, name=f"hung-kubelet-{name}", daemon=True)
-    thread.start()
+    node = HungNode(kube, name)
+    node.register()
+    node.thread.start()
     try:
         wait_for(f"node {name} to be schedulable", lambda: _schedulable(kube, name), timeout=60)
         yield node
     finally:
-        kubelet.stop.set()
-        thread.join(timeout=10)
-        kubelet.remove()
+        node.remove()

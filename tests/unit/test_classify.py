@@ -121,6 +121,9 @@ def test_unknown_reason_in_the_message_is_kept_and_retried_by_default() -> None:
         ({"exit_code": 137, "terminated_reason": "OOMKilled", "deleting": True}, "OOMKilled"),
         ({"exit_code": 143, "deleting": True}, "PodLost"),
         ({"exit_code": None, "pod_reason": "Evicted"}, "PodLost"),
+        ({"exit_code": None, "disruption": "DeletionByPodGC: PodGC: node no longer exists"}, "PodLost"),
+        ({"exit_code": 143, "disruption": "EvictionByEvictionAPI: Eviction API: evicting"}, "PodLost"),
+        ({"exit_code": 30, "disruption": "DeletionByTaintManager: Taint manager: deleting"}, "UploadFailed"),
         ({"exit_code": 137}, "OOMKilled"),
         # nothing usable
         ({"exit_code": 1}, "WorkerCrashed"),
@@ -208,3 +211,11 @@ def test_rule_retry_retries_a_permanent_failure() -> None:
     c.finish(1, 20)
     c.reconcile()
     assert phase(c) is Phase.RETRYING and c.status.reason == "InvalidAudio"
+
+
+def test_a_pod_removed_by_the_pod_gc_says_why() -> None:
+    """Its node is gone: the pod GC marks it Failed (condition DisruptionTarget) before deleting it."""
+    gone = replace(failed, exit_code=None, finished_at=None, disruption="DeletionByPodGC: PodGC: node no longer exists")
+    outcome = classify_terminated(gone)
+    assert (outcome.reason, outcome.retryable) == ("PodLost", True)
+    assert outcome.message == "pod talk-a1: DeletionByPodGC: PodGC: node no longer exists"

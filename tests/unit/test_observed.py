@@ -54,6 +54,20 @@ def test_terminated_pod() -> None:
     assert pod.pod_reason == "DeadlineExceeded" and pod.terminated and pod.started
 
 
+def test_disruption_target_condition() -> None:
+    gc = {
+        "type": "DisruptionTarget",
+        "status": "True",
+        "reason": "DeletionByPodGC",
+        "message": "PodGC: node no longer exists",
+    }
+    pod = ObservedPod.from_pod(raw_pod(phase="Failed", conditions=[{"type": "Ready", "status": "False"}, gc]))
+    assert pod is not None and pod.terminated
+    assert pod.disruption == "DeletionByPodGC: PodGC: node no longer exists"
+    over = ObservedPod.from_pod(raw_pod(phase="Running", conditions=[{**gc, "status": "False"}]))
+    assert over is not None and over.disruption is None
+
+
 def test_pending_pod() -> None:
     body = raw_pod(
         phase="Pending",

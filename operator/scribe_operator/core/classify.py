@@ -118,6 +118,8 @@ def classify_terminated(pod: ObservedPod) -> Outcome:
             f"the worker exceeded its memory limit and was OOM-killed (pod {pod.name}, exit code {code})",
             code,
         )
+    if pod.disruption is not None:  # removed by the control plane: its node is gone, evicted, preempted
+        return failure(Reason.POD_LOST, _join(f"pod {pod.name}", pod.disruption), code)
     if pod.pod_reason is not None or pod.deleting:
         return failure(Reason.POD_LOST, _pod_detail(pod, "pod was deleted before the worker finished"), code)
     if code is not None and code in POD_EXIT_CODES:

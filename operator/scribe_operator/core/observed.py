@@ -38,6 +38,9 @@ class ObservedPod:
     pod_reason: str | None = None
     pod_message: str | None = None
     unschedulable_message: str | None = None
+    disruption: str | None = None
+    """The pod's ``DisruptionTarget`` condition, when the control plane is removing it (pod GC of a vanished node,
+    taint eviction, the Eviction API, preemption): ``"<reason>: <message>"``."""
 
     @property
     def terminated(self) -> bool:
@@ -88,6 +91,7 @@ class ObservedPod:
             pod_reason=_str(status.get("reason")),
             pod_message=_str(status.get("message")),
             unschedulable_message=_unschedulable(status),
+            disruption=_disruption(status),
         )
 
 
@@ -163,6 +167,15 @@ def _time(value: Any) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _disruption(status: Mapping[str, Any]) -> str | None:
+    for raw in status.get("conditions") or ():
+        cond = _map(raw)
+        if cond.get("type") == "DisruptionTarget" and cond.get("status") == "True":
+            reason, message = _str(cond.get("reason")) or "DisruptionTarget", _str(cond.get("message"))
+            return f"{reason}: {message}" if message else reason
+    return None
 
 
 def _unschedulable(status: Mapping[str, Any]) -> str | None:
