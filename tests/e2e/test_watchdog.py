@@ -4,8 +4,8 @@ gone is repaired; each then follows the retry policy.
 
 A pod whose node hung after starting it (so its own ``activeDeadlineSeconds`` never fires) is ended by the operator
 as ``DeadlineExceeded`` once its deadline plus ``SCRIBE_DEADLINE_GRACE_SECONDS`` has passed; a pod whose node is
-deleted is removed by the pod GC and recorded as ``PodLost`` (the hung node is tests/support/hungnode.py). ``ImagePullBackOff``
-(the other pending watchdog) and the pod's own ``DeadlineExceeded`` are in test_failures.py.
+deleted is removed by the pod GC and recorded as ``PodLost`` (the hung node is tests/support/hungnode.py).
+``ImagePullBackOff`` (the other pending watchdog) and the pod's own ``DeadlineExceeded`` are in test_failures.py.
 
 Timing: a launched attempt without a pod is ``PodLost`` once ``SCRIBE_POD_LOST_GRACE_SECONDS`` (default 60 s) has
 passed since the attempt's launch (``createdAt``). The deleted-pod test runs on the session operator with that
