@@ -78,13 +78,14 @@ class CapacityTracker:
             self.queue.set(key, entry)
 
     def usage(self, now: dt.datetime, prune: bool = False) -> Usage:
-        """Attempts running: pods not terminated, plus live reservations whose pod the watch has not shown yet.
+        """Attempts running: pods not terminated (nor deleted and past their grace period), plus live reservations
+        whose pod the watch has not shown yet.
         ``prune``: also forget the reservations that ended (pod seen, expired)."""
         seen: set[tuple[str, str]] = set()
         running: list[str] = []
         for (namespace, _), pod in self.pods():
             seen.add((namespace, pod.name))
-            if not pod.terminated:
+            if not pod.terminated and not pod.past_grace(now):
                 running.append(namespace)
         for key, r in list(self.reservations.items()):
             if (r.namespace, r.pod) in seen or r.expires <= now:

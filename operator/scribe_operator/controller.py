@@ -106,6 +106,14 @@ class Controller(ReconcileLoop[ObservedPod]):
             return
         self._wake_pending = loop.call_later(WAKE_COALESCE_SECONDS, self._wake_admitted)
 
+    def capacity_frees_at(self, moment: dt.datetime) -> None:
+        """A pod being deleted stops holding its slot at ``moment``, the end of its grace period, even if no event
+        comes then (its node hung: the object stays until someone removes it)."""
+        if not self.capacity.limited:
+            return
+        delay = max(0.0, (moment - self.clock()).total_seconds()) + 0.1
+        asyncio.get_running_loop().call_later(delay, self.capacity_freed)
+
     def _wake_admitted(self) -> None:
         self._wake_pending = None
         if self.breaker.state.closed:

@@ -122,3 +122,5 @@ async def pod_event(
         await controller.reconcile_key((namespace, owner))
     if event["type"] == "DELETED" or (body.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
         controller.capacity_freed()  # a slot came free: the first waiting tasks start
+    elif (pod := ObservedPod.from_pod(body)) is not None and pod.delete_by is not None:
+        controller.capacity_frees_at(pod.delete_by)  # it holds its slot until its grace period ends at the latest

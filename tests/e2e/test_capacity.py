@@ -17,6 +17,7 @@ import pytest
 from lightkube import Client
 from lightkube.resources.core_v1 import Pod
 
+from tests.support.hungnode import hung_node
 from tests.support.operators import StartOperator, log_on_failure, own_operators
 from tests.support.tasks import (
     LABEL_TASK,
@@ -138,3 +139,36 @@ def test_limit_of_one_runs_one_attempt_at_a_time_in_creation_order_across_a_rest
         queued_events = [e for e in task_events(kube, name, namespace) if e.get("reason") == "Queued"]
         assert len(queued_events) == 1 and queued_events[0]["type"] == "Normal", queued_events
     assert "Queued" not in poller.phases[NAMES[0]], poller.phases
+
+
+def test_a_pod_left_terminating_on_a_hung_node_gives_its_slot_back_after_its_grace_period(
+    kube: Client, namespace: str, start_operator: StartOperator, s3: S3Client, buckets: Buckets, fox_wav: Path
+) -> None:
+    """The watchdog ends an attempt whose node hung and deletes its pod; the pod stays Terminating (no kubelet
+    confirms it) but stops counting once its grace period is over, so the queue behind it moves on."""
+    audio = buckets.create()
+    s3.upload_file(str(fox_wav), audio, "fox.wav")
+    op = start_operator(SCRIBE_MAX_RUNNING_ATTEMPTS="1", SCRIBE_DEADLINE_GRACE_SECONDS="1")
+    with log_on_failure(op), hung_node(kube, f"cap-{namespace[-6:]}") as node:
+        stuck = task_manifest(
+            "stuck",
+            f"s3://{audio}/fox.wav",
+            worker={"nodeSelector": node.node_selector, "tolerations": [node.toleration]},
+            timeouts={"attemptSeconds": 3},
+            retryPolicy={"maxRetries": 0},
+        )
+        create_task(kube, stuck, namespace)
+        wait_for_phase(kube, "stuck", namespace, "Running", timeout=60)
+        create_task(kube, task_manifest("behind", f"s3://{audio}/fox.wav", language="en"), namespace)
+        wait_for_phase(kube, "behind", namespace, "Queued", timeout=30)
+
+        dead = wait_for_phase(kube, "stuck", namespace, "Dead", timeout=60)
+        assert dead["status"]["attempts"][0]["reason"] == "DeadlineExceeded", describe(dead)
+        pod = kube.get(Pod, "stuck-a1", namespace=namespace)
+        assert pod.metadata is not None and pod.metadata.deletionTimestamp is not None, "stuck-a1 not deleted"
+
+        task = wait_for_phase(kube, "behind", namespace, "Succeeded", timeout=120)
+        launched = parse_time(task["status"]["attempts"][0]["createdAt"])
+        assert launched >= pod.metadata.deletionTimestamp, f"started while stuck-a1 held the slot:\n{describe(task)}"
+        still = kube.get(Pod, "stuck-a1", namespace=namespace)  # the hung node never let it go
+        assert still.metadata is not None and still.metadata.deletionTimestamp is not None

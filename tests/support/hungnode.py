@@ -75,8 +75,11 @@ def _running_status(pod: Pod) -> dict[str, Any]:
 class HungNode:
     """The node and its kubelet's one act: every pod bound to it is reported Running (in the API only)."""
 
-    def __init__(self, kube: Client, name: str) -> None:
-        self.kube, self.name = kube, name
+    def __init__(self, name: str) -> None:
+        self.kube, self.name = (
+            Client(field_manager="scribe-hung-kubelet"),
+            name,
+        )  # its own connection, off the test's thread
         self.stop = threading.Event()
         self.started: set[str] = set()
         self.thread = threading.Thread(target=self.run, name=f"hung-kubelet-{name}", daemon=True)
@@ -158,7 +161,7 @@ def _schedulable(kube: Client, name: str) -> bool:
 @contextmanager
 def hung_node(kube: Client, name: str) -> Iterator[HungNode]:
     """A schedulable node named ``name`` whose kubelet reports pods Running and then never acts again."""
-    node = HungNode(kube, name)
+    node = HungNode(name)
     node.register()
     node.thread.start()
     try:

@@ -198,6 +198,14 @@ def test_running_attempts_are_counted_from_pods_not_terminated() -> None:
     assert tracker(pods).usage(T0) == Usage(3, {"media": 2, "other": 1})
 
 
+def test_a_pod_deleted_past_its_grace_period_holds_no_slot() -> None:
+    """Its node hung or vanished: the object stays Terminating, but a kubelet would have killed it by now."""
+    ending = replace(make_pod(1, "Running", task="a"), deleting=True, delete_by=T0 + timedelta(seconds=30))
+    t = tracker([(("media", "a"), ending)])
+    assert t.usage(T0 + timedelta(seconds=29)) == Usage(1, {"media": 1})
+    assert t.usage(T0 + timedelta(seconds=30)) == Usage(0, {})
+
+
 def test_a_reservation_holds_the_slot_until_the_pod_is_seen() -> None:
     pods: list[tuple[tuple[str, str], object]] = []
     t = tracker(pods, Limits(total=1))

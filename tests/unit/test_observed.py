@@ -77,6 +77,7 @@ def test_pending_pod() -> None:
     body["metadata"]["deletionTimestamp"] = "2025-01-01T12:05:00Z"
     pod = ObservedPod.from_pod(body)
     assert pod is not None and not pod.started and not pod.terminated and pod.deleting
+    assert pod.delete_by is not None and pod.delete_by.isoformat() == "2025-01-01T12:05:00+00:00"
     assert (pod.waiting_reason, pod.waiting_message, pod.unschedulable_message) == (
         "ImagePullBackOff",
         "nope",

@@ -28,6 +28,8 @@ class ObservedPod:
     node: str | None = None
     created_at: datetime
     deleting: bool = False
+    delete_by: datetime | None = None
+    """While deleting: the pod's deletionTimestamp, the end of its grace period, by which a kubelet has killed it."""
     started_at: datetime | None = None
     finished_at: datetime | None = None
     exit_code: int | None = None
@@ -47,6 +49,11 @@ class ObservedPod:
         """The pod has ended: Succeeded or Failed (final with restartPolicy Never), or it is being deleted and
         its worker has already stopped (some kubelets leave the phase Running until the object is gone)."""
         return self.phase in ("Succeeded", "Failed") or (self.deleting and self.finished_at is not None)
+
+    def past_grace(self, now: datetime) -> bool:
+        """Being deleted and past its grace period: a kubelet has killed its containers by now. One whose object
+        stays (its node hung or vanished) runs nothing any more."""
+        return self.delete_by is not None and now >= self.delete_by
 
     @property
     def started(self) -> bool:
@@ -81,6 +88,7 @@ class ObservedPod:
             created_at=created,
             node=_str(_map(pod.get("spec")).get("nodeName")),
             deleting=meta.get("deletionTimestamp") is not None,
+            delete_by=_time(meta.get("deletionTimestamp")),
             started_at=_time(running.get("startedAt")) or _time(terminated.get("startedAt")),
             finished_at=_time(terminated.get("finishedAt")),
             exit_code=exit_code if isinstance(exit_code, int) else None,
