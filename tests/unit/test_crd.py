@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
 import yaml
 from pydantic import BaseModel, Field
+from scribe_operator.api.batch_crd import batch_openapi_schema
 from scribe_operator.api.crd import CRD_PATH, build_crd, openapi_schema, render_crd
 from scribe_operator.api.schema import SchemaError, structural
 from scribe_operator.api.task import TranscriptionTaskSpec, to_json
@@ -38,8 +39,13 @@ def nodes(node: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
             yield from nodes(node[key], f"{path}[]")
 
 
-def test_schema_is_structural() -> None:
-    for path, node in nodes(openapi_schema()):
+SCHEMAS = pytest.mark.parametrize("schema", [openapi_schema, batch_openapi_schema], ids=["task", "batch"])
+"""The structural and CEL-cost checks hold for both CRDs."""
+
+
+@SCHEMAS
+def test_schema_is_structural(schema: Callable[[], dict[str, Any]]) -> None:
+    for path, node in nodes(schema()):
         int_or_string = node.get("x-kubernetes-int-or-string") is True
         assert "type" in node or int_or_string, f"{path} has no type"
         assert "$ref" not in node and "title" not in node and "uniqueItems" not in node, path
@@ -50,9 +56,10 @@ def test_schema_is_structural() -> None:
             assert "properties" in node or "additionalProperties" in node, f"{path} would be pruned"
 
 
-def test_every_spec_string_list_and_map_is_bounded() -> None:
+@SCHEMAS
+def test_every_spec_string_list_and_map_is_bounded(schema: Callable[[], dict[str, Any]]) -> None:
     """CEL cost estimation of ``self == oldSelf`` needs bounds (the API server rejects costly rules)."""
-    for path, node in nodes(openapi_schema()["properties"]["spec"], ".spec"):
+    for path, node in nodes(schema()["properties"]["spec"], ".spec"):
         if node.get("type") == "string" and "enum" not in node:
             assert "maxLength" in node, f"{path} has no maxLength"
         if node.get("type") == "array":
