@@ -14,7 +14,8 @@ import yaml
 
 from ..api.constants import API_VERSION, KIND
 from ..api.task import AttemptRecord, to_json
-from .tasks import TaskView, parse_time
+from ..core.observed import parse_time
+from .tasks import TaskView
 
 NONE: Final = "<none>"
 RESOURCE: Final = "transcriptiontask.scribe.dev"

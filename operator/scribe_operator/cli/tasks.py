@@ -7,7 +7,7 @@ validate is dropped), so the plugin reads exactly what the operator writes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from scribe_worker.taxonomy import Reason
@@ -16,17 +16,7 @@ from ..api.constants import DEAD_LETTER_VALUE, LABEL_DEAD_LETTER
 from ..api.parse import ValidationProblem, parse_spec, parse_status
 from ..api.task import AttemptRecord, Phase, TaskStatus, TranscriptionTaskSpec
 from ..core.conditions import FAILED
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An RFC 3339 time from the API (``2026-01-01T12:00:00Z``), timezone-aware; None if absent or bad."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+from ..core.observed import parse_time
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,7 @@ class ObservedPod:
             attempt = int(str(_map(meta.get("labels")).get(LABEL_ATTEMPT)))
         except ValueError:
             return None
-        created = _time(meta.get("creationTimestamp"))
+        created = parse_time(meta.get("creationTimestamp"))
         if attempt < 1 or created is None:
             return None
         statuses = [_map(s) for s in status.get("containerStatuses") or () if isinstance(s, Mapping)]
@@ -88,9 +88,9 @@ class ObservedPod:
             created_at=created,
             node=_str(_map(pod.get("spec")).get("nodeName")),
             deleting=meta.get("deletionTimestamp") is not None,
-            delete_by=_time(meta.get("deletionTimestamp")),
-            started_at=_time(running.get("startedAt")) or _time(terminated.get("startedAt")),
-            finished_at=_time(terminated.get("finishedAt")),
+            delete_by=parse_time(meta.get("deletionTimestamp")),
+            started_at=parse_time(running.get("startedAt")) or parse_time(terminated.get("startedAt")),
+            finished_at=parse_time(terminated.get("finishedAt")),
             exit_code=exit_code if isinstance(exit_code, int) else None,
             terminated_reason=_str(terminated.get("reason")),
             termination_message=_str(terminated.get("message")),
@@ -165,7 +165,9 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _time(value: Any) -> datetime | None:
+def parse_time(value: Any) -> datetime | None:
+    """An RFC 3339 time from the API (``2026-01-01T12:00:00Z``) or a datetime, timezone-aware; None if absent or
+    bad."""
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     if not isinstance(value, str):
