@@ -22,6 +22,8 @@ from scribe_operator.storage import AttemptUrls, Storage
 
 NS = "media"
 START = dt.datetime.now(dt.UTC).replace(microsecond=0)
+"""Import time: only for ages and as a fixed past moment. The controllers run on the real clock, minutes later in a
+full run, so what the watchdogs time (pods) is stamped when it happens (``Watch.set_pod``)."""
 
 
 class Watch:
@@ -57,7 +59,8 @@ class Watch:
 
     def set_pod(self, task: str, attempt: int, phase: str) -> None:
         name = f"{task}-a{attempt}"
-        pod = ObservedPod(name=name, attempt=attempt, phase=phase, created_at=START)  # type: ignore[arg-type]
+        created = dt.datetime.now(dt.UTC)  # not START: a pod older than its deadline would trip the watchdog
+        pod = ObservedPod(name=name, attempt=attempt, phase=phase, created_at=created)  # type: ignore[arg-type]
         self.pods.setdefault((NS, task), {})[name] = pod
 
 
