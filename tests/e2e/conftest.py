@@ -312,6 +312,12 @@ class Buckets:
         self.s3.create_bucket(Bucket=name)
         return name
 
+    def with_file(self, path: Path, key: str) -> str:
+        """A new bucket holding ``path`` at ``key``; returns ``s3://bucket/key``."""
+        name = self.create()
+        self.s3.upload_file(str(path), name, key)
+        return f"s3://{name}/{key}"
+
     def cleanup(self) -> None:
         for name in self.names:
             try:

@@ -142,24 +142,19 @@ def test_limit_of_one_runs_one_attempt_at_a_time_in_creation_order_across_a_rest
 
 
 def test_a_pod_left_terminating_on_a_hung_node_gives_its_slot_back_after_its_grace_period(
-    kube: Client, namespace: str, start_operator: StartOperator, s3: S3Client, buckets: Buckets, fox_wav: Path
+    kube: Client, namespace: str, start_operator: StartOperator, buckets: Buckets, fox_wav: Path
 ) -> None:
     """The watchdog ends an attempt whose node hung and deletes its pod; the pod stays Terminating (no kubelet
     confirms it) but stops counting once its grace period is over, so the queue behind it moves on."""
-    audio = buckets.create()
-    s3.upload_file(str(fox_wav), audio, "fox.wav")
+    fox = buckets.with_file(fox_wav, "fox.wav")
     op = start_operator(SCRIBE_MAX_RUNNING_ATTEMPTS="1", SCRIBE_DEADLINE_GRACE_SECONDS="1")
     with log_on_failure(op), hung_node(kube, f"cap-{namespace[-6:]}") as node:
         stuck = task_manifest(
-            "stuck",
-            f"s3://{audio}/fox.wav",
-            worker={"nodeSelector": node.node_selector, "tolerations": [node.toleration]},
-            timeouts={"attemptSeconds": 3},
-            retryPolicy={"maxRetries": 0},
+            "stuck", fox, worker=node.worker, timeouts={"attemptSeconds": 3}, retryPolicy={"maxRetries": 0}
         )
         create_task(kube, stuck, namespace)
         wait_for_phase(kube, "stuck", namespace, "Running", timeout=60)
-        create_task(kube, task_manifest("behind", f"s3://{audio}/fox.wav", language="en"), namespace)
+        create_task(kube, task_manifest("behind", fox, language="en"), namespace)
         wait_for_phase(kube, "behind", namespace, "Queued", timeout=30)
 
         dead = wait_for_phase(kube, "stuck", namespace, "Dead", timeout=60)

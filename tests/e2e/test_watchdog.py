@@ -213,19 +213,13 @@ def test_running_task_whose_pod_vanished_while_the_operator_was_down_is_repaired
 
 @pytest.mark.local_operator
 def test_attempt_on_a_hung_node_is_ended_by_the_operator_at_its_deadline(
-    kube: Client, namespace: str, start_operator: StartOperator, s3: S3Client, buckets: Buckets, fox_wav: Path
+    kube: Client, namespace: str, start_operator: StartOperator, buckets: Buckets, fox_wav: Path
 ) -> None:
-    audio = buckets.create()
-    s3.upload_file(str(fox_wav), audio, "fox.wav")
+    fox = buckets.with_file(fox_wav, "fox.wav")
     op = start_operator(SCRIBE_DEADLINE_GRACE_SECONDS=str(SHORT_DEADLINE_GRACE))
     with log_on_failure(op), hung_node(kube, f"hung-{namespace[-6:]}") as node:
-        manifest = task_manifest(
-            "frozen",
-            f"s3://{audio}/fox.wav",
-            worker={"nodeSelector": node.node_selector, "tolerations": [node.toleration]},
-            timeouts={"attemptSeconds": ATTEMPT_SECONDS},
-            retryPolicy={"maxRetries": 1, "backoff": {"initialSeconds": 1}},  # retryable: one retry, then Dead
-        )
+        timeouts, retries = {"attemptSeconds": ATTEMPT_SECONDS}, {"maxRetries": 1, "backoff": {"initialSeconds": 1}}
+        manifest = task_manifest("frozen", fox, worker=node.worker, timeouts=timeouts, retryPolicy=retries)
         create_task(kube, manifest, namespace)
         task = wait_for_phase(kube, "frozen", namespace, "Dead", timeout=90)
 
@@ -248,21 +242,14 @@ def test_attempt_on_a_hung_node_is_ended_by_the_operator_at_its_deadline(
 
 @pytest.mark.local_operator
 def test_attempt_on_a_node_that_is_gone_is_pod_lost(
-    kube: Client, namespace: str, start_operator: StartOperator, s3: S3Client, buckets: Buckets, fox_wav: Path
+    kube: Client, namespace: str, start_operator: StartOperator, buckets: Buckets, fox_wav: Path
 ) -> None:
     """The Node object is deleted under a running attempt: the control plane's pod GC removes the orphaned pod and
     the operator records the attempt as PodLost, then follows the retry policy (here: none left)."""
-    audio = buckets.create()
-    s3.upload_file(str(fox_wav), audio, "fox.wav")
+    fox = buckets.with_file(fox_wav, "fox.wav")
     op = start_operator(SCRIBE_POD_LOST_GRACE_SECONDS=str(SHORT_POD_LOST_GRACE))
     with log_on_failure(op), hung_node(kube, f"gone-{namespace[-6:]}") as node:
-        manifest = task_manifest(
-            "orphan",
-            f"s3://{audio}/fox.wav",
-            worker={"nodeSelector": node.node_selector, "tolerations": [node.toleration]},
-            retryPolicy={"maxRetries": 0},
-        )
-        create_task(kube, manifest, namespace)
+        create_task(kube, task_manifest("orphan", fox, worker=node.worker, retryPolicy={"maxRetries": 0}), namespace)
         wait_for("the worker of orphan-a1 running", lambda: _worker_running(kube, "orphan-a1", namespace), timeout=60)
 
         node.vanish()

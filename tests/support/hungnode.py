@@ -93,6 +93,11 @@ class HungNode:
     def node_selector(self) -> dict[str, str]:
         return {NODE_LABEL: self.name}
 
+    @property
+    def worker(self) -> dict[str, Any]:
+        """A task's ``spec.worker`` that pins its pods to this node."""
+        return {"nodeSelector": self.node_selector, "tolerations": [self.toleration]}
+
     def register(self) -> None:
         labels = {"kubernetes.io/hostname": self.name, NODE_LABEL: self.name}
         taint = Taint(key=TAINT_KEY, value=self.name, effect="NoSchedule")
