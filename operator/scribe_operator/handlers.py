@@ -15,6 +15,7 @@ import kopf
 from .api.constants import GROUP, KIND, LABEL_TASK, PLURAL, VERSION
 from .controller import Controller
 from .core import ObservedPod
+from .core.observed import parse_time
 from .loop import Key
 
 log = logging.getLogger("scribe_operator.handlers")
@@ -122,5 +123,5 @@ async def pod_event(
         await controller.reconcile_key((namespace, owner))
     if event["type"] == "DELETED" or (body.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
         controller.capacity_freed()  # a slot came free: the first waiting tasks start
-    elif (pod := ObservedPod.from_pod(body)) is not None and pod.delete_by is not None:
-        controller.capacity_frees_at(pod.delete_by)  # it holds its slot until its grace period ends at the latest
+    elif (delete_by := parse_time((body.get("metadata") or {}).get("deletionTimestamp"))) is not None:
+        controller.capacity_frees_at(delete_by)  # it holds its slot until its grace period ends at the latest

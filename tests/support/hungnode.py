@@ -76,10 +76,8 @@ class HungNode:
     """The node and its kubelet's one act: every pod bound to it is reported Running (in the API only)."""
 
     def __init__(self, name: str) -> None:
-        self.kube, self.name = (
-            Client(field_manager="scribe-hung-kubelet"),
-            name,
-        )  # its own connection, off the test's thread
+        self.name = name
+        self.kube = Client(field_manager="scribe-hung-kubelet")  # its own connection, off the test's thread
         self.stop = threading.Event()
         self.started: set[str] = set()
         self.thread = threading.Thread(target=self.run, name=f"hung-kubelet-{name}", daemon=True)
