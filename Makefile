@@ -38,13 +38,18 @@ venv: $(VENV)/.installed ## Create .venv with the project and its dev dependenci
 system-deps: ## Install the Debian packages the tests need (espeak-ng), when missing
 	@bash hack/system-deps.sh
 
+# hack/build-binaries.sh COMPONENT...: each target builds only the binaries it needs (cached by version)
+BUILD := bash hack/build-binaries.sh
+CLUSTER_BINARIES := kubernetes etcd minio
+
 .PHONY: binaries
-binaries: ## Build kube-apiserver, controller-manager, scheduler, kubectl, etcd, helm, MinIO into the cache
-	@bash hack/build-binaries.sh >/dev/null
+binaries: ## Build every binary of the local cluster and the chart checks (Kubernetes, etcd, helm, MinIO, promtool)
+	@$(BUILD) >/dev/null
 
 ## -- local cluster -------------------------------------------------------------------------------------------
 .PHONY: cluster-up
-cluster-up: venv binaries ## Start the embedded local cluster (idempotent); writes .cluster/kubeconfig and .cluster/env
+cluster-up: venv ## Start the embedded local cluster (idempotent); writes .cluster/kubeconfig and .cluster/env
+	@$(BUILD) $(CLUSTER_BINARIES) >/dev/null
 	$(PY) -m localcluster up
 
 .PHONY: cluster-down
@@ -71,11 +76,12 @@ lint: venv ## ruff (lint + format check) and mypy --strict
 	$(VENV)/bin/mypy operator worker-image tests/cluster
 
 .PHONY: unit
-unit: venv binaries ## Unit tests only (no cluster; helm from the cache for the chart tests)
+unit: venv ## Unit tests only (no cluster; helm and promtool from the cache for the chart tests)
+	@$(BUILD) helm promtool >/dev/null
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
 
 .PHONY: test
-test: lint system-deps ## All tests: lint, unit, worker, integration and e2e on the local cluster (or USE_EXISTING_CLUSTER=1)
+test: lint system-deps binaries ## All tests: lint, unit, worker, integration and e2e on the local cluster (or USE_EXISTING_CLUSTER=1)
 ifeq ($(USE_EXISTING_CLUSTER),)
 	$(MAKE) cluster-up
 	$(PY) -m localcluster operator-stop  # the tests run their own operator; one left by `make dev` would compete
@@ -86,7 +92,8 @@ else
 endif
 
 .PHONY: test-deployed
-test-deployed: venv binaries ## The e2e suite against the chart-deployed operator (make deploy), then undeploy
+test-deployed: venv ## The e2e suite against the chart-deployed operator (make deploy), then undeploy
+	@$(BUILD) helm >/dev/null
 ifeq ($(USE_EXISTING_CLUSTER),)
 	$(MAKE) cluster-up
 	$(PY) -m localcluster operator-stop
@@ -113,7 +120,8 @@ chart-crds: ## Copy the generated CRDs (crds/) into the Helm chart
 	bash hack/sync-chart-crds.sh
 
 .PHONY: helm-lint
-helm-lint: binaries ## helm lint the chart: all namespaces, and listed namespaces with leader election
+helm-lint: ## helm lint the chart: all namespaces, and listed namespaces with leader election
+	@$(BUILD) helm >/dev/null
 	$(HELM) lint --strict charts/scribe-operator
 	$(HELM) lint --strict charts/scribe-operator --set 'watchNamespaces={a,b}' --set replicaCount=2
 
@@ -124,7 +132,8 @@ docker-build: ## Build the operator and worker images (needs a running Docker en
 	docker build -f worker-image/Dockerfile -t $(WORKER_IMG) .
 
 .PHONY: deploy
-deploy: venv binaries ## Install/upgrade the chart into the local cluster (or KUBECONFIG's with USE_EXISTING_CLUSTER=1)
+deploy: venv ## Install/upgrade the chart into the local cluster (or KUBECONFIG's with USE_EXISTING_CLUSTER=1)
+	@$(BUILD) helm >/dev/null
 ifeq ($(USE_EXISTING_CLUSTER),)
 	$(MAKE) cluster-up
 	source $(CLUSTER_ENV) && bash hack/deploy.sh deploy

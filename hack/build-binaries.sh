@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# Build the local control plane's binaries from the Go module proxy into a cache outside the repo.
-#   kube-apiserver, kube-controller-manager, kube-scheduler, kubectl  (k8s.io/kubernetes, version stamped)
-#   etcd (go.etcd.io/etcd/server/v3), helm (helm.sh/helm/v4/cmd/helm), minio (github.com/minio/minio),
-#   promtool (github.com/prometheus/prometheus/cmd/promtool: checks the chart's alerting rules)
-# The cache is keyed by version: a second run with the same versions.env does nothing.
-# Prints the bin directory on stdout (last line).
+# Build the local cluster's binaries from Go modules into a cache outside the repo.
+#
+#   hack/build-binaries.sh [COMPONENT...]      (no argument: every component)
+#
+# Components (each pinned in versions.env, each a few lines in the table below):
+#   kubernetes  kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (k8s.io/kubernetes, version stamped)
+#   etcd        go.etcd.io/etcd/server/v3
+#   helm        helm.sh/helm/v4/cmd/helm
+#   minio       github.com/minio/minio
+#   promtool    github.com/prometheus/prometheus/cmd/promtool (checks the chart's alerting rules)
+#
+# Modules come from wherever the Go toolchain is configured to fetch them (`go env GOPROXY`); nothing here names
+# a proxy. The cache is keyed by version: a second run with the same versions.env does nothing. Progress goes to
+# stderr, one line per component with an estimate and then the time it took; stdout's last line is the bin
+# directory.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
@@ -14,8 +23,25 @@ cache=${SCRIBE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/scribe-operator}
 bin="$cache/bin"
 mkdir -p "$bin" "$cache/build"
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod GOSUMDB=${GOSUMDB:-off} CGO_ENABLED=0
+cores=$(nproc 2>/dev/null || echo 2)
 
 log() { echo "[build-binaries] $*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# The module source the toolchain will use: its first GOPROXY entry. `off` forbids downloads, so nothing can be
+# built; `direct` fetches each module from its origin repository (works where those hosts are reachable).
+check_module_source() {
+  command -v go >/dev/null || die "Go is required (see hack/versions.env for the versions it builds)"
+  local proxy first
+  proxy=$(go env GOPROXY)
+  first=${proxy%%[,|]*}
+  case "$first" in
+    "" | off) die "GOPROXY is '${proxy:-empty}': the Go toolchain may not download modules, so the local cluster's" \
+      "binaries cannot be built. Set GOPROXY to a module proxy (go env -w GOPROXY=...) or to 'direct'." ;;
+    direct) log "GOPROXY's first entry is 'direct': modules are fetched from their origin repositories (slow)" ;;
+    *) log "modules from ${first} (go env GOPROXY)" ;;
+  esac
+}
 
 # wrapper DIR MODULE VERSION: a throwaway main module that requires MODULE@VERSION.
 wrapper() {
@@ -25,47 +51,102 @@ wrapper() {
     go mod edit -require="$module@$version")
 }
 
-build_kubernetes() {
-  local v=$KUBERNETES_VERSION stamp="$bin/.kubernetes-$KUBERNETES_VERSION"
-  [[ -f $stamp ]] && return 0
-  log "building Kubernetes $v (kube-apiserver, kube-controller-manager, kube-scheduler, kubectl)"
-  local dir="$cache/build/kubernetes-$v" staging_v="v0.${v#v1.}"
+# gobuild DIR LDFLAGS OUT PACKAGE...: build in DIR with every core.
+gobuild() {
+  local dir=$1 ld=$2 out=$3
+  shift 3
+  (cd "$dir" && go build -p "$cores" -trimpath -ldflags "$ld" -o "$out" "$@")
+}
+
+# kubernetes_wrapper DIR: a wrapper module for k8s.io/kubernetes at KUBERNETES_VERSION, its staging modules
+# (which k8s.io/kubernetes points at ./staging) replaced by their published versions. Prints the ldflags that
+# stamp the version (so `kubectl version` and API discovery report it).
+kubernetes_wrapper() {
+  local dir=$1 v=$KUBERNETES_VERSION staging_v="v0.${KUBERNETES_VERSION#v1.}" gomod mod
   wrapper "$dir" k8s.io/kubernetes "$v"
-  # k8s.io/kubernetes points its staging modules at ./staging; point them at their published versions.
-  local mod
-  for mod in $(curl -fsSL "${GOPROXY_URL:-https://proxy.golang.org}/k8s.io/kubernetes/@v/$v.mod" |
-    sed -n 's#^\s*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p'); do
+  gomod=$(cd "$dir" && go mod download -json "k8s.io/kubernetes@$v" | sed -n 's/^\s*"GoMod": "\(.*\)",\?$/\1/p')
+  [[ -f $gomod ]] || die "could not download k8s.io/kubernetes@$v (go mod download)"
+  for mod in $(sed -n 's#^\s*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p' "$gomod"); do
     (cd "$dir" && go mod edit -replace="$mod=$mod@$staging_v")
   done
-  local major=${v#v} minor
-  minor=${major#*.}; minor=${minor%%.*}; major=${major%%.*}
-  local ld="-s -w" pkg
+  local major=${v#v} minor ld="-s -w" pkg
+  minor=${major#*.}
+  minor=${minor%%.*}
+  major=${major%%.*}
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ld+=" -X $pkg.gitVersion=$v -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
     ld+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
   done
-  (cd "$dir" && go build -trimpath -ldflags "$ld" -o "$bin/" \
-    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
-  touch "$stamp"
+  echo "$ld"
 }
 
-build_simple() { # NAME MODULE VERSION PACKAGE LDFLAGS
-  local name=$1 module=$2 v=$3 pkg=$4 ld=$5 stamp="$bin/.$1-$3"
-  [[ -f $stamp ]] && return 0
-  log "building $name $v"
-  local dir="$cache/build/$name-$v"
+build_kubernetes() {
+  local dir="$cache/build/kubernetes-$KUBERNETES_VERSION" ld
+  ld=$(kubernetes_wrapper "$dir")
+  gobuild "$dir" "$ld" "$bin/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
+}
+
+# build_module NAME MODULE VERSION PACKAGE LDFLAGS: one binary from one module.
+build_module() {
+  local name=$1 module=$2 v=$3 pkg=$4 ld=$5 dir="$cache/build/$1-$3"
   wrapper "$dir" "$module" "$v"
-  (cd "$dir" && go build -trimpath -ldflags "-s -w $ld" -o "$bin/$name" "$pkg")
-  touch "$stamp"
+  gobuild "$dir" "-s -w $ld" "$bin/$name" "$pkg"
 }
 
-build_kubernetes
-build_simple etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" go.etcd.io/etcd/server/v3 \
-  "-X go.etcd.io/etcd/api/v3/version.GitSHA=${ETCD_VERSION}"
-build_simple helm helm.sh/helm/v4 "$HELM_VERSION" helm.sh/helm/v4/cmd/helm \
-  "-X helm.sh/helm/v4/internal/version.version=$HELM_VERSION"
-build_simple minio github.com/minio/minio "$MINIO_VERSION" github.com/minio/minio ""
-build_simple promtool github.com/prometheus/prometheus "$PROMETHEUS_VERSION" \
-  github.com/prometheus/prometheus/cmd/promtool "-X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION"
+build_etcd() {
+  build_module etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" go.etcd.io/etcd/server/v3 \
+    "-X go.etcd.io/etcd/api/v3/version.GitSHA=$ETCD_VERSION"
+}
+build_helm() {
+  build_module helm helm.sh/helm/v4 "$HELM_VERSION" helm.sh/helm/v4/cmd/helm \
+    "-X helm.sh/helm/v4/internal/version.version=$HELM_VERSION"
+}
+build_minio() { build_module minio github.com/minio/minio "$MINIO_VERSION" github.com/minio/minio ""; }
+build_promtool() {
+  build_module promtool github.com/prometheus/prometheus "$PROMETHEUS_VERSION" \
+    github.com/prometheus/prometheus/cmd/promtool "-X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION"
+}
+
+# name | version | what it builds | usual cold time on 2 cores
+COMPONENTS=(
+  "kubernetes|$KUBERNETES_VERSION|kube-apiserver, kube-controller-manager, kube-scheduler, kubectl|10-15 min"
+  "etcd|$ETCD_VERSION|etcd|about 1 min"
+  "helm|$HELM_VERSION|helm|about 1 min"
+  "minio|$MINIO_VERSION|minio|2-3 min"
+  "promtool|$PROMETHEUS_VERSION|promtool|3-5 min"
+)
+
+component() { # NAME -> "version|what|estimate"
+  local row
+  for row in "${COMPONENTS[@]}"; do
+    [[ ${row%%|*} == "$1" ]] && { echo "${row#*|}"; return 0; }
+  done
+  return 1
+}
+
+elapsed() {
+  local s=$(($(date +%s) - $1))
+  printf '%dm%02ds' $((s / 60)) $((s % 60))
+}
+
+build() { # NAME: build it unless its stamp for the pinned version exists
+  local name=$1 row version what estimate stamp start
+  row=$(component "$name") || die "unknown component '$name' (known: $(printf '%s ' "${COMPONENTS[@]%%|*}"))"
+  IFS='|' read -r version what estimate <<<"$row"
+  stamp="$bin/.$name-$version"
+  [[ -f $stamp ]] && return 0
+  [[ -n ${checked:-} ]] || { check_module_source; checked=1; }
+  log "building $name $version: $what (usually $estimate on 2 cores; $cores cores here)"
+  start=$(date +%s)
+  "build_$name"
+  touch "$stamp"
+  log "built $name $version in $(elapsed "$start")"
+}
+
+wanted=("$@")
+[[ ${#wanted[@]} -gt 0 ]] || wanted=("${COMPONENTS[@]%%|*}")
+for name in "${wanted[@]}"; do
+  build "$name"
+done
 echo "$bin"
