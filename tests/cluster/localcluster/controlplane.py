@@ -275,9 +275,18 @@ class Cluster:
         print(f"local cluster healthy in {time.monotonic() - started:.1f}s; source {self.paths.env}")
 
     def write_env(self, st: State) -> None:
+        """Write .cluster/env: the kubeconfig, MinIO's address and credentials, and a PATH with kubectl, helm and
+        the ``kubectl scribe`` plugin (``.cluster/bin/kubectl-scribe``, a link to the project venv's entry point;
+        the rest of the venv stays off PATH)."""
+        tools = self.paths.root / "bin"
+        tools.mkdir(parents=True, exist_ok=True)
+        plugin, target = tools / "kubectl-scribe", Path(sys.prefix) / "bin" / "kubectl-scribe"
+        if plugin.is_symlink() or plugin.exists():
+            plugin.unlink()
+        plugin.symlink_to(target)
         lines = {
             "KUBECONFIG": str(self.paths.kubeconfig),
-            "PATH": f"{self.paths.bin}:$PATH",
+            "PATH": f"{tools}:{self.paths.bin}:$PATH",
             "AWS_ENDPOINT_URL": f"http://127.0.0.1:{st.ports['minio']}",
             "AWS_ACCESS_KEY_ID": st.minio_user,
             "AWS_SECRET_ACCESS_KEY": st.minio_password,
