@@ -6,7 +6,7 @@ import json
 
 import pytest
 from scribe_worker.formats import render, timestamp, to_json, to_srt, to_txt, to_vtt
-from scribe_worker.transcript import Segment, Transcript
+from scribe_worker.transcript import Segment, Transcript, Word
 
 
 def transcript(*segments: tuple[float, float, str], duration: float = 10.0) -> Transcript:
@@ -81,11 +81,41 @@ def test_json_shape() -> None:
         "languageProbability": 0.9877,
         "duration": 2.718,
         "model": "tiny.en",
+        "task": "transcribe",
         "segments": [
             {"id": 0, "start": 0.0, "end": 1.235, "text": "Hello"},
             {"id": 1, "start": 1.235, "end": 2.0, "text": "world ü"},
         ],
     }
+
+
+def with_words() -> Transcript:
+    words = (Word(0.5, 0.9, "Hello", 0.91234), Word(1.0, 1.4, "<world>", 0.5), Word(1.5, 2.2, "again.", 0.75))
+    return Transcript(
+        language="de",
+        language_probability=0.9,
+        duration=3.0,
+        segments=(Segment(0, 0.5, 2.2, "Hello <world> again.", words),),
+        task="translate",
+    )
+
+
+def test_json_words() -> None:
+    document = json.loads(to_json(with_words(), "small"))
+    assert document["task"] == "translate"
+    assert document["segments"][0]["words"] == [
+        {"start": 0.5, "end": 0.9, "word": "Hello", "probability": 0.9123},
+        {"start": 1.0, "end": 1.4, "word": "<world>", "probability": 0.5},
+        {"start": 1.5, "end": 2.2, "word": "again.", "probability": 0.75},
+    ]
+    assert "words" not in json.loads(to_json(transcript((0.0, 1.0, "x")), "tiny.en"))["segments"][0]
+
+
+def test_vtt_with_words_has_karaoke_timestamp_tags() -> None:
+    assert to_vtt(with_words()) == (
+        "WEBVTT\n\n00:00:00.500 --> 00:00:02.200\nHello <00:00:01.000>&lt;world&gt; <00:00:01.500>again.\n"
+    )
+    assert to_srt(with_words()) == "1\n00:00:00,500 --> 00:00:02,200\nHello <world> again.\n"
 
 
 def test_render_keeps_the_requested_order_and_sets_content_types() -> None:

@@ -9,19 +9,19 @@ from typing import Any
 import pytest
 from scribe_worker import __main__ as entry
 from scribe_worker import pipeline, termination
-from scribe_worker.config import Config
+from scribe_worker.config import Config, Decoding, Transcription
 from scribe_worker.engine import FasterWhisperEngine
 from scribe_worker.errors import WorkerError
-from scribe_worker.models import REQUIRED_FILES
 from scribe_worker.taxonomy import Reason
+
+from tests.worker.modeldirs import fake_model_dir
 
 SIGNED = "http://127.0.0.1:9/b/k.wav?X-Amz-Signature=feedfacefeedfacefeedface"
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    for name in REQUIRED_FILES:
-        (tmp_path / name).write_text("{}")
+    fake_model_dir(tmp_path)
     return {
         "SCRIBE_INPUT_URL": SIGNED,
         "SCRIBE_INPUT_URI": "s3://b/k.wav",
@@ -57,13 +57,13 @@ def test_classified_errors_keep_their_reason(monkeypatch: pytest.MonkeyPatch, en
 class _FailingModel:
     supported_languages = ("en",)
 
-    def transcribe(self, audio: Any, language: str | None) -> Any:
+    def transcribe(self, audio: Any, **options: Any) -> Any:
         raise RuntimeError("CUDA failed, or anything else inside the engine")
 
 
 def test_engine_failures_on_good_audio_are_transcription_failed(fox_wav: Path) -> None:
-    engine = FasterWhisperEngine(_FailingModel(), "fake")
+    engine = FasterWhisperEngine(_FailingModel(), "fake", Decoding(mode="sequential"))
     with pytest.raises(WorkerError) as caught:
-        engine.transcribe(fox_wav, None, label="s3://b/k.wav")
+        engine.transcribe(fox_wav, Transcription(), label="s3://b/k.wav")
     assert caught.value.reason is Reason.TRANSCRIPTION_FAILED
     assert "RuntimeError: CUDA failed" in caught.value.message

@@ -7,12 +7,7 @@ from pathlib import Path
 import pytest
 from scribe_worker import models
 
-
-def make_model(directory: Path) -> Path:
-    directory.mkdir(parents=True)
-    for name in models.REQUIRED_FILES:
-        (directory / name).write_text("x")
-    return directory
+from tests.worker.modeldirs import fake_model_dir as make_model
 
 
 def test_bundled_package_is_found_without_importing_it() -> None:
@@ -44,6 +39,15 @@ def test_explicit_directory_must_be_complete(tmp_path: Path) -> None:
     (directory / "tokenizer.json").unlink()
     with pytest.raises(models.ModelNotFound, match=r"missing tokenizer\.json"):
         models.resolve("whatever", directory, image_root=tmp_path)
+
+
+def test_a_vocabulary_file_is_required(tmp_path: Path) -> None:
+    directory = make_model(tmp_path / "m")
+    (directory / "vocabulary.txt").unlink()
+    assert models.missing_files(directory) == ["vocabulary.*"]
+    (directory / "vocabulary.json").write_text("[]")
+    assert models.missing_files(directory) == []
+    assert models.missing_files(tmp_path / "absent") == [*models.REQUIRED_FILES, "vocabulary.*"]
 
 
 def test_incomplete_image_directory_is_skipped(tmp_path: Path) -> None:

@@ -49,7 +49,14 @@ def _attempt(env: Mapping[str, str]) -> termination.Outcome:
             input=cfg.input_uri,
             outputs=dict(cfg.output_uris),
             model=cfg.model,
+            modelSource="s3" if cfg.model_source.from_s3 else "local",
             language=cfg.language or "auto",
+            whisperTask=cfg.transcription.task,
+            wordTimestamps=cfg.transcription.word_timestamps,
+            device=cfg.device,
+            decoding=cfg.decoding.mode,
+            vad=cfg.decoding.vad,
+            beamSize=cfg.decoding.beam_size,
         )
         return pipeline.run(cfg)
     except WorkerError as exc:

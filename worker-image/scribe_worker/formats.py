@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from scribe_worker.transcript import Segment, Transcript
 
@@ -41,12 +42,25 @@ def to_json(transcript: Transcript, model: str) -> str:
         "languageProbability": round(transcript.language_probability, 4),
         "duration": round(transcript.duration, 3),
         "model": model,
-        "segments": [
-            {"id": s.id, "start": round(s.start, 3), "end": round(s.end, 3), "text": s.text}
-            for s in transcript.segments
-        ],
+        "task": transcript.task,
+        "segments": [_json_segment(s) for s in transcript.segments],
     }
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+
+
+def _json_segment(segment: Segment) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": segment.id,
+        "start": round(segment.start, 3),
+        "end": round(segment.end, 3),
+        "text": segment.text,
+    }
+    if segment.words is not None:
+        item["words"] = [
+            {"start": round(w.start, 3), "end": round(w.end, 3), "word": w.text, "probability": round(w.probability, 4)}
+            for w in segment.words
+        ]
+    return item
 
 
 def to_txt(transcript: Transcript) -> str:
@@ -67,9 +81,23 @@ def _vtt_text(text: str) -> str:
     return escaped  # "-->" cannot survive: its ">" is escaped
 
 
+def _vtt_karaoke(segment: Segment) -> str:
+    """The cue's words, each after a WebVTT timestamp tag (``<00:00:01.200>``) giving when it is spoken."""
+    words = segment.words or ()
+    parts = [_vtt_text(w.text) for w in words]
+    if not any(parts):
+        return _vtt_text(segment.text)
+    out = [parts[0]] if words[0].start <= segment.start else [f"<{timestamp(words[0].start, '.')}>{parts[0]}"]
+    for word, text in zip(words[1:], parts[1:], strict=True):
+        if text:
+            out.append(f"<{timestamp(min(max(word.start, segment.start), segment.end), '.')}>{text}")
+    return " ".join(out)
+
+
 def to_vtt(transcript: Transcript) -> str:
+    """WebVTT cues; with word timestamps each word carries a timestamp tag (karaoke-style cues)."""
     blocks = [
-        f"{timestamp(s.start, '.')} --> {timestamp(s.end, '.')}\n{_vtt_text(s.text)}\n"
+        f"{timestamp(s.start, '.')} --> {timestamp(s.end, '.')}\n{_vtt_karaoke(s) if s.words else _vtt_text(s.text)}\n"
         for s in _cues(transcript.segments)
     ]
     return "\n".join(["WEBVTT\n", *blocks])

