@@ -27,10 +27,11 @@ class Job:
     output_urls: dict[str, str]
     output_uris: dict[str, str]
     extra_env: dict[str, str] = field(default_factory=dict)
+    extra_secrets: list[str] = field(default_factory=list)  # e.g. presigned model URLs in extra_env
 
     @property
     def secrets(self) -> list[str]:
-        return [self.input_url, *self.output_urls.values()]
+        return [self.input_url, *self.output_urls.values(), *self.extra_secrets]
 
     def env(self) -> dict[str, str]:
         return {

@@ -109,7 +109,8 @@ def test_success_outputs_hold_the_transcript(
     document_text, content_type = get("json")
     assert content_type.startswith("application/json")
     document = json.loads(document_text)
-    assert set(document) == {"text", "language", "languageProbability", "duration", "model", "segments"}
+    assert set(document) == {"text", "language", "languageProbability", "duration", "model", "task", "segments"}
+    assert document["task"] == "transcribe"
     assert len(recognised(document["text"])) >= 5, document["text"]
     assert document["language"] == "en"
     assert document["model"] == "tiny.en"
@@ -137,7 +138,7 @@ def test_success_logs_are_json_lines_with_context(success: tuple[Job, Result, Fa
     assert lines
     for line in lines:
         assert {"ts", "level", "msg"} <= set(line)
-    ours = [line for line in lines if line.get("logger") == "scribe_worker"]
+    ours = [line for line in lines if line.get("logger") == "scribe_worker" and line["msg"] != "progress"]
     assert [line["msg"] for line in ours] == [
         "starting",
         "model loaded",
@@ -150,6 +151,12 @@ def test_success_logs_are_json_lines_with_context(success: tuple[Job, Result, Fa
         "finished",
     ]
     assert all(line["attempt"] == 1 and line["task"] == "media/fox" for line in ours)
+    loaded = next(line for line in ours if line["msg"] == "model loaded")
+    assert (loaded["device"], loaded["computeType"], loaded["decoding"]) == ("cpu", "int8", "batched")  # auto: CPU here
+    progress = [line for line in lines if line["msg"] == "progress"]
+    assert progress[0]["audioSeconds"] == 0.0
+    assert progress[-1]["final"] is True
+    assert progress[-1]["percent"] == 100.0
 
 
 def test_only_the_requested_formats_are_uploaded(
