@@ -111,8 +111,12 @@ run: venv ## Run the operator locally against the cluster KUBECONFIG names (S3 f
 	$(PY) -m scribe_operator
 
 .PHONY: bench
-bench: system-deps cluster-up ## Benchmarks, printed as numbers: core reconcile speed, status memory, API writes per task
+bench: system-deps cluster-up ## Benchmarks, printed as numbers: core speed, status memory, API writes per task, the worker's
 	source $(CLUSTER_ENV) && $(PY) hack/bench.py
+
+.PHONY: bench-worker
+bench-worker: venv system-deps ## The worker's benchmarks only (no cluster): RTF and WER per decoding mode, overhead, long-audio memory
+	$(PY) hack/bench.py worker
 
 ## -- packaging and deployment --------------------------------------------------------------------------------
 .PHONY: chart-crds

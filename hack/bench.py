@@ -4,6 +4,8 @@
 2. On the cluster KUBECONFIG names (the local one under `make bench`): Kubernetes API requests the operator makes per
    successful single-attempt task, by verb and resource (the budget is 4 writes: Secret, Pod, status on start,
    status on finish, plus deleting the Secret and the task's Events).
+3. The worker (hack/workerbench.py): real-time factor and word error rate per decoding mode, the worker's overhead
+   over bare faster-whisper, and peak memory on long audio. `python hack/bench.py worker` runs only this section.
 """
 
 from __future__ import annotations
@@ -155,5 +157,11 @@ def bench_api(tasks: int = 3) -> None:
 
 
 if __name__ == "__main__":
-    bench_core()
-    bench_api()
+    from workerbench import bench_worker  # hack/ is on sys.path when this file runs as a script
+
+    if sys.argv[1:] == ["worker"]:
+        bench_worker()
+    else:
+        bench_core()
+        bench_api()
+        bench_worker()

@@ -49,7 +49,7 @@ def test_defaults(model_dir: Path) -> None:
     assert cfg.decoding == config.Decoding()
     assert (cfg.decoding.mode, cfg.decoding.batch_size, cfg.decoding.vad) == ("batched", 8, True)
     assert cfg.decoding.temperatures == (0.0,)
-    assert cfg.decoding.window_seconds == 300.0
+    assert cfg.decoding.window_seconds == 240.0
     assert not cfg.model_source.from_s3
     assert list(cfg.output_urls) == ["txt", "srt", "json"]  # upload order: json last
     assert list(cfg.output_uris) == ["txt", "srt", "json"]

@@ -72,7 +72,7 @@ BATCHED_TEMPERATURES = (0.0,)  # the batched pipeline has no fallback: one tempe
 DEFAULT_COMPRESSION_RATIO_THRESHOLD = 2.4
 DEFAULT_LOG_PROB_THRESHOLD = -1.0
 DEFAULT_NO_SPEECH_THRESHOLD = 0.6
-DEFAULT_WINDOW_SECONDS = 300.0
+DEFAULT_WINDOW_SECONDS = 240.0  # one batch of 8 x 30 s chunks; memory grows with it (docs/worker.md)
 DEFAULT_PROGRESS_INTERVAL = 10.0
 MAX_PROMPT_CHARS = 1000
 MAX_BATCH_SIZE = 64
@@ -136,7 +136,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(LOG_PROB_THRESHOLD, "number <= 0", "-1.0", "fall back when the average log probability is lower"),
     Variable(NO_SPEECH_THRESHOLD, "number 0..1", "0.6", "treat a window as silent above this no-speech probability"),
     Variable(CONDITION_ON_PREVIOUS_TEXT, "boolean", "per mode", "prompt each window with the text before it"),
-    Variable(WINDOW_SECONDS, "number 30..7200", "300", "audio decoded and transcribed per window (bounds memory)"),
+    Variable(WINDOW_SECONDS, "number 30..7200", "240", "audio decoded and transcribed per window (bounds memory)"),
     Variable(PROGRESS_INTERVAL_SECONDS, "number >= 0", "10", "at most one progress report per interval"),
     Variable(HTTP_TIMEOUT_SECONDS, "number > 0", "30", "connect/read/write timeout per HTTP request"),
     Variable(TERMINATION_MESSAGE_PATH, "path", str(DEFAULT_TERMINATION_PATH), "where the termination message goes"),

@@ -11,6 +11,9 @@ whatever the input's length. Progress (audio seconds done) is reported as segmen
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -154,6 +157,8 @@ class FasterWhisperEngine:
                     run.text_tail = " ".join(s.text for s in segments[-20:])[-PROMPT_TAIL_CHARS:]
                 if progress is not None:
                     progress.update(window.end)
+                del window
+                _release_memory()
         except audio_io.AudioError as exc:
             detail = _describe(exc, audio, label)
             raise WorkerError(Reason.INVALID_AUDIO, f"cannot decode {label} as audio: {detail}") from exc
@@ -224,6 +229,13 @@ class FasterWhisperEngine:
             vad_parameters=dict(d.vad_parameters) or None,
             **common,
         )
+
+
+def _release_memory() -> None:
+    """Hand freed memory back to the OS between windows (glibc keeps it otherwise; RSS would creep up)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _clamp(value: float, window: audio_io.Window) -> float:
