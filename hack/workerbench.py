@@ -5,7 +5,8 @@
    repetitive speech (one sentence looped), where Whisper's sequential decoder tends to fall into fallback.
 2. Overhead: the real worker process (`python -m scribe_worker`, against a loopback HTTP server standing in for
    S3) against bare faster-whisper with the same model and decoding, wall time and peak RSS of each process.
-3. Windows: speed and peak RSS for several window lengths on 10 minutes of audio.
+3. Memory: speed and peak RSS on 10 minutes of audio for several window lengths, batch sizes, beam 1, and
+   sequential decoding (what sets the working memory).
 4. Long audio: peak RSS of the worker's engine on a 10-minute and on a 2-hour input (the corpus looped).
 
 Every measurement runs in a fresh child process (peak RSS from wait4), one at a time. Inputs are generated
@@ -14,7 +15,7 @@ under the system temp dir, never committed. Knobs (environment):
     SCRIBE_BENCH_MODES         comma-separated mode names to run (default: all)
     SCRIBE_BENCH_OVERHEAD_REPEAT  corpus repetitions for the overhead input (default 3, ~330 s)
     SCRIBE_BENCH_OVERHEAD_RUNS    interleaved runs of each side; the fastest counts (default 3)
-    SCRIBE_BENCH_WINDOWS       window lengths (SCRIBE_WINDOW_SECONDS) to compare on 10 minutes (default 120,240,480)
+    SCRIBE_BENCH_WINDOWS       window lengths (SCRIBE_WINDOW_SECONDS) compared on 10 minutes (default 120,240,480)
     SCRIBE_BENCH_LONG_MINUTES  the long-audio lengths, comma-separated (default 10,120; e.g. 10,40 while developing)
 
 Run alone with `make bench-worker` (no cluster needed) or `python hack/bench.py worker`.
@@ -282,13 +283,26 @@ def bench_overhead(inputs: dict[str, Path]) -> None:
     _print("worker.overhead.wer_worker", word_error_rate(" ".join([CORPUS_TEXT] * repeat), worker["text"]))
 
 
+MEMORY_VARIANTS: dict[str, dict[str, str]] = {
+    "batch1": {"SCRIBE_BATCH_SIZE": "1"},
+    "batch4": {"SCRIBE_BATCH_SIZE": "4"},
+    "beam1": {"SCRIBE_BEAM_SIZE": "1"},
+    "sequential-vad": {"SCRIBE_DECODING": "sequential"},
+    "sequential-novad": {"SCRIBE_DECODING": "sequential", "SCRIBE_VAD": "false"},
+}
+
+
 def bench_windows(inputs: dict[str, Path]) -> None:
-    """The window's length against speed and memory (the default decoding) on a 10-minute input."""
+    """What sets the working memory, on a 10-minute input: the window's length, the batch, the beam, the mode."""
     audio = _long_input(inputs, 10)
-    for seconds in os.environ.get("SCRIBE_BENCH_WINDOWS", "120,240,480").split(","):
-        result, _, peak = _run_child("engine", {"env": {"SCRIBE_WINDOW_SECONDS": seconds}, "audio": str(audio)})
-        _print(f"worker.window.{seconds}s.rtf", result["transcribe"] / result["duration"])
-        _print(f"worker.window.{seconds}s.peak_rss_mib", peak, 0)
+    variants = {
+        f"window{s}s": {"SCRIBE_WINDOW_SECONDS": s}
+        for s in os.environ.get("SCRIBE_BENCH_WINDOWS", "120,240,480").split(",")
+    }
+    for name, env in {**variants, **MEMORY_VARIANTS}.items():
+        result, _, peak = _run_child("engine", {"env": env, "audio": str(audio)})
+        _print(f"worker.memory.{name}.rtf", result["transcribe"] / result["duration"])
+        _print(f"worker.memory.{name}.peak_rss_mib", peak, 0)
 
 
 def _long_input(inputs: dict[str, Path], minutes: int) -> Path:
