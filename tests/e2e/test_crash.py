@@ -23,6 +23,7 @@ from tests.support.tasks import (
     task_manifest,
     wait_for_phase,
 )
+from tests.support.wait import wait_for
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -42,7 +43,8 @@ def test_operator_killed_mid_attempt_neither_duplicates_nor_loses_it(
 
     running = wait_for_phase(kube, "crash", namespace, "Running", timeout=60)
     assert pod_names(kube, "crash", namespace) == ["crash-a1"], describe(running)
-    assert kube.get(Pod, "crash-a1", namespace=namespace).status.phase == "Running"
+    # the task is Running once its pod exists; the pod itself runs once its sandbox and container have started
+    wait_for("pod crash-a1 Running", lambda: kube.get(Pod, "crash-a1", namespace=namespace).status.phase == "Running")
 
     operator.kill()
     before_restart = status_of(kube, "crash", namespace)

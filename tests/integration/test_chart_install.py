@@ -8,6 +8,7 @@ they started must not reconcile the tasks of tests running beside them. The e2e 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -137,6 +138,9 @@ def install(kube: Client, name: str, namespace: str, *values: str) -> None:
         args.append("--take-ownership")
     for value in values:
         args += ["--set", value]
+    if kubectl := os.environ.get("SCRIBE_TEST_KUBECTL_IMAGE"):  # `helm test`'s kubectl: the one the node has
+        repository, _, tag = kubectl.rpartition(":")
+        args += ["--set-string", f"tests.image.repository={repository}", "--set-string", f"tests.image.tag={tag}"]
     proc = run_helm(*args, timeout=300)
     assert "violate PodSecurity" not in proc.stderr, proc.stderr
 
