@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from types import FrameType
 
-from scribe_worker import config, logs, pipeline, termination
+from scribe_worker import config, logs, termination
 from scribe_worker.errors import WorkerError
 from scribe_worker.redact import register_secrets
 from scribe_worker.taxonomy import Reason
@@ -42,7 +42,12 @@ def _signals() -> Iterator[None]:
 
 
 def _attempt(env: Mapping[str, str]) -> termination.Outcome:
+    # Imported here, with the SIGTERM handler in place: the transcription stack takes a second or more to import,
+    # and a container's first process (PID 1) ignores a signal it has no handler for, so a pod deleted during
+    # that second would otherwise run its whole attempt to the end (or to its grace period's SIGKILL).
     try:
+        from scribe_worker import pipeline  # noqa: PLC0415
+
         cfg = config.load(env)
         logs.info(
             "starting",
