@@ -35,7 +35,7 @@ $(VENV)/.installed: pyproject.toml
 venv: $(VENV)/.installed ## Create .venv with the project and its dev dependencies
 
 .PHONY: system-deps
-system-deps: ## Install the Debian packages the tests need (espeak-ng), when missing
+system-deps: ## Install the Debian packages the tests and the local node need (espeak-ng, containerd, runc, buildah, ...), when missing
 	@bash hack/system-deps.sh
 
 # hack/build-binaries.sh COMPONENT...: each target builds only the binaries it needs (cached by version)

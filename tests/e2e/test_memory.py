@@ -2,8 +2,8 @@
 one times ``SCRIBE_OOM_MEMORY_FACTOR`` (default 2), capped at ``SCRIBE_MAX_MEMORY_LIMIT`` (default 16Gi); every
 attempt records its limit in ``status.attempts[].memoryLimit`` and its pod really has it.
 
-The OOM kills are real: the pod runner puts each container in a memory cgroup. Transcribing the 4 s sample with
-faster-whisper tiny.en peaks between 200Mi and 240Mi on the local cluster, so from 40Mi the escalation is
+The OOM kills are real: the node's kubelet and runc put each container in a memory cgroup. Transcribing the 4 s
+sample with faster-whisper tiny.en peaks between 200Mi and 240Mi on the local cluster, so from 40Mi the escalation is
 40Mi -> 80Mi -> 160Mi (all OOMKilled) -> 320Mi (succeeds). The first test asserts the doubling and that the task
 ends Succeeded on the first attempt whose limit was enough, without fixing which attempt that is (maxRetries 3
 leaves room for exactly the four limits above; a model needing more than 320Mi ends Dead and fails the test).

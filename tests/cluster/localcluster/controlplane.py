@@ -1,15 +1,11 @@
 """Bring the local cluster up and down: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, MinIO,
-and a node, on free ports, each waited on until healthy.
-
-The node is `SCRIBE_NODE`: `kubelet` (a real one: containerd, runc, kubelet, kube-proxy in the node's own network
-namespace; `localcluster.node`) or `podrunner` (the stand-in; the default for now). With the real node, the API
-server and MinIO listen on the host's end of the node's veth (10.250.N.1) instead of 127.0.0.1, so pods reach
-them."""
+and the node (containerd, runc, kubelet, kube-proxy in the node's own network namespace: `localcluster.node`), on
+free ports, each waited on until healthy. The API server and MinIO listen on the host's end of the node's veth
+(10.250.N.1), so that pods reach them; etcd and the controllers' health ports stay on 127.0.0.1."""
 
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import shlex
 import socket
@@ -20,7 +16,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cgroups, processes
+from . import processes
 from .kubeconfig import write_kubeconfig
 from .node import DAEMONS, Node
 from .paths import NODE_NAME, REPO, ClusterPaths
@@ -29,22 +25,6 @@ from .pki import ensure_pki
 PORT_NAMES = ("etcd", "etcd_peer", "apiserver", "controller_manager", "scheduler", "minio", "minio_console")
 # start order; stop is the reverse
 CONTROL_PLANE = ("etcd", "minio", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
-NODE_KINDS = ("kubelet", "podrunner")
-
-
-def node_kind() -> str:
-    kind = os.environ.get("SCRIBE_NODE", "podrunner")
-    if kind not in NODE_KINDS:
-        raise SystemExit(f"SCRIBE_NODE must be one of {', '.join(NODE_KINDS)}, not {kind!r}")
-    return kind
-
-
-def kubernetes_version() -> str:
-    """The pinned Kubernetes version, from hack/versions.env (the one place versions live)."""
-    for line in (REPO / "hack" / "versions.env").read_text().splitlines():
-        if line.startswith("KUBERNETES_VERSION="):
-            return line.split("=", 1)[1].strip()
-    raise RuntimeError("KUBERNETES_VERSION missing from hack/versions.env")
 
 
 def _free_port() -> int:
@@ -74,10 +54,8 @@ class State:
 class Cluster:
     def __init__(self, paths: ClusterPaths | None = None) -> None:
         self.paths = paths or ClusterPaths.default()
-        self.kind = node_kind()
         self.node = Node(self.paths.root, self.paths.bin, NODE_NAME)
-        # where the API server and MinIO listen: the node's veth (pods reach it) or loopback (the pod runner)
-        self.host = self.node.net.host_ip if self.kind == "kubelet" else "127.0.0.1"
+        self.host = self.node.net.host_ip  # where the API server and MinIO listen: the node's veth (pods reach it)
 
     @property
     def server(self) -> str:
@@ -183,9 +161,8 @@ class Cluster:
                 f"--service-account-signing-key-file={pki / 'sa.key'}",
                 "--service-cluster-ip-range=10.96.0.0/16",
                 "--allow-privileged=true",
-                # the `kubernetes` Service's endpoint is this address (pods reach it through kube-proxy); the pod
-                # runner's pods use the host's loopback, which an Endpoints object may not name
-                f"--endpoint-reconciler-type={'lease' if self.kind == 'kubelet' else 'none'}",
+                # the `kubernetes` Service's endpoint is this address (pods reach it through kube-proxy)
+                "--endpoint-reconciler-type=lease",
                 f"--kubelet-client-certificate={pki / 'apiserver-kubelet-client.crt'}",
                 f"--kubelet-client-key={pki / 'apiserver-kubelet-client.key'}",
                 "--kubelet-preferred-address-types=InternalIP,Hostname",  # `kubectl logs` reaches the node's IP
@@ -251,37 +228,6 @@ class Cluster:
             self._log("kube-scheduler"),
         )
 
-    def _podrunner(self) -> None:
-        fresh = processes.read_pid(self.paths.run / "podrunner.pid") is None
-        self._start(
-            "podrunner",
-            [
-                sys.executable,
-                "-m",
-                "localcluster.podrunner",
-                f"--kubeconfig={self.paths.kubeconfig}",
-                f"--node-name={NODE_NAME}",
-                f"--state-dir={self.paths.root / 'podrunner'}",
-                f"--log-dir={self.paths.logs / 'pods'}",
-                f"--image-map={REPO / 'tests' / 'cluster' / 'images.yaml'}",
-                f"--kubelet-version={kubernetes_version()}",
-            ],
-            env={"PYTHONPATH": str(REPO / "tests" / "cluster")},
-        )
-        url = f"{self.server}/api/v1/nodes/{NODE_NAME}"
-
-        since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 1)) if fresh else ""
-
-        def node_ready() -> bool:
-            """Ready, with a heartbeat from this run of the pod runner (not one left in etcd by the last)."""
-            node = json.loads(self._get(url, self._tls())[1])
-            return any(
-                c["type"] == "Ready" and c["status"] == "True" and c.get("lastHeartbeatTime", "") >= since
-                for c in node.get("status", {}).get("conditions", [])
-            )
-
-        processes.wait_for("podrunner (node Ready)", node_ready, 60, self._log("podrunner"))
-
     def _default_service_account(self) -> None:
         sa_url = f"{self.server}/api/v1/namespaces/default/serviceaccounts/default"
         processes.wait_for("the default ServiceAccount", lambda: self._ok(sa_url, self._tls()), 60)
@@ -292,8 +238,7 @@ class Cluster:
         st = State.load_or_create(self.paths)
         for d in (self.paths.logs, self.paths.run, self.paths.data):
             d.mkdir(parents=True, exist_ok=True)
-        if self.kind == "kubelet":
-            self.host = self.node.network_up().host_ip
+        self.node.network_up()
         ensure_pki(self.paths.pki, (self.host,))
         server = self.server
         write_kubeconfig(self.paths.kubeconfig, server, self.paths.pki, "admin")
@@ -304,10 +249,7 @@ class Cluster:
         self._apiserver(st)
         self._controller_manager(st)
         self._scheduler(st)
-        if self.kind == "kubelet":
-            self.node.up(server, lambda path: self._get(f"{server}{path}", self._tls())[1])
-        else:
-            self._podrunner()
+        self.node.up(server, lambda path: self._get(f"{server}{path}", self._tls())[1])
         self._default_service_account()
         self.write_env(st)
         print(f"local cluster healthy in {time.monotonic() - started:.1f}s; source {self.paths.env}")
@@ -322,6 +264,7 @@ class Cluster:
         if plugin.is_symlink() or plugin.exists():
             plugin.unlink()
         plugin.symlink_to(target)
+        images = self.node.images
         lines = {
             "KUBECONFIG": str(self.paths.kubeconfig),
             "PATH": f"{tools}:{self.paths.bin}:$PATH",
@@ -329,14 +272,12 @@ class Cluster:
             "AWS_ACCESS_KEY_ID": st.minio_user,
             "AWS_SECRET_ACCESS_KEY": st.minio_password,
             "AWS_REGION": "us-east-1",
-            "SCRIBE_NODE": self.kind,
+            # the images `make images` builds and loads into the node (tags: hashes of their inputs)
+            "SCRIBE_WORKER_IMAGE": images.ref("worker"),
+            "SCRIBE_OPERATOR_IMAGE": images.ref("operator"),
+            "SCRIBE_TEST_SHELL_IMAGE": images.ref("busybox"),
+            "SCRIBE_TEST_KUBECTL_IMAGE": images.ref("kubectl"),
         }
-        if self.kind == "kubelet":  # the images `make images` builds and loads into the node
-            images = self.node.images
-            lines["SCRIBE_WORKER_IMAGE"] = images.ref("worker")
-            lines["SCRIBE_OPERATOR_IMAGE"] = images.ref("operator")
-            lines["SCRIBE_TEST_SHELL_IMAGE"] = images.ref("busybox")
-            lines["SCRIBE_TEST_KUBECTL_IMAGE"] = images.ref("kubectl")
         text = "".join(
             f'export {k}="{v}"\n' if k == "PATH" else f"export {k}={shlex.quote(v)}\n" for k, v in lines.items()
         )
@@ -371,15 +312,10 @@ class Cluster:
 
     def images(self) -> None:
         """Build (when their inputs changed) and load the node's images (`make images`)."""
-        if self.kind != "kubelet":
-            print("the pod runner runs no images (SCRIBE_NODE=podrunner)")
-            return
         self.node.images.load(["busybox", "kubectl", "operator", "worker"])
 
     def down(self) -> None:
         self.operator_stop()
-        processes.stop("podrunner", run_dir=self.paths.run)
-        cgroups.kill_all(cgroups.root_for(self.paths.root / "podrunner"))
         self.node.down()
         for name in reversed(CONTROL_PLANE):
             processes.stop(name, run_dir=self.paths.run)
@@ -388,10 +324,10 @@ class Cluster:
 
     def leftovers(self) -> list[str]:
         """What `down` should have removed and did not: a non-empty list makes `localcluster check-clean` fail."""
-        names = (*CONTROL_PLANE, "podrunner", "operator")
+        names = (*CONTROL_PLANE, "operator")
         left = [f"process {n}" for n in names if processes.read_pid(self.paths.run / f"{n}.pid") is not None]
         return left + self.node.leftovers()
 
     def status(self) -> dict[str, bool]:
-        names = (*CONTROL_PLANE, *(DAEMONS if self.kind == "kubelet" else ("podrunner",)))
+        names = (*CONTROL_PLANE, *DAEMONS)
         return {n: processes.read_pid(self.paths.run / f"{n}.pid") is not None for n in names}
