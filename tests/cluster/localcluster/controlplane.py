@@ -301,6 +301,7 @@ class Cluster:
             "SCRIBE_METRICS_PORT": str(_free_port()),
             "SCRIBE_LOG_FORMAT": "text",
             "SCRIBE_NAMESPACES": "scribe-demo",  # the demo's namespace only: never the tests' tasks
+            "SCRIBE_WORKER_IMAGE": self.node.images.ref("worker"),  # built and loaded by `make images`
         }
         self._start("operator", [sys.executable, "-m", "scribe_operator"], env=env)
         url = f"http://127.0.0.1:{env['SCRIBE_HEALTH_PORT']}/healthz"
