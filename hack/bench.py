@@ -50,7 +50,9 @@ def bench_core(n: int = 2000) -> None:
         plan = reconcile(task, Observed(), T0)
         task = plan.apply(task)
         calls += 1
-        plan = reconcile(task, Observed(input_probe=InputProbe("ok", size_bytes=1 << 20)), T0)
+        plan = reconcile(
+            task, Observed(input_probe=InputProbe("ok", size_bytes=1 << 20), output_probe=InputProbe("ok")), T0
+        )
         task = plan.apply(task)
         calls += 1
         pod = ObservedPod(

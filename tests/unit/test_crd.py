@@ -71,12 +71,28 @@ def test_every_spec_string_list_and_map_is_bounded(schema: Callable[[], dict[str
 def test_cel_messages_name_their_field() -> None:
     rules = [(p, r) for p, n in nodes(openapi_schema()) for r in n.get("x-kubernetes-validations", ())]
     assert {r["rule"] for _, r in rules} >= {"self == oldSelf"}
-    assert len(rules) == 3
+    assert len(rules) == 8  # backoff, rules[], requests <= limits (cpu, memory), tolerations[] (3), spec
     for path, rule in rules:
         field = path.rsplit(".", 1)[-1].removesuffix("[]")
         assert field in rule["message"], (path, rule)
     spec_rules = openapi_schema()["properties"]["spec"]["x-kubernetes-validations"]
     assert spec_rules == [{"rule": "self == oldSelf", "message": "spec is immutable; create a new TranscriptionTask"}]
+
+
+def test_pod_rules_guard_the_task_and_the_batch_template_alike() -> None:
+    """requests <= limits (every resource a ResourceList names) and the toleration rules are checked at admission,
+    for a task and for a batch's template, not only when the pod is created."""
+    task = openapi_schema()["properties"]["spec"]["properties"]
+    template = batch_openapi_schema()["properties"]["spec"]["properties"]["template"]["properties"]
+    for spec in (task, template):
+        resources = [r["message"] for r in spec["resources"]["x-kubernetes-validations"]]
+        assert resources == [
+            f"resources.requests.{name} must be less than or equal to resources.limits.{name}"
+            for name in ("cpu", "memory")
+        ]
+        assert "quantity(" in spec["resources"]["x-kubernetes-validations"][0]["rule"]
+        tolerations = spec["worker"]["properties"]["tolerations"]["items"]["x-kubernetes-validations"]
+        assert len(tolerations) == 3
 
 
 def test_status_has_no_defaults_and_conditions_are_a_map() -> None:

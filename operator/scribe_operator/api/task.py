@@ -17,7 +17,7 @@ from scribe_worker.taxonomy import Reason
 
 from .cel import CelRule, validations
 from .constants import API_VERSION, KIND, MAX_RETRIES_LIMIT
-from .quantity import Quantity
+from .quantity import Quantity, parse_quantity
 from .s3 import INPUT_URI_PATTERN, MAX_URI_LENGTH, OUTPUT_URI_PATTERN
 
 DNS1123_SUBDOMAIN: Final = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
@@ -197,8 +197,28 @@ class ResourceList(ApiModel):
     memory: Quantity | None = Field(None, description="Memory, e.g. 512Mi or 2Gi.")
 
 
+def _request_within_limit(resource: str) -> CelRule:
+    """``requests.<resource> <= limits.<resource>`` when both are set (the API server refuses such a pod)."""
+    request, limit = f"self.requests.{resource}", f"self.limits.{resource}"
+    present = f"has(self.requests) && has(self.limits) && has({request}) && has({limit})"
+    typed = " && ".join(f"{q} != null && isQuantity(string({q}))" for q in (request, limit))
+    compare = f"quantity(string({request})).compareTo(quantity(string({limit}))) <= 0"
+    return CelRule(
+        f"!({present} && {typed}) || {compare}",
+        f"resources.requests.{resource} must be less than or equal to resources.limits.{resource}",
+    )
+
+
+RESOURCE_NAMES: Final = tuple(ResourceList.model_fields)
+"""The resources a ResourceList names (one-word names: the same in JSON and Python)."""
+REQUESTS_WITHIN_LIMITS: Final = tuple(_request_within_limit(name) for name in RESOURCE_NAMES)
+"""One rule per resource: a request set next to a limit must not exceed it."""
+
+
 class Resources(ApiModel):
     """Compute resources of the worker container; operator defaults apply to what is omitted."""
+
+    model_config = ConfigDict(json_schema_extra=validations(*REQUESTS_WITHIN_LIMITS))
 
     requests: ResourceList = Field(default_factory=ResourceList, description="Resource requests.")
     limits: ResourceList = Field(
@@ -206,9 +226,41 @@ class Resources(ApiModel):
         description="Resource limits. After an OOMKilled attempt the next attempt gets a raised memory limit.",
     )
 
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> Self:
+        for rule, name in zip(REQUESTS_WITHIN_LIMITS, RESOURCE_NAMES, strict=True):
+            request, limit = getattr(self.requests, name), getattr(self.limits, name)
+            if request is not None and limit is not None and parse_quantity(request) > parse_quantity(limit):
+                raise ValueError(f"{rule.message} ({request} > {limit})")
+        return self
+
+
+def _given(field: str, *, text: bool = True) -> str:
+    """CEL: ``field`` is present, not null (and, for a string, not empty)."""
+    return f"has(self.{field}) && self.{field} != null" + (f" && self.{field} != ''" if text else "")
+
+
+EXISTS = "has(self.operator) && self.operator == 'Exists'"
+TOLERATION_KEYLESS = CelRule(
+    f"({_given('key')}) || ({EXISTS})",
+    "worker.tolerations[]: operator must be Exists when key is empty (it then matches every taint)",
+)
+TOLERATION_EXISTS_VALUELESS = CelRule(
+    f"!({EXISTS}) || !({_given('value')})", "worker.tolerations[]: value must be empty when operator is Exists"
+)
+TOLERATION_SECONDS_NO_EXECUTE = CelRule(
+    f"!({_given('tolerationSeconds', text=False)}) || (has(self.effect) && self.effect == 'NoExecute')",
+    "worker.tolerations[]: tolerationSeconds is only allowed with effect NoExecute",
+)
+
 
 class Toleration(ApiModel):
-    """A pod toleration, as in the core/v1 Pod API."""
+    """A pod toleration, as in the core/v1 Pod API (and its cross-field rules, which the API server checks only
+    when the pod is created)."""
+
+    model_config = ConfigDict(
+        json_schema_extra=validations(TOLERATION_KEYLESS, TOLERATION_EXISTS_VALUELESS, TOLERATION_SECONDS_NO_EXECUTE)
+    )
 
     key: str | None = Field(None, max_length=316, description="Taint key; empty with operator Exists matches all.")
     operator: Literal["Exists", "Equal"] | None = Field(None, description="Exists or Equal (default Equal).")
@@ -217,6 +269,17 @@ class Toleration(ApiModel):
         None, description="Taint effect to match; empty matches all effects."
     )
     toleration_seconds: int | None = Field(None, description="For NoExecute: how long the pod stays bound.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        exists = self.operator == "Exists"
+        if not self.key and not exists:
+            raise ValueError(TOLERATION_KEYLESS.message)
+        if exists and self.value:
+            raise ValueError(TOLERATION_EXISTS_VALUELESS.message)
+        if self.toleration_seconds is not None and self.effect != "NoExecute":
+            raise ValueError(TOLERATION_SECONDS_NO_EXECUTE.message)
+        return self
 
 
 class WorkerSpec(ApiModel):
