@@ -129,6 +129,10 @@ helm-lint: ## helm lint the chart: all namespaces, and listed namespaces with le
 	$(HELM) lint --strict charts/scribe-operator
 	$(HELM) lint --strict charts/scribe-operator --set 'watchNamespaces={a,b}' --set replicaCount=2
 
+.PHONY: krew
+krew: ## The krew plugin archive (dist/) and its manifest plugins/scribe.yaml (RELEASE_URL: where the archive is published)
+	bash hack/krew.sh dist > plugins/scribe.yaml
+
 .PHONY: docker-build
 docker-build: ## Build the operator and worker images (needs a running Docker engine)
 	@docker info >/dev/null 2>&1 || { echo "docker-build needs a running Docker engine"; exit 1; }
