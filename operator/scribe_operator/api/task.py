@@ -236,8 +236,8 @@ class Resources(ApiModel):
 
 
 def _given(field: str, *, text: bool = True) -> str:
-    """CEL: ``field`` is present, not null (and, for a string, not empty)."""
-    return f"has(self.{field}) && self.{field} != null" + (f" && self.{field} != ''" if text else "")
+    """CEL: ``field`` is present (and, for a string, not empty). A null is absent to ``has()``."""
+    return f"has(self.{field})" + (f" && self.{field} != ''" if text else "")
 
 
 EXISTS = "has(self.operator) && self.operator == 'Exists'"
