@@ -53,6 +53,14 @@ REFUSED: dict[str, tuple[dict[str, Any], str]] = {
         {"resources": {"requests": {"cpu": 2}, "limits": {"cpu": "1500m"}}},
         "resources.requests.cpu must be less than or equal to resources.limits.cpu",
     ),
+    "node-selector-value-not-a-label-value": (
+        {"worker": {"nodeSelector": {"gpu": "yes please"}}},
+        "worker.nodeSelector.gpu",
+    ),
+    "toleration-key-not-a-label-key": (
+        {"worker": {"tolerations": [{"key": "Bad Key", "operator": "Exists"}]}},
+        "worker.tolerations[0].key",
+    ),
     "toleration-without-key-or-exists": (
         {"worker": {"tolerations": [{"value": "gpu", "effect": "NoSchedule"}]}},
         "operator must be Exists when key is empty",

@@ -169,6 +169,13 @@ def test_bad_outputs(uri: str) -> None:
             "spec.resources",
             "resources.requests.cpu must be less than or equal to resources.limits.cpu (2 > 1500m)",
         ),
+        (spec(worker={"nodeSelector": {"gpu": "yes please"}}), "spec.worker.nodeSelector.gpu", ""),
+        (
+            spec(worker={"tolerations": [{"key": "Bad Key", "operator": "Exists"}]}),
+            "spec.worker.tolerations[0].key",
+            "",
+        ),
+        (spec(worker={"tolerations": [{"key": "k", "value": "-x"}]}), "spec.worker.tolerations[0].value", ""),
         (
             spec(worker={"tolerations": [{"value": "gpu"}]}),
             "spec.worker.tolerations[0]",

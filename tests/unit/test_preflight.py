@@ -109,6 +109,14 @@ def test_a_missing_output_bucket_fails_the_attempt_before_any_pod_and_a_bucket_t
     assert phase(c) is Phase.SUCCEEDED and c.status.failure_counts == {"OutputUnavailable": 1}
 
 
+def test_an_output_bucket_the_credentials_cannot_reach_says_what_they_need() -> None:
+    c = Cluster(make_task(), output_probe=InputProbe("forbidden", message="HEAD bucket audio: HTTP 403"))
+    c.reconcile()
+    assert c.status.reason == "OutputUnavailable" and "need s3:ListBucket on the output bucket" in (
+        c.status.message or ""
+    )
+
+
 def test_a_missing_input_is_reported_before_a_missing_output() -> None:
     c = Cluster(
         make_task(), probe=InputProbe("not_found", message="HEAD: HTTP 404"), output_probe=InputProbe("not_found")

@@ -23,6 +23,14 @@ from .s3 import INPUT_URI_PATTERN, MAX_URI_LENGTH, OUTPUT_URI_PATTERN
 DNS1123_SUBDOMAIN: Final = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 LANGUAGE_PATTERN: Final = r"^[a-zA-Z]{2,3}([-_][a-zA-Z0-9]{1,8})?$"
 MODEL_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9._/-]*$"
+_LABEL_NAME: Final = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+LABEL_VALUE_PATTERN: Final = rf"^({_LABEL_NAME})?$"
+"""A label value as the Pod API validates it (nodeSelector values, toleration values): empty, or up to 63
+alphanumerics, '-', '_', '.', beginning and ending alphanumeric."""
+_DNS_PREFIX: Final = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/"
+TOLERATION_KEY_PATTERN: Final = rf"^(({_DNS_PREFIX})?{_LABEL_NAME})?$"
+"""A toleration key: empty, or a label key (an optional DNS-subdomain prefix and ``/``, then a name of up to 63
+characters)."""
 DAY: Final = 86_400
 MAX_PRIORITY: Final = 1_000_000
 
@@ -262,9 +270,16 @@ class Toleration(ApiModel):
         json_schema_extra=validations(TOLERATION_KEYLESS, TOLERATION_EXISTS_VALUELESS, TOLERATION_SECONDS_NO_EXECUTE)
     )
 
-    key: str | None = Field(None, max_length=316, description="Taint key; empty with operator Exists matches all.")
+    key: str | None = Field(
+        None,
+        max_length=316,
+        pattern=TOLERATION_KEY_PATTERN,
+        description="Taint key; empty with operator Exists matches all.",
+    )
     operator: Literal["Exists", "Equal"] | None = Field(None, description="Exists or Equal (default Equal).")
-    value: str | None = Field(None, max_length=63, description="Taint value to match with operator Equal.")
+    value: str | None = Field(
+        None, max_length=63, pattern=LABEL_VALUE_PATTERN, description="Taint value to match with operator Equal."
+    )
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = Field(
         None, description="Taint effect to match; empty matches all effects."
     )
@@ -288,7 +303,7 @@ class WorkerSpec(ApiModel):
     image: str | None = Field(
         None, min_length=1, max_length=512, description="Worker image; the operator's default when omitted."
     )
-    node_selector: dict[str, Annotated[str, Field(max_length=63)]] = Field(
+    node_selector: dict[str, Annotated[str, Field(max_length=63, pattern=LABEL_VALUE_PATTERN)]] = Field(
         default_factory=dict, max_length=64, description="Node labels the worker pod must match."
     )
     tolerations: list[Toleration] = Field(

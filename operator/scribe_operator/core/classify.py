@@ -168,6 +168,8 @@ def output_probe_failed(probe: InputProbe, prefix: str) -> Outcome | None:
     if probe.result == "ok":
         return None
     detail = f": {probe.message}" if probe.message else ""
+    if probe.result == "forbidden":  # HeadBucket needs s3:ListBucket, which a PutObject-only identity lacks
+        detail += " (the operator's credentials need s3:ListBucket on the output bucket)"
     return failure(Reason.OUTPUT_UNAVAILABLE, f"checking output {prefix}{detail}; no pod was started")
 
 
