@@ -43,7 +43,7 @@ BUILD := bash hack/build-binaries.sh
 CLUSTER_BINARIES := kubernetes etcd minio
 
 .PHONY: binaries
-binaries: ## Build every binary of the local cluster and the chart checks (Kubernetes, etcd, helm, MinIO, promtool)
+binaries: ## Build every binary of the local cluster, the chart checks and the scale benchmark (Kubernetes, etcd, helm, MinIO, promtool, kwok)
 	@$(BUILD) >/dev/null
 
 ## -- local cluster -------------------------------------------------------------------------------------------
