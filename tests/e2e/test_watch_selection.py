@@ -18,14 +18,17 @@ from lightkube.resources.core_v1 import Pod
 from scribe_operator.api.constants import LABEL_TASK
 
 from tests.support.metrics import scrape
-from tests.support.objects import create, pod_manifest
+from tests.support.objects import RESTRICTED_CONTAINER, create, pod_manifest
 from tests.support.operators import StartOperator, log_on_failure, own_operators
 from tests.support.wait import wait_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.local_operator]
 
 FOREIGN_PODS = 250
-NOWHERE = {"nodeSelector": {"scribe.dev/test-node": "does-not-exist"}}
+NOWHERE = {
+    "nodeSelector": {"scribe.dev/test-node": "does-not-exist"},
+    "container": {"securityContext": RESTRICTED_CONTAINER},
+}
 POD_EVENTS = ("scribe_watch_events_total", frozenset({("resource", "pods")}))
 
 
