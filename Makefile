@@ -43,7 +43,7 @@ BUILD := bash hack/build-binaries.sh
 CLUSTER_BINARIES := kubernetes etcd minio
 
 .PHONY: binaries
-binaries: ## Build every binary of the local cluster and the chart checks (Kubernetes, etcd, helm, MinIO, promtool)
+binaries: ## Build every binary of the local cluster, the chart checks and the scale benchmark (Kubernetes, etcd, helm, MinIO, promtool, kwok)
 	@$(BUILD) >/dev/null
 
 ## -- local cluster -------------------------------------------------------------------------------------------
@@ -111,8 +111,16 @@ run: venv ## Run the operator locally against the cluster KUBECONFIG names (S3 f
 	$(PY) -m scribe_operator
 
 .PHONY: bench
-bench: system-deps cluster-up ## Benchmarks, printed as numbers: core speed, status memory, API writes per task, the worker's
+bench: system-deps cluster-up ## Benchmarks, printed as numbers: core speed, status memory, API writes per task, scale (N=1000), the worker's
+	@$(BUILD) kwok >/dev/null
 	source $(CLUSTER_ENV) && $(PY) hack/bench.py
+
+# N items per phase; N=10000 takes about an hour on 2 cores (docs/performance.md)
+N ?= 1000
+.PHONY: bench-scale
+bench-scale: cluster-up ## Scale benchmark on kwok nodes: N tasks vs N Jobs (make bench-scale N=1000; DOCS=1 updates docs/)
+	@$(BUILD) kwok >/dev/null
+	source $(CLUSTER_ENV) && $(PY) hack/benchscale.py --n $(N) $(if $(DOCS),--docs)
 
 .PHONY: bench-worker
 bench-worker: venv system-deps ## The worker's benchmarks only (no cluster): RTF and WER per decoding mode, overhead, long-audio memory

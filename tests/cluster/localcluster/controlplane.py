@@ -23,6 +23,21 @@ NODE_NAME = "scribe-local-node"
 PORT_NAMES = ("etcd", "etcd_peer", "apiserver", "controller_manager", "scheduler", "minio", "minio_console")
 # start order; stop is the reverse
 COMPONENTS = ("etcd", "minio", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "podrunner")
+TOOLS = ("operator", "kwok")
+"""Processes started on top of the cluster (`make dev`'s operator, the scale benchmark's kwok): stopped first."""
+# Every request at Metadata level (who, verb, resource, name, times; no bodies) in .cluster/logs/audit.log: the
+# scale benchmark counts each controller's requests from it. Node heartbeats and Lease renewals are left out.
+AUDIT_POLICY = """apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: None
+  resources: [{group: coordination.k8s.io, resources: [leases]}]
+- level: None
+  verbs: [get]
+  resources: [{group: "", resources: [nodes, nodes/status]}]
+- level: Metadata
+"""
 
 
 def kubernetes_version() -> str:
@@ -60,6 +75,8 @@ class State:
 class Cluster:
     def __init__(self, paths: ClusterPaths | None = None) -> None:
         self.paths = paths or ClusterPaths.default()
+        self.extra_args: dict[str, list[str]] = {}
+        """Flags added to a component's command line when it is (re)started: see ``restart``."""
 
     # -- helpers ---------------------------------------------------------------------------------
     def _bin(self, name: str) -> str:
@@ -88,7 +105,12 @@ class Cluster:
         return self.paths.logs / f"{name}.log"
 
     def _start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
+        argv = [*argv, *self.extra_args.get(name, [])]
         processes.start(name, argv, run_dir=self.paths.run, log_dir=self.paths.logs, env=env, cwd=REPO)
+
+    @property
+    def audit_log(self) -> Path:
+        return self._log("audit")
 
     # -- components ------------------------------------------------------------------------------
     def _etcd(self, st: State) -> None:
@@ -158,6 +180,11 @@ class Cluster:
                 "--service-cluster-ip-range=10.96.0.0/16",
                 "--allow-privileged=true",
                 "--endpoint-reconciler-type=none",
+                f"--audit-policy-file={self.paths.root / 'audit-policy.yaml'}",
+                f"--audit-log-path={self.audit_log}",
+                "--audit-log-format=json",
+                "--audit-log-maxsize=2048",
+                "--audit-log-maxbackup=1",
                 "--v=1",
             ],
         )
@@ -261,6 +288,7 @@ class Cluster:
         for d in (self.paths.logs, self.paths.run, self.paths.data):
             d.mkdir(parents=True, exist_ok=True)
         ensure_pki(self.paths.pki)
+        (self.paths.root / "audit-policy.yaml").write_text(AUDIT_POLICY)
         server = f"https://127.0.0.1:{st.ports['apiserver']}"
         write_kubeconfig(self.paths.kubeconfig, server, self.paths.pki, "admin")
         for user in ("controller-manager", "scheduler"):
@@ -324,8 +352,17 @@ class Cluster:
     def operator_stop(self) -> None:
         processes.stop("operator", run_dir=self.paths.run)
 
+    def restart(self, name: str, extra_args: list[str]) -> None:
+        """Stop component ``name`` and start it again with ``extra_args`` added to its flags (``[]``: as `up` starts
+        it), waiting until it is healthy: e.g. kube-controller-manager with other client QPS for the benchmark."""
+        starters = {"kube-apiserver": self._apiserver, "kube-controller-manager": self._controller_manager}
+        processes.stop(name, run_dir=self.paths.run)
+        self.extra_args[name] = list(extra_args)
+        starters[name](State.load_or_create(self.paths))
+
     def down(self) -> None:
-        self.operator_stop()
+        for name in TOOLS:
+            processes.stop(name, run_dir=self.paths.run)
         for name in reversed(COMPONENTS):
             processes.stop(name, run_dir=self.paths.run)
         cgroups.kill_all(cgroups.root_for(self.paths.root / "podrunner"))

@@ -59,6 +59,36 @@ def _builder(subject: x509.Name, issuer: x509.Name, public_key: ec.EllipticCurve
     )
 
 
+def _issue(
+    pki: Path, ca_key: ec.EllipticCurvePrivateKey, ca_name: x509.Name, stem: str, subject: x509.Name, server: bool
+) -> None:
+    key = _key()
+    builder = _builder(subject, ca_name, key.public_key()).add_extension(
+        x509.BasicConstraints(ca=False, path_length=None), critical=True
+    )
+    if server:
+        sans: list[x509.GeneralName] = [x509.DNSName(n) for n in SERVING_SANS]
+        sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in SERVING_IPS]
+        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        usage = [ExtendedKeyUsageOID.SERVER_AUTH]
+    else:
+        usage = [ExtendedKeyUsageOID.CLIENT_AUTH]
+    cert = builder.add_extension(x509.ExtendedKeyUsage(usage), critical=False).sign(ca_key, hashes.SHA256())
+    _write_key(pki / f"{stem}.key", key)
+    (pki / f"{stem}.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+def ensure_client(pki: Path, stem: str, cn: str, org: str | None = None) -> None:
+    """A client certificate ``<stem>.crt`` for user ``cn`` (in group ``org``), signed by the CA; idempotent. Tools
+    that must be told apart in the audit log (the scale benchmark's operator and kwok) get their own user."""
+    if (pki / f"{stem}.crt").exists():
+        return
+    ca_key = serialization.load_pem_private_key((pki / "ca.key").read_bytes(), password=None)
+    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+    ca_name = x509.load_pem_x509_certificate((pki / "ca.crt").read_bytes()).subject
+    _issue(pki, ca_key, ca_name, stem, _name(cn, org), server=False)
+
+
 def ensure_pki(pki: Path) -> None:
     """Create the PKI under `pki` unless it is already there (idempotent)."""
     if (pki / "ca.crt").exists() and (pki / "sa.pub").exists():
@@ -75,25 +105,9 @@ def ensure_pki(pki: Path) -> None:
     _write_key(pki / "ca.key", ca_key)
     (pki / "ca.crt").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
 
-    def issue(stem: str, subject: x509.Name, server: bool) -> None:
-        key = _key()
-        builder = _builder(subject, ca_name, key.public_key()).add_extension(
-            x509.BasicConstraints(ca=False, path_length=None), critical=True
-        )
-        if server:
-            sans: list[x509.GeneralName] = [x509.DNSName(n) for n in SERVING_SANS]
-            sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in SERVING_IPS]
-            builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-            usage = [ExtendedKeyUsageOID.SERVER_AUTH]
-        else:
-            usage = [ExtendedKeyUsageOID.CLIENT_AUTH]
-        cert = builder.add_extension(x509.ExtendedKeyUsage(usage), critical=False).sign(ca_key, hashes.SHA256())
-        _write_key(pki / f"{stem}.key", key)
-        (pki / f"{stem}.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-
-    issue("apiserver", _name("kube-apiserver"), server=True)
+    _issue(pki, ca_key, ca_name, "apiserver", _name("kube-apiserver"), server=True)
     for stem, (cn, org) in CLIENTS.items():
-        issue(stem, _name(cn, org), server=False)
+        _issue(pki, ca_key, ca_name, stem, _name(cn, org), server=False)
 
     sa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     _write_key(pki / "sa.key", sa_key)
