@@ -21,6 +21,7 @@ from scribe_operator.core.classify import (
     parse_termination_message,
     pod_lost,
     probe_failed,
+    stalled,
 )
 from scribe_worker.taxonomy import BY_EXIT_CODE, BY_REASON, TAXONOMY, Reason, Source
 
@@ -54,6 +55,7 @@ SCENARIOS: dict[Reason, Callable[[], Outcome]] = {
         make_pod(1, node="n", waiting_reason="CreateContainerConfigError", waiting_message='secret "x" not found'), 9
     ),
     Reason.POD_LOST: lambda: pod_lost("t-a1"),
+    Reason.STALLED: lambda: stalled(make_pod(1, "Running", node="n", started_at=T0), 60, 12.0, 30.0),
     Reason.PRESIGN_FAILED: lambda: launch_failed(LaunchError(1, "PresignFailed", "no credentials")),
 }
 NOT_FAILURES = {Reason.COMPLETED, Reason.RETRIES_EXHAUSTED}  # covered by the lifecycle tests
