@@ -72,7 +72,7 @@ def test_every_spec_string_list_and_map_is_bounded(schema: Callable[[], dict[str
 def test_cel_messages_name_their_field() -> None:
     rules = [(p, r) for p, n in nodes(openapi_schema()) for r in n.get("x-kubernetes-validations", ())]
     assert {r["rule"] for _, r in rules} >= {"self == oldSelf"}
-    # backoff, rules[], requests <= limits (cpu, memory, gpu), tolerations[] (3), spec; decoding, English-only, modelSource
+    # backoff, rules[], requests <= limits (cpu, memory, gpu), tolerations[] (3), spec; decoding, English-only, model
     assert len(rules) == 9 + len(DECODING_RULES) + len(ENGLISH_ONLY_RULES) + 1
     for path, rule in rules:
         field = path.rsplit(".", 1)[-1].removesuffix("[]")
