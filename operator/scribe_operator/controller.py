@@ -49,10 +49,12 @@ from .core.conditions import CIRCUIT_OPEN
 from .core.settings import CoreSettings
 from .kube.effects import Conflict, KubeEffects
 from .kube.manifests import attempt_pod, attempt_secret
+from .kube.progress import reports_progress, worker_identity
+from .kube.workerenv import model_source
 from .loop import Key, ReconcileLoop
 from .metrics import RECONCILE_DURATION, RECONCILE_ERRORS, observe_transition, track_namespace
 from .settings import OperatorSettings
-from .storage import PresignError, Storage
+from .storage import ModelSourceError, PresignError, Storage
 
 log = logging.getLogger("scribe_operator")
 
@@ -80,6 +82,7 @@ class Controller(ReconcileLoop[ObservedPod]):
         self.capacity = CapacityTracker(self.core.capacity, settings.pod_lost_grace_seconds)
         self.breaker = CircuitBreaker(settings.breaker(), storage.probe, self.wake, clock)
         self.seeded = False
+        self.identities: set[str] = set()  # namespaces whose worker account exists
         self._wake_pending: asyncio.TimerHandle | None = None
 
     # -- operator-wide state ---------------------------------------------------------------------
@@ -230,10 +233,18 @@ class Controller(ReconcileLoop[ObservedPod]):
         return follow_up or None, launched
 
     async def _launch(self, task: TranscriptionTask, launch: LaunchAttempt) -> LaunchError | None:
+        source = model_source(task.spec, self.settings)
         try:
             urls = self.storage.presign(task.spec.input, output_uris(task.spec), launch.url_ttl_seconds)
+            if source.s3 is not None:
+                model_urls = await self.storage.presign_model(source.s3.prefix, launch.url_ttl_seconds)
+                urls = replace(urls, model_urls=model_urls)
         except PresignError as exc:
             return LaunchError(launch.attempt, Reason.PRESIGN_FAILED, str(exc))
+        except ModelSourceError as exc:
+            return LaunchError(launch.attempt, Reason.INVALID_CONFIGURATION, str(exc))
+        if reports_progress(task, self.settings):
+            await self._worker_identity(task.metadata.namespace or "default")
         for manifest in (attempt_secret(task, launch, urls), attempt_pod(task, launch, self.settings)):
             try:
                 await self.effects.create(manifest)
@@ -251,6 +262,14 @@ class Controller(ReconcileLoop[ObservedPod]):
             extra=log_fields(task, attempt=launch.attempt, pod=launch.pod_name),
         )
         return None
+
+    async def _worker_identity(self, namespace: str) -> None:
+        """The namespace's worker account (ServiceAccount, Role, RoleBinding), created once per operator process."""
+        if namespace in self.identities:
+            return
+        for manifest in worker_identity(namespace, self.settings):
+            await self.effects.create(manifest)
+        self.identities.add(namespace)
 
     async def _write(self, task: TranscriptionTask, status: Any, label: bool | None) -> None:
         key = (task.metadata.namespace or "", task.metadata.name)

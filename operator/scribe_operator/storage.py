@@ -7,12 +7,13 @@ touch the network run in a thread. Presigning is local computation, but fails wi
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from scribe_worker import models
 
 from .api.s3 import parse_s3_uri
 from .core import InputProbe
@@ -29,10 +30,18 @@ class PresignError(Exception):
     """URLs could not be signed (no credentials, invalid parameters)."""
 
 
+class ModelSourceError(Exception):
+    """The model's S3 prefix holds no usable model (InvalidConfiguration: no pod is started)."""
+
+
+MAX_MODEL_FILES = 64
+
+
 @dataclass(frozen=True)
 class AttemptUrls:
     input_url: str
     output_urls: dict[str, str]  # format -> presigned PUT
+    model_urls: dict[str, str] = field(default_factory=dict)  # model file name -> presigned GET (model from S3)
 
 
 class Storage:
@@ -81,6 +90,28 @@ class Storage:
             )
         except (BotoCoreError, ClientError, ValueError) as exc:
             raise PresignError(f"cannot presign URLs: {exc}") from exc
+
+    async def presign_model(self, prefix: str, ttl_seconds: int) -> dict[str, str]:
+        """A GET for every object directly under ``prefix`` (a model directory), by file name.
+
+        ModelSourceError when the prefix lacks a required model file; PresignError when it cannot be listed.
+        """
+        bucket, key = parse_s3_uri(prefix)
+        try:
+            listing = await asyncio.to_thread(
+                self.client.list_objects_v2, Bucket=bucket, Prefix=key, Delimiter="/", MaxKeys=MAX_MODEL_FILES
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise PresignError(f"cannot list the model under {prefix}: {exc}") from exc
+        names = [str(obj["Key"])[len(key) :] for obj in listing.get("Contents", []) if "Key" in obj]
+        names = [n for n in names if n and not n.startswith(".")]
+        missing = models.missing_names(names)
+        if missing:
+            raise ModelSourceError(f"modelSource.s3.prefix {prefix} lacks model files: {', '.join(missing)}")
+        try:
+            return {n: self._sign("get_object", f"s3://{bucket}/{key}{n}", ttl_seconds) for n in sorted(names)}
+        except (BotoCoreError, ClientError, ValueError) as exc:
+            raise PresignError(f"cannot presign the model's URLs: {exc}") from exc
 
     def _sign(self, method: str, uri: str, ttl_seconds: int) -> str:
         bucket, key = parse_s3_uri(uri)

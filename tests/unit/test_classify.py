@@ -23,6 +23,7 @@ from scribe_operator.core.classify import (
     parse_termination_message,
     pod_lost,
     probe_failed,
+    stalled,
 )
 from scribe_worker.taxonomy import BY_EXIT_CODE, BY_REASON, TAXONOMY, Reason, Source
 
@@ -62,6 +63,7 @@ SCENARIOS: dict[Reason, Callable[[], Outcome]] = {
         make_pod(1, node="n", waiting_reason="CreateContainerConfigError", waiting_message='secret "x" not found'), 9
     ),
     Reason.POD_LOST: lambda: pod_lost("t-a1"),
+    Reason.STALLED: lambda: stalled(make_pod(1, "Running", node="n", started_at=T0), 60, 12.0, 30.0),
     Reason.PRESIGN_FAILED: lambda: launch_failed(LaunchError(1, "PresignFailed", "no credentials")),
     Reason.OUTPUT_UNAVAILABLE: lambda: output_probe_failed(InputProbe("not_found", message="HTTP 404"), "s3://o/p/"),
     Reason.POD_INVALID: lambda: refused(422, 'Pod "t-a1" is invalid: spec.containers[0].resources.requests'),

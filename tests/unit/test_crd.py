@@ -15,6 +15,7 @@ from scribe_operator.api.batch_crd import batch_openapi_schema
 from scribe_operator.api.crd import CRD_PATH, build_crd, openapi_schema, render_crd
 from scribe_operator.api.schema import SchemaError, structural
 from scribe_operator.api.task import TranscriptionTaskSpec, to_json
+from scribe_operator.api.transcription import DECODING_RULES, ENGLISH_ONLY_RULES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -71,12 +72,16 @@ def test_every_spec_string_list_and_map_is_bounded(schema: Callable[[], dict[str
 def test_cel_messages_name_their_field() -> None:
     rules = [(p, r) for p, n in nodes(openapi_schema()) for r in n.get("x-kubernetes-validations", ())]
     assert {r["rule"] for _, r in rules} >= {"self == oldSelf"}
-    assert len(rules) == 8  # backoff, rules[], requests <= limits (cpu, memory), tolerations[] (3), spec
+    # backoff, rules[], requests <= limits (cpu, memory, gpu), tolerations[] (3), spec; decoding, English-only, model
+    assert len(rules) == 9 + len(DECODING_RULES) + len(ENGLISH_ONLY_RULES) + 1
     for path, rule in rules:
         field = path.rsplit(".", 1)[-1].removesuffix("[]")
         assert field in rule["message"], (path, rule)
     spec_rules = openapi_schema()["properties"]["spec"]["x-kubernetes-validations"]
-    assert spec_rules == [{"rule": "self == oldSelf", "message": "spec is immutable; create a new TranscriptionTask"}]
+    assert spec_rules == [
+        {"rule": "self == oldSelf", "message": "spec is immutable; create a new TranscriptionTask"},
+        *(r.to_schema() for r in ENGLISH_ONLY_RULES),
+    ]
 
 
 def test_pod_rules_guard_the_task_and_the_batch_template_alike() -> None:
@@ -88,7 +93,7 @@ def test_pod_rules_guard_the_task_and_the_batch_template_alike() -> None:
         resources = [r["message"] for r in spec["resources"]["x-kubernetes-validations"]]
         assert resources == [
             f"resources.requests.{name} must be less than or equal to resources.limits.{name}"
-            for name in ("cpu", "memory")
+            for name in ("cpu", "memory", "gpu")
         ]
         assert "quantity(" in spec["resources"]["x-kubernetes-validations"][0]["rule"]
         tolerations = spec["worker"]["properties"]["tolerations"]["items"]["x-kubernetes-validations"]
@@ -120,6 +125,7 @@ def test_crd_shape() -> None:
         ("ATTEMPTS", ".status.attempt"),
         ("REASON", ".status.reason"),
         ("RETRY-AT", ".status.retryAt"),
+        ("PROGRESS", ".status.progress.summary"),
         ("AGE", ".metadata.creationTimestamp"),
     ]
 

@@ -129,7 +129,8 @@ def test_a_missing_input_is_reported_before_a_missing_output() -> None:
 
 
 class RefusingEffects(FakeEffects):
-    """The API server refuses every Pod with ``code``."""
+    """The API server refuses every Pod with ``code``; ``creates`` lists the attempt's objects it was sent (the
+    namespace's worker identity, created once, is left out)."""
 
     def __init__(self, watch: Watch, code: int, message: str) -> None:
         super().__init__(watch)
@@ -137,7 +138,8 @@ class RefusingEffects(FakeEffects):
         self.creates: list[str] = []
 
     async def create(self, manifest: dict[str, Any]) -> bool:
-        self.creates.append(f"{manifest['kind']}/{manifest['metadata']['name']}")
+        if manifest["kind"] in ("Secret", "Pod"):
+            self.creates.append(f"{manifest['kind']}/{manifest['metadata']['name']}")
         if manifest["kind"] == "Pod":
             raise ApiError(status=Status(code=self.code, message=self.message, reason="Invalid", status="Failure"))
         return await super().create(manifest)

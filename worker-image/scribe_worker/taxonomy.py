@@ -28,6 +28,7 @@ class Reason(StrEnum):
     POD_FORBIDDEN = "PodForbidden"
     OOM_KILLED = "OOMKilled"
     DEADLINE_EXCEEDED = "DeadlineExceeded"
+    STALLED = "Stalled"
     IMAGE_PULL_BACK_OFF = "ImagePullBackOff"
     UNSCHEDULABLE = "Unschedulable"
     CREATE_CONTAINER_CONFIG_ERROR = "CreateContainerConfigError"
@@ -63,6 +64,7 @@ TAXONOMY: tuple[Entry, ...] = (
     Entry(Reason.WORKER_CRASHED, Source.POD, None, True, "non-zero exit without a termination message"),
     Entry(Reason.OOM_KILLED, Source.POD, 137, True, "the container exceeded its memory limit"),
     Entry(Reason.DEADLINE_EXCEEDED, Source.POD, None, True, "the attempt ran past its deadline"),
+    Entry(Reason.STALLED, Source.OPERATOR, None, True, "the worker's reported progress did not move for stallSeconds"),
     Entry(Reason.IMAGE_PULL_BACK_OFF, Source.POD, None, True, "the worker image could not be pulled in time"),
     Entry(Reason.UNSCHEDULABLE, Source.POD, None, True, "no node could take the pod in time"),
     Entry(

@@ -9,16 +9,25 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Final, Literal, Self
+from typing import Annotated, Any, Final, Literal, Protocol, Self, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
-from pydantic.alias_generators import to_camel
 from scribe_worker.taxonomy import Reason
 
+from .base import ApiModel
 from .cel import CelRule, validations
 from .constants import API_VERSION, KIND, MAX_RETRIES_LIMIT
 from .quantity import Quantity, parse_quantity
 from .s3 import INPUT_URI_PATTERN, MAX_URI_LENGTH, OUTPUT_URI_PATTERN
+from .transcription import (
+    COMPUTE_TYPE_PATTERN,
+    ENGLISH_ONLY_RULES,
+    Decoding,
+    Device,
+    ModelSource,
+    WhisperTask,
+    model_problem,
+)
 
 DNS1123_SUBDOMAIN: Final = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 LANGUAGE_PATTERN: Final = r"^[a-zA-Z]{2,3}([-_][a-zA-Z0-9]{1,8})?$"
@@ -33,12 +42,6 @@ TOLERATION_KEY_PATTERN: Final = rf"^(({_DNS_PREFIX})?{_LABEL_NAME})?$"
 characters)."""
 DAY: Final = 86_400
 MAX_PRIORITY: Final = 1_000_000
-
-
-class ApiModel(BaseModel):
-    """Base of every API model: camelCase JSON, snake_case Python, unknown fields ignored."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
 
 
 class Format(StrEnum):
@@ -196,6 +199,16 @@ class Timeouts(ApiModel):
             "How long an attempt's pod may stay unstarted (unschedulable, image pull) before the attempt fails."
         ),
     )
+    stall_seconds: int | None = Field(
+        None,
+        ge=0,
+        le=DAY,
+        description=(
+            "End a running attempt as Stalled (retryable) when its reported progress has not moved for this long; "
+            "0: never. When omitted, the operator's default (SCRIBE_STALL_TIMEOUT_SECONDS). Counted from the "
+            "worker's first progress report, so model loading and the download do not count."
+        ),
+    )
 
 
 class ResourceList(ApiModel):
@@ -203,6 +216,13 @@ class ResourceList(ApiModel):
 
     cpu: Quantity | None = Field(None, description="CPU, e.g. 500m or 2.")
     memory: Quantity | None = Field(None, description="Memory, e.g. 512Mi or 2Gi.")
+    gpu: int | None = Field(
+        None,
+        alias="nvidia.com/gpu",
+        ge=0,
+        le=64,
+        description="NVIDIA GPUs (the device plugin's nvidia.com/gpu); set in limits, or in requests and limits alike.",
+    )
 
 
 def _request_within_limit(resource: str) -> CelRule:
@@ -313,7 +333,16 @@ class WorkerSpec(ApiModel):
         None,
         max_length=253,
         pattern=DNS1123_SUBDOMAIN,
-        description="Service account of the worker pod; the namespace's default when omitted.",
+        description=(
+            "Service account of the worker pod; the operator's worker account (which may only report progress) "
+            "when omitted. Progress is reported only under the operator's worker account."
+        ),
+    )
+    runtime_class_name: str | None = Field(
+        None,
+        max_length=253,
+        pattern=DNS1123_SUBDOMAIN,
+        description="RuntimeClass of the worker pod (e.g. nvidia for GPU nodes); the cluster's default when omitted.",
     )
 
 
@@ -326,13 +355,14 @@ def _unique_formats(formats: list[Format]) -> list[Format]:
     return formats
 
 
+_ModelOptionsT = TypeVar("_ModelOptionsT", bound="_ModelOptions")
 SPEC_IMMUTABLE = CelRule("self == oldSelf", "spec is immutable; create a new TranscriptionTask")
 
 
 class TranscriptionTaskSpec(ApiModel):
     """What to transcribe, where to put the results, and how to retry. Immutable once created."""
 
-    model_config = ConfigDict(json_schema_extra=validations(SPEC_IMMUTABLE))
+    model_config = ConfigDict(json_schema_extra=validations(SPEC_IMMUTABLE, *ENGLISH_ONLY_RULES))
 
     input: str = Field(
         max_length=MAX_URI_LENGTH,
@@ -358,7 +388,37 @@ class TranscriptionTaskSpec(ApiModel):
         None,
         max_length=253,
         pattern=MODEL_PATTERN,
-        description="Transcription model (e.g. tiny.en); the worker's default when omitted.",
+        description=(
+            "Transcription model (e.g. tiny.en, small); the operator's default (SCRIBE_DEFAULT_MODEL), else the "
+            "worker's (tiny.en), when omitted. Models named *.en are English-only."
+        ),
+    )
+    model_source: ModelSource | None = Field(
+        None,
+        description=(
+            "Where the model comes from: a PersistentVolumeClaim or an S3 prefix. Omitted: the operator's default "
+            "source; {}: the model baked into the worker image."
+        ),
+    )
+    task: WhisperTask | None = Field(
+        None, description="transcribe (default): text in the spoken language; translate: English text."
+    )
+    word_timestamps: bool | None = Field(
+        None, description="Per-word start, end and probability in the json output (and word cues in vtt)."
+    )
+    initial_prompt: str | None = Field(
+        None, min_length=1, max_length=1000, description="Text that primes the first window (names, spelling, style)."
+    )
+    hotwords: str | None = Field(None, min_length=1, max_length=1000, description="Words or phrases to favour.")
+    decoding: Decoding | None = Field(None, description="Decoding mode and its knobs; the worker's defaults apply.")
+    device: Device | None = Field(
+        None, description="auto, cpu or cuda; the operator's default (SCRIBE_DEFAULT_DEVICE), else auto."
+    )
+    compute_type: str | None = Field(
+        None,
+        max_length=32,
+        pattern=COMPUTE_TYPE_PATTERN,
+        description="CTranslate2 compute type (int8, float16, int8_float16, float32, ...); default per device.",
     )
     formats: Annotated[list[Format], AfterValidator(_unique_formats)] = Field(
         default_factory=lambda: [Format.JSON, Format.TXT],
@@ -386,6 +446,24 @@ class TranscriptionTaskSpec(ApiModel):
     resources: Resources = Field(default_factory=Resources, description="Worker container resources.")
     worker: WorkerSpec = Field(default_factory=WorkerSpec, description="Worker pod placement and identity.")
 
+    @model_validator(mode="after")
+    def _model_can(self) -> Self:
+        return check_model(self)
+
+
+class _ModelOptions(Protocol):
+    model: str | None
+    language: str | None
+    task: WhisperTask | None
+
+
+def check_model(spec: _ModelOptionsT) -> _ModelOptionsT:
+    """Reject what an English-only model cannot do (the CEL rules ENGLISH_ONLY_RULES, in Python)."""
+    problem = model_problem(spec.model, spec.language, spec.task)
+    if problem is not None:
+        raise ValueError(problem)
+    return spec
+
 
 # --- status ---------------------------------------------------------------------------------------------
 
@@ -409,6 +487,24 @@ class AttemptRecord(ApiModel):
     @property
     def finished(self) -> bool:
         return self.finished_at is not None
+
+
+class AttemptProgress(ApiModel):
+    """How far the running (or last) attempt's worker has got, from its progress reports."""
+
+    attempt: int = Field(ge=1, description="The attempt the progress is of.")
+    processed_seconds: float = Field(ge=0, description="Audio seconds transcribed so far.")
+    total_seconds: float | None = Field(None, description="The audio's length in seconds, once the worker knows it.")
+    percent: int | None = Field(None, ge=0, le=100, description="processedSeconds of totalSeconds, in percent.")
+    summary: str = Field(description="What kubectl get shows in the PROGRESS column: 42% (or 12s while no total).")
+    reported_at: datetime | None = Field(None, description="When the worker sent its last report (its clock).")
+    heartbeat_time: datetime = Field(
+        description="When the operator last saw the progress move; the stall watchdog counts from here."
+    )
+
+    @property
+    def complete(self) -> bool:
+        return self.total_seconds is not None and self.processed_seconds >= self.total_seconds
 
 
 class Condition(ApiModel):
@@ -487,6 +583,9 @@ class TaskStatus(ApiModel):
         ),
     )
     requeue: RequeueRecord | None = Field(None, description="The last requeue request the operator handled.")
+    progress: AttemptProgress | None = Field(
+        None, description="While an attempt runs (and after it ends): the worker's last reported progress."
+    )
 
     @property
     def terminal(self) -> bool:

@@ -148,6 +148,15 @@ def deadline_exceeded(pod: ObservedPod, deadline_seconds: int) -> Outcome:
     return failure(Reason.DEADLINE_EXCEEDED, f"pod {pod.name} ran longer than its {deadline_seconds}s deadline")
 
 
+def stalled(pod: ObservedPod, stall_seconds: int, processed: float, total: float | None) -> Outcome:
+    """The stall watchdog's verdict on a pod whose progress has not moved for ``stall_seconds``."""
+    of = f" of {total:g}" if total is not None else ""
+    return failure(
+        Reason.STALLED,
+        f"pod {pod.name} reported no progress for {stall_seconds}s (stuck at {processed:g}{of} audio seconds)",
+    )
+
+
 def pod_lost(pod_name: str | None) -> Outcome:
     """No pod to be found for an attempt that was launched."""
     return failure(Reason.POD_LOST, f"pod {pod_name or '(unknown)'} disappeared before it finished")

@@ -6,16 +6,51 @@ task itself and the clock reading it is handed.
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
+
+from scribe_worker.podprogress import ANNOTATION as PROGRESS_ANNOTATION
 
 from ..api.constants import LABEL_ATTEMPT
 
 PodPhase = Literal["Pending", "Running", "Succeeded", "Failed", "Unknown"]
 ProbeResult = Literal["ok", "not_found", "forbidden", "error"]
 _PHASES: tuple[PodPhase, ...] = ("Pending", "Running", "Succeeded", "Failed", "Unknown")
+
+
+@dataclass(frozen=True)
+class PodProgress:
+    """The worker's last progress report, from its pod's ``scribe.dev/progress`` annotation."""
+
+    processed_seconds: float
+    total_seconds: float | None = None
+    at: datetime | None = None
+
+    @classmethod
+    def parse(cls, text: str | None) -> PodProgress | None:
+        """``{"processedSeconds": 12.5, "totalSeconds": 60, "at": "..."}``; None when absent or malformed."""
+        try:
+            raw = json.loads(text) if text else None
+        except ValueError:
+            return None
+        if not isinstance(raw, dict):
+            return None
+        processed, total = _seconds(raw.get("processedSeconds")), _seconds(raw.get("totalSeconds"))
+        if processed is None:
+            return None
+        if total is not None:
+            processed = min(processed, total)
+        return cls(processed, total, parse_time(raw.get("at")))
+
+
+def _seconds(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        return None
+    return float(value)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,6 +78,8 @@ class ObservedPod:
     disruption: str | None = None
     """The pod's ``DisruptionTarget`` condition, when the control plane is removing it (pod GC of a vanished node,
     taint eviction, the Eviction API, preemption): ``"<reason>: <message>"``."""
+    progress: PodProgress | None = None
+    """The worker's last progress report (annotation ``scribe.dev/progress``)."""
 
     @property
     def terminated(self) -> bool:
@@ -100,6 +137,7 @@ class ObservedPod:
             pod_message=_str(status.get("message")),
             unschedulable_message=_unschedulable(status),
             disruption=_disruption(status),
+            progress=PodProgress.parse(_str(_map(meta.get("annotations")).get(PROGRESS_ANNOTATION))),
         )
 
 

@@ -28,19 +28,21 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from scribe_worker import config as worker_config
 from scribe_worker.taxonomy import Reason
 
 from ..api.constants import DEAD_LETTER_VALUE, LABEL_DEAD_LETTER
 from ..api.names import pod_name, secret_name
 from ..api.outputs import output_prefix, output_uris
-from ..api.task import AttemptRecord, Phase, TaskStatus, TranscriptionTask
+from ..api.task import AttemptProgress, AttemptRecord, Phase, TaskStatus, TranscriptionTask
+from ..api.transcription import model_problem
 from . import classify
 from .backoff import backoff_delay
 from .classify import Outcome
 from .conditions import CIRCUIT_OPEN, derive_conditions
 from .deadline import attempt_deadline, url_ttl
 from .memory import memory_limit
-from .observed import CapacityVerdict, CircuitHold, InputProbe, Observed, ObservedPod
+from .observed import CapacityVerdict, CircuitHold, InputProbe, Observed, ObservedPod, PodProgress
 from .plan import (
     Action,
     CheckCapacity,
@@ -87,6 +89,21 @@ def _stray_pods(observed: Observed, in_flight: int | None) -> tuple[DeletePod, .
         DeletePod(p.name)
         for p in sorted(observed.pods, key=lambda p: p.name)
         if p.attempt != in_flight and not p.terminated and not p.deleting
+    )
+
+
+def attempt_progress(attempt: int, seen: PodProgress, heartbeat: datetime) -> AttemptProgress:
+    """status.progress from a pod's report: the numbers, a percentage and the PROGRESS column's text."""
+    total = seen.total_seconds
+    percent = None if not total else min(100, int(100 * seen.processed_seconds / total))
+    return AttemptProgress(
+        attempt=attempt,
+        processed_seconds=seen.processed_seconds,
+        total_seconds=total,
+        percent=percent,
+        summary=f"{percent}%" if percent is not None else f"{seen.processed_seconds:.0f}s",
+        reported_at=None if seen.at is None else _stamp(seen.at),
+        heartbeat_time=heartbeat,
     )
 
 
@@ -183,6 +200,10 @@ class _Pass:
         if error is not None and error.attempt == m:
             self._fail(m, classify.launch_failed(error), cleanup=True)
             return True
+        problem = self._model_problem()
+        if problem is not None:
+            self._fail(m, classify.failure(Reason.INVALID_CONFIGURATION, problem), cleanup=False)
+            return True
         if not self._may_start(m):
             return False
         probe, output = self.observed.input_probe, self.observed.output_probe
@@ -199,6 +220,13 @@ class _Pass:
         else:
             self._launch(m, probe)
         return True
+
+    def _model_problem(self) -> str | None:
+        """What the task asks of a model that cannot do it, with the default model filled in: the CEL rules see only
+        a model the spec names. Caught before any pod (or probe) is spent."""
+        model = self.spec.model or self.settings.default_model or worker_config.DEFAULT_MODEL
+        problem = model_problem(model, self.spec.language, self.spec.task)
+        return None if problem is None else f"{problem} (model {model}, the default when spec.model is omitted)"
 
     def _may_start(self, m: int) -> bool:
         """Whether attempt ``m`` may start now: the circuit breaker is closed and a slot is free. Else the task waits
@@ -264,6 +292,7 @@ class _Pass:
             retry_at=None,
             input_size=input_size,
             started_at=self.status.started_at or record.created_at,
+            progress=None,
         )
 
     # --- an attempt in flight ----------------------------------------------------------------------------
@@ -276,6 +305,7 @@ class _Pass:
         if pod is None:
             return self._missing_pod(n, expected, record)
         record = self._observe(n, pod)
+        self._progress(n, pod)
         if pod.terminated:
             if pod.phase == "Succeeded":
                 self._succeed(n, pod)
@@ -287,9 +317,31 @@ class _Pass:
             return self._watchdog(
                 pod, record, pod.created_at + timedelta(seconds=pending), classify.classify_pending(pod, pending)
             )
+        progress = self.status.progress
+        stall = self.spec.timeouts.stall_seconds
+        stall = self.settings.stall_timeout_seconds if stall is None else stall
+        if stall > 0 and progress is not None and progress.attempt == n and not progress.complete:
+            limit = progress.heartbeat_time + timedelta(seconds=stall)
+            outcome = classify.stalled(pod, stall, progress.processed_seconds, progress.total_seconds)
+            if self._watchdog(pod, record, limit, outcome):
+                return True
         deadline = record.deadline_seconds or attempt_deadline(self.spec, self.status.input_size, self.settings)
         limit = (pod.started_at or pod.created_at) + timedelta(seconds=deadline + self.settings.deadline_grace_seconds)
         return self._watchdog(pod, record, limit, classify.deadline_exceeded(pod, deadline))
+
+    def _progress(self, n: int, pod: ObservedPod) -> None:
+        """Copy the pod's progress report into status when it has moved (the heartbeat is when it was seen to)."""
+        seen = pod.progress
+        if seen is None:
+            return
+        current = self.status.progress if self.status.progress and self.status.progress.attempt == n else None
+        if current is None or seen.processed_seconds > current.processed_seconds:
+            heartbeat = self.stamp
+        elif seen.total_seconds != current.total_seconds:
+            heartbeat = current.heartbeat_time
+        else:
+            return
+        self._set(progress=attempt_progress(n, seen, heartbeat))
 
     def _missing_pod(self, n: int, expected: str, record: AttemptRecord | None) -> bool:
         error = self.observed.launch_error

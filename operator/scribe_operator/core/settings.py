@@ -42,6 +42,11 @@ class CoreSettings:
     """Most attempts running at once, operator-wide; 0: unlimited. Over it, tasks wait in phase Queued."""
     max_running_attempts_per_namespace: int = 0
     """Most attempts running at once in one namespace; 0: unlimited."""
+    default_model: str | None = None
+    """The model of a task that names none (None: the worker's default); checked against the task's options."""
+    stall_timeout_seconds: int = 900
+    """A running attempt whose progress has not moved this long is ended as Stalled; 0: never
+    (``spec.timeouts.stallSeconds`` overrides it)."""
 
     @property
     def capacity(self) -> Limits:

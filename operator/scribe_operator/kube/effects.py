@@ -14,7 +14,8 @@ from lightkube.core.exceptions import ApiError
 from lightkube.generic_resource import create_namespaced_resource
 from lightkube.models.core_v1 import EventSource, ObjectReference
 from lightkube.models.meta_v1 import ObjectMeta as KubeObjectMeta
-from lightkube.resources.core_v1 import Event, Pod, Secret
+from lightkube.resources.core_v1 import Event, Pod, Secret, ServiceAccount
+from lightkube.resources.rbac_authorization_v1 import Role, RoleBinding
 from lightkube.types import PatchType
 from pydantic import BaseModel
 
@@ -34,6 +35,9 @@ COMPONENT = "scribe-operator"
 _RESOURCES: dict[str, tuple[Any, str]] = {
     "Pod": (Pod, "pods"),
     "Secret": (Secret, "secrets"),
+    "ServiceAccount": (ServiceAccount, "serviceaccounts"),
+    "Role": (Role, "roles"),
+    "RoleBinding": (RoleBinding, "rolebindings"),
     KIND: (TaskResource, PLURAL),
     BATCH_KIND: (BatchResource, BATCH_PLURAL),
 }
