@@ -53,6 +53,10 @@ REFUSED: dict[str, tuple[dict[str, Any], str]] = {
         {"resources": {"requests": {"cpu": 2}, "limits": {"cpu": "1500m"}}},
         "resources.requests.cpu must be less than or equal to resources.limits.cpu",
     ),
+    "gpu-request-other-than-its-limit": (
+        {"resources": {"requests": {"nvidia.com/gpu": 1}, "limits": {"nvidia.com/gpu": 2}}},
+        "resources.requests.nvidia.com/gpu must equal resources.limits.nvidia.com/gpu when both are set",
+    ),
     "node-selector-value-not-a-label-value": (
         {"worker": {"nodeSelector": {"gpu": "yes please"}}},
         "worker.nodeSelector.gpu",
@@ -77,6 +81,9 @@ REFUSED: dict[str, tuple[dict[str, Any], str]] = {
 ACCEPTED: dict[str, dict[str, Any]] = {
     "equal-in-other-units": {"resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1000m"}}},
     "null-request": {"resources": {"requests": {"cpu": None, "memory": "1G"}, "limits": {"cpu": 1, "memory": "1Gi"}}},
+    "gpu-limit-only": {"resources": {"limits": {"nvidia.com/gpu": 1}}},
+    "gpu-request-only": {"resources": {"requests": {"nvidia.com/gpu": 1}}},
+    "gpu-alike": {"resources": {"requests": {"nvidia.com/gpu": 1}, "limits": {"nvidia.com/gpu": 1}}},
     "tolerate-everything": {"worker": {"tolerations": [{"operator": "Exists"}]}},
     "null-fields": {"worker": {"tolerations": [{"key": "k", "operator": "Exists", "value": None, "effect": None}]}},
 }
