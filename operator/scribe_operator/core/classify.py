@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Final
 
+from scribe_worker.redact import scrub
 from scribe_worker.taxonomy import BY_EXIT_CODE, BY_REASON, TAXONOMY, Reason, Source
 
 from ..api.task import RetryRule, RuleAction
@@ -195,7 +196,7 @@ def create_refused(attempt: int, kind: str, name: str, code: int, message: str) 
     reason = CREATE_REFUSALS.get(code)
     if reason is None:
         return None
-    detail = message or BY_REASON[reason].description
+    detail = scrub(message) if message else BY_REASON[reason].description  # a webhook may echo what it was sent
     return LaunchError(attempt, reason, f"the API server refused {kind} {name} (HTTP {code}): {detail}")
 
 
