@@ -185,9 +185,9 @@ def output_probe_failed(probe: InputProbe, prefix: str) -> Outcome | None:
 
 CREATE_REFUSALS: Final = {400: Reason.POD_INVALID, 422: Reason.POD_INVALID, 403: Reason.POD_FORBIDDEN}
 """HTTP status codes of a refused create of an attempt's Secret or Pod, and the failure reason they become: invalid
-(a spec the API server or a ValidatingAdmissionPolicy rejects), or forbidden (a ResourceQuota, an admission webhook,
-Pod Security admission, a missing service account). Other errors (5xx, 429, timeouts) are the API server's trouble,
-not the attempt's: the reconcile is retried."""
+(a spec the Pod API rejects, a ValidatingAdmissionPolicy's denial: 422; an admission webhook's denial without a code:
+400), or forbidden (a ResourceQuota, Pod Security admission, a webhook denying with 403, a missing service account).
+Other errors (5xx, 429, timeouts) are the API server's trouble, not the attempt's: the reconcile is retried."""
 
 
 def create_refused(attempt: int, kind: str, name: str, code: int, message: str) -> LaunchError | None:
