@@ -1,0 +1,101 @@
+"""Transcription options end to end: what admission rejects (naming the field), and a batched, VAD-filtered task
+with word timestamps transcribed by the real worker on the local cluster."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from lightkube import Client
+
+from tests.fixtures.speech import recognised
+from tests.support.tasks import create_task, task_manifest, task_pods, wait_for_phase
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+    from tests.e2e.conftest import Buckets, Operator
+
+pytestmark = pytest.mark.cluster
+
+
+def kubectl_apply(manifest: dict[str, Any], namespace: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["kubectl", "apply", "-n", namespace, "-f", "-"],
+        input=json.dumps(manifest), capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("spec", "field", "message"),
+    [
+        ({"model": "tiny.en", "task": "translate"}, "spec", "spec.task: translate needs a multilingual model"),
+        ({"model": "base.en", "language": "de"}, "spec", "spec.model is English-only"),
+        ({"decoding": {"mode": "sequential", "batchSize": 8}}, "spec.decoding", "decoding.batchSize needs"),
+        ({"decoding": {"temperatures": [0.4, 0.2], "mode": "sequential"}}, "spec.decoding", "increasing order"),
+        ({"modelSource": {"s3": {"prefix": "s3://models/small/"}, "persistentVolumeClaim": {"claimName": "m"}}},
+         "spec.modelSource", "set at most one"),
+        ({"device": "tpu"}, "spec.device", "Unsupported value"),
+    ],
+)  # fmt: skip
+def test_admission_rejects_what_the_model_or_decoder_cannot_do(
+    namespace: str, crd: str, spec: dict[str, Any], field: str, message: str
+) -> None:
+    result = kubectl_apply(task_manifest("bad", "s3://audio-bucket/talk.wav", **spec), namespace)
+    assert result.returncode != 0, result.stdout
+    assert field in result.stderr and message in result.stderr, result.stderr
+
+
+def test_admission_rejects_translate_for_an_english_only_model_in_a_batch_template(namespace: str, crd: str) -> None:
+    batch = {
+        "apiVersion": "scribe.dev/v1alpha1",
+        "kind": "TranscriptionBatch",
+        "metadata": {"name": "bad"},
+        "spec": {"inputs": ["s3://audio-bucket/a.wav"], "template": {"model": "tiny.en", "task": "translate"}},
+    }
+    result = kubectl_apply(batch, namespace)
+    assert result.returncode != 0 and "spec.template" in result.stderr, result.stderr
+    assert "spec.task: translate needs a multilingual model" in result.stderr, result.stderr
+
+
+def test_batched_vad_with_word_timestamps(
+    kube: Client, namespace: str, operator: Operator, s3: S3Client, buckets: Buckets, long_wav: Path
+) -> None:
+    audio, transcripts = buckets.create(), buckets.create()
+    s3.upload_file(str(long_wav), audio, "long.wav")
+    manifest = task_manifest(
+        "words",
+        f"s3://{audio}/long.wav",
+        output=f"s3://{transcripts}/words/",
+        language="en",
+        wordTimestamps=True,
+        decoding={"mode": "batched", "batchSize": 4, "vad": True, "vadParameters": {"minSilenceDurationMs": 300},
+                  "beamSize": 2},
+        device="cpu",
+        computeType="int8",
+        formats=["json", "vtt"],
+    )  # fmt: skip
+    create_task(kube, manifest, namespace)
+    wait_for_phase(kube, "words", namespace, "Succeeded", timeout=300)
+
+    pod = task_pods(kube, "words", namespace)[0]
+    env = {e["name"]: e.get("value") for e in pod["spec"]["containers"][0]["env"]}
+    assert (env["SCRIBE_DECODING"], env["SCRIBE_BATCH_SIZE"], env["SCRIBE_VAD"]) == ("batched", "4", "true")
+    assert json.loads(env["SCRIBE_VAD_PARAMETERS"]) == {"min_silence_duration_ms": 300}
+    assert env["SCRIBE_WORD_TIMESTAMPS"] == "true" and "SCRIBE_TEMPERATURES" not in env
+
+    result = json.loads(s3.get_object(Bucket=transcripts, Key="words/transcript.json")["Body"].read())
+    assert len(recognised(result["text"])) >= 5, result["text"]
+    words = [w for segment in result["segments"] for w in segment.get("words") or []]
+    assert len(words) >= 10, result["segments"][:2]
+    for word in words:
+        assert 0 <= word["start"] <= word["end"], word
+        assert word["word"].strip(), word
+    starts = [w["start"] for w in words]
+    assert starts == sorted(starts), "words are not in time order"
+    for segment in result["segments"]:
+        inside = segment.get("words") or []
+        assert all(segment["start"] - 0.5 <= w["start"] and w["end"] <= segment["end"] + 0.5 for w in inside), segment
