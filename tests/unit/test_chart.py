@@ -635,7 +635,10 @@ def test_worker_progress_policy_narrows_the_worker_account(helm: str) -> None:
         assert what in messages
     env = env_of(operator_container(docs))
     assert (env["SCRIBE_WORKER_SERVICE_ACCOUNT"], env["SCRIBE_STALL_TIMEOUT_SECONDS"]) == ("transcriber", "600")
-    assert not of_kind(render({"workerProgressPolicy.install": "false"}), "ValidatingAdmissionPolicy")
+    assert env["SCRIBE_PROGRESS_REPORTING"] == "true"  # the credential goes with the policy that narrows it
+    without = render({"workerProgressPolicy.install": "false"})
+    assert not of_kind(without, "ValidatingAdmissionPolicy")
+    assert env_of(operator_container(without))["SCRIBE_PROGRESS_REPORTING"] == "false"
 
 
 def test_network_policy_lets_workers_report_progress_to_the_api_server(helm: str) -> None:

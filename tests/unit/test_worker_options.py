@@ -37,7 +37,8 @@ MODEL_URLS = {
 
 
 def settings(**kw: Any) -> OperatorSettings:
-    return OperatorSettings(_env_file=None, **kw)  # type: ignore[call-arg]
+    """The operator's settings as the chart sets them (progress reporting on, with its policy)."""
+    return OperatorSettings(_env_file=None, **{"progress_reporting": True, **kw})  # type: ignore[call-arg]
 
 
 def pod_of(task: TranscriptionTask, ops: OperatorSettings | None = None) -> dict[str, Any]:
