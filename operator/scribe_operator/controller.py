@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from lightkube.core.exceptions import ApiError
 from scribe_worker.taxonomy import Reason
 
 from .api.names import pod_name
@@ -238,10 +239,21 @@ class Controller(ReconcileLoop[ObservedPod]):
             return LaunchError(launch.attempt, Reason.PRESIGN_FAILED, str(exc))
         except ModelSourceError as exc:
             return LaunchError(launch.attempt, Reason.INVALID_CONFIGURATION, str(exc))
-        if reports_progress(task, self.settings):
-            await self._worker_identity(task.metadata.namespace or "default")
+        namespace = task.metadata.namespace or "default"
+        progress = reports_progress(task, self.settings)
+        if progress:
+            await self._worker_identity(namespace)
         await self.effects.create(attempt_secret(task, launch, urls))
-        await self.effects.create(attempt_pod(task, launch, self.settings))
+        pod = attempt_pod(task, launch, self.settings)
+        try:
+            await self.effects.create(pod)
+        except ApiError as exc:
+            if not (progress and exc.status.code == 403 and "service account" in str(exc.status.message)):
+                raise
+            # the namespace lost its worker account since this process created it (deleted and recreated)
+            self.identities.discard(namespace)
+            await self._worker_identity(namespace)
+            await self.effects.create(pod)
         log.info(
             "%s/%s: launched attempt %d",
             task.metadata.namespace,
