@@ -40,10 +40,10 @@ system-deps: ## Install the Debian packages the tests need (espeak-ng), when mis
 
 # hack/build-binaries.sh COMPONENT...: each target builds only the binaries it needs (cached by version)
 BUILD := bash hack/build-binaries.sh
-CLUSTER_BINARIES := kubernetes etcd minio
+CLUSTER_BINARIES := kubernetes node pause etcd minio
 
 .PHONY: binaries
-binaries: ## Build every binary of the local cluster and the chart checks (Kubernetes, etcd, helm, MinIO, promtool)
+binaries: ## Build every binary of the local cluster, the chart checks and the scale benchmark (Kubernetes, etcd, helm, MinIO, promtool, kwok)
 	@$(BUILD) >/dev/null
 
 ## -- local cluster -------------------------------------------------------------------------------------------
@@ -52,8 +52,12 @@ cluster-up: venv ## Start the embedded local cluster (idempotent); writes .clust
 	@$(BUILD) $(CLUSTER_BINARIES) >/dev/null
 	$(PY) -m localcluster up
 
+.PHONY: images
+images: cluster-up ## Build the operator, worker and test images (when their inputs changed) and load them into the node
+	$(PY) -m localcluster images
+
 .PHONY: cluster-down
-cluster-down: ## Stop the embedded local cluster; leaves no process or mount behind
+cluster-down: ## Stop the embedded local cluster; leaves no process, mount, network namespace or cgroup behind
 	@if [ -x $(PY) ]; then $(PY) -m localcluster down; fi
 
 .PHONY: cluster-clean
@@ -83,7 +87,7 @@ unit: venv ## Unit tests only (no cluster; helm and promtool from the cache for 
 .PHONY: test
 test: lint system-deps binaries ## All tests: lint, unit, worker, integration and e2e on the local cluster (or USE_EXISTING_CLUSTER=1)
 ifeq ($(USE_EXISTING_CLUSTER),)
-	$(MAKE) cluster-up
+	$(MAKE) images
 	$(PY) -m localcluster operator-stop  # the tests run their own operator; one left by `make dev` would compete
 	source $(CLUSTER_ENV) && $(VENV)/bin/pytest tests $(PYTEST_ARGS)
 	source $(CLUSTER_ENV) && bash hack/test-deployed.sh $(PYTEST_ARGS)
@@ -95,7 +99,7 @@ endif
 test-deployed: venv ## The e2e suite against the chart-deployed operator (make deploy), then undeploy
 	@$(BUILD) helm >/dev/null
 ifeq ($(USE_EXISTING_CLUSTER),)
-	$(MAKE) cluster-up
+	$(MAKE) images
 	$(PY) -m localcluster operator-stop
 	source $(CLUSTER_ENV) && bash hack/test-deployed.sh $(PYTEST_ARGS)
 else
@@ -103,7 +107,7 @@ else
 endif
 
 .PHONY: dev
-dev: system-deps cluster-up ## The main job: bring up the local cluster and run a real transcription end to end
+dev: system-deps images ## The main job: bring up the local cluster and run a real transcription end to end
 	source $(CLUSTER_ENV) && bash hack/dev.sh
 
 .PHONY: run
@@ -111,8 +115,16 @@ run: venv ## Run the operator locally against the cluster KUBECONFIG names (S3 f
 	$(PY) -m scribe_operator
 
 .PHONY: bench
-bench: system-deps cluster-up ## Benchmarks, printed as numbers: core speed, status memory, API writes per task, the worker's
+bench: system-deps images ## Benchmarks, printed as numbers: core speed, status memory, API writes per task, scale (N=1000), the worker's
+	@$(BUILD) kwok >/dev/null
 	source $(CLUSTER_ENV) && $(PY) hack/bench.py
+
+# N items per phase; N=10000 takes about an hour on 2 cores (docs/performance.md)
+N ?= 1000
+.PHONY: bench-scale
+bench-scale: cluster-up ## Scale benchmark on kwok nodes: N tasks vs N Jobs (make bench-scale N=1000; DOCS=1 updates docs/)
+	@$(BUILD) kwok >/dev/null
+	source $(CLUSTER_ENV) && $(PY) hack/benchscale.py --n $(N) $(if $(DOCS),--docs)
 
 .PHONY: bench-worker
 bench-worker: venv system-deps ## The worker's benchmarks only (no cluster): RTF and WER per decoding mode, overhead, long-audio memory
@@ -129,6 +141,10 @@ helm-lint: ## helm lint the chart: all namespaces, and listed namespaces with le
 	$(HELM) lint --strict charts/scribe-operator
 	$(HELM) lint --strict charts/scribe-operator --set 'watchNamespaces={a,b}' --set replicaCount=2
 
+.PHONY: krew
+krew: ## The krew plugin archive (dist/) and its manifest plugins/scribe.yaml (RELEASE_URL: where the archive is published)
+	bash hack/krew.sh dist > plugins/scribe.yaml
+
 .PHONY: docker-build
 docker-build: ## Build the operator and worker images (needs a running Docker engine)
 	@docker info >/dev/null 2>&1 || { echo "docker-build needs a running Docker engine"; exit 1; }
@@ -139,7 +155,7 @@ docker-build: ## Build the operator and worker images (needs a running Docker en
 deploy: venv ## Install/upgrade the chart into the local cluster (or KUBECONFIG's with USE_EXISTING_CLUSTER=1)
 	@$(BUILD) helm >/dev/null
 ifeq ($(USE_EXISTING_CLUSTER),)
-	$(MAKE) cluster-up
+	$(MAKE) images
 	source $(CLUSTER_ENV) && bash hack/deploy.sh deploy
 else
 	bash hack/deploy.sh deploy

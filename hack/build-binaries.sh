@@ -5,10 +5,13 @@
 #
 # Components (each pinned in versions.env, each a few lines in the table below):
 #   kubernetes  kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (k8s.io/kubernetes, version stamped)
+#   node        kubelet, kube-proxy (k8s.io/kubernetes, the same version; the local cluster's real node)
+#   pause       the node's sandbox-container binary (hack/pause, static; its version is its source's hash)
 #   etcd        go.etcd.io/etcd/server/v3
 #   helm        helm.sh/helm/v4/cmd/helm
 #   minio       github.com/minio/minio
 #   promtool    github.com/prometheus/prometheus/cmd/promtool (checks the chart's alerting rules)
+#   kwok        sigs.k8s.io/kwok/cmd/kwok (simulated nodes for the scale benchmark only: `make bench-scale`)
 #
 # Modules come from wherever the Go toolchain is configured to fetch them (`go env GOPROXY`); nothing here names
 # a proxy. The cache is keyed by version: a second run with the same versions.env does nothing. Progress goes to
@@ -80,12 +83,18 @@ kubernetes_wrapper() {
   echo "$ld"
 }
 
-build_kubernetes() {
-  local dir="$cache/build/kubernetes-$KUBERNETES_VERSION" ld
+# build_kubernetes_cmds CMD...: k8s.io/kubernetes/cmd/CMD for each, from the one wrapper module (so the second
+# component reuses the first one's build cache).
+build_kubernetes_cmds() {
+  local dir="$cache/build/kubernetes-$KUBERNETES_VERSION" ld cmd pkgs=()
   ld=$(kubernetes_wrapper "$dir")
-  gobuild "$dir" "$ld" "$bin/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
+  for cmd in "$@"; do pkgs+=("k8s.io/kubernetes/cmd/$cmd"); done
+  gobuild "$dir" "$ld" "$bin/" "${pkgs[@]}"
 }
+build_kubernetes() { build_kubernetes_cmds kube-apiserver kube-controller-manager kube-scheduler kubectl; }
+build_node() { build_kubernetes_cmds kubelet kube-proxy; }
+build_pause() { (cd "$here/pause" && go build -trimpath -ldflags "-s -w" -o "$bin/pause" .); }
+PAUSE_VERSION=$(cat "$here/pause/go.mod" "$here/pause/main.go" | sha256sum | cut -c1-12)
 
 # build_module NAME MODULE VERSION PACKAGE LDFLAGS: one binary from one module.
 build_module() {
@@ -107,14 +116,21 @@ build_promtool() {
   build_module promtool github.com/prometheus/prometheus "$PROMETHEUS_VERSION" \
     github.com/prometheus/prometheus/cmd/promtool "-X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION"
 }
+build_kwok() {
+  build_module kwok sigs.k8s.io/kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok \
+    "-X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}"
+}
 
 # name | version | what it builds | usual cold time on 2 cores
 COMPONENTS=(
   "kubernetes|$KUBERNETES_VERSION|kube-apiserver, kube-controller-manager, kube-scheduler, kubectl|10-15 min"
+  "node|$KUBERNETES_VERSION|kubelet, kube-proxy|2-3 min after kubernetes"
+  "pause|$PAUSE_VERSION|pause|seconds"
   "etcd|$ETCD_VERSION|etcd|about 1 min"
   "helm|$HELM_VERSION|helm|about 1 min"
   "minio|$MINIO_VERSION|minio|2-3 min"
   "promtool|$PROMETHEUS_VERSION|promtool|3-5 min"
+  "kwok|$KWOK_VERSION|kwok (simulated nodes, scale benchmark only)|2-4 min"
 )
 
 component() { # NAME -> "version|what|estimate"

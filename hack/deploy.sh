@@ -7,8 +7,10 @@
 #   hack/deploy.sh undeploy   uninstall and delete the namespace (the CRD stays: helm.sh/resource-policy: keep)
 #
 # The namespace (SCRIBE_NAMESPACE, default scribe-system) enforces the `restricted` Pod Security Standard. The images
-# are the chart's defaults (ghcr.io/scribe-operator/scribe-{operator,worker}:<appVersion>); on the local cluster
-# the pod runner runs them from this checkout. On another cluster, build and push (or load) them first.
+# are the chart's defaults (ghcr.io/scribe-operator/scribe-{operator,worker}:<appVersion>) unless
+# SCRIBE_OPERATOR_IMAGE / SCRIBE_WORKER_IMAGE name others: on the local cluster, .cluster/env names the ones
+# `make images` built from this checkout's Dockerfiles and loaded into the node. On another cluster, build and push
+# (or load) them first.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -38,6 +40,18 @@ case "${1:-deploy}" in
         --from-env-file=<(printf 'accessKeyId=%s\nsecretAccessKey=%s\n' "$AWS_ACCESS_KEY_ID" "${AWS_SECRET_ACCESS_KEY:-}") \
         | kubectl apply -f - >/dev/null
       args+=(--set-string "s3.existingSecret=$SECRET")
+    fi
+    # image references repository:tag (the tag is a hash of the image's inputs)
+    if [ -n "${SCRIBE_OPERATOR_IMAGE:-}" ]; then
+      args+=(--set-string "image.repository=${SCRIBE_OPERATOR_IMAGE%:*}" --set-string "image.tag=${SCRIBE_OPERATOR_IMAGE##*:}")
+    fi
+    if [ -n "${SCRIBE_WORKER_IMAGE:-}" ]; then
+      args+=(--set-string "worker.image.repository=${SCRIBE_WORKER_IMAGE%:*}")
+      args+=(--set-string "worker.image.tag=${SCRIBE_WORKER_IMAGE##*:}")
+    fi
+    if [ -n "${SCRIBE_TEST_KUBECTL_IMAGE:-}" ]; then
+      args+=(--set-string "tests.image.repository=${SCRIBE_TEST_KUBECTL_IMAGE%:*}")
+      args+=(--set-string "tests.image.tag=${SCRIBE_TEST_KUBECTL_IMAGE##*:}")
     fi
     # A CRD applied before with `kubectl apply -f crds/` (make dev, the tests) is taken over, not refused.
     if "$HELM" upgrade --help | grep -q -- '--take-ownership'; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages the tests and `make dev` need, when they are missing.
 set -euo pipefail
-packages=(espeak-ng util-linux mount)
+packages=(espeak-ng util-linux mount busybox-static containerd runc containernetworking-plugins iptables conntrack mmdebstrap buildah podman skopeo socat)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

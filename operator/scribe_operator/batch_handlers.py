@@ -26,6 +26,7 @@ from .batch_controller import (
 from .batch_storage import BatchStorage
 from .core.batch_observed import ObservedChild, owner_batch
 from .loop import Key
+from .metrics import WATCH_EVENTS
 from .settings import OperatorSettings
 from .storage import Storage
 
@@ -100,6 +101,7 @@ async def batch_event(
     batch_child_index: kopf.Index[Key, ObservedChild],
     **_: Any,
 ) -> None:
+    WATCH_EVENTS.labels(BATCH_PLURAL).inc()
     await BatchRuntime.bind(batch_index, batch_child_index).on_event((namespace, name), event["type"])
 
 

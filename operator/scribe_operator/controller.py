@@ -23,7 +23,7 @@ from lightkube.core.exceptions import ApiError
 from scribe_worker.taxonomy import Reason
 
 from .api.names import pod_name
-from .api.outputs import output_uris
+from .api.outputs import output_prefix, output_uris
 from .api.parse import ValidationProblem, parse_task
 from .api.task import TaskStatus, TranscriptionTask
 from .capacity import CapacityTracker
@@ -39,10 +39,12 @@ from .core import (
     ObservedPod,
     Plan,
     ProbeInput,
+    ProbeOutput,
     reconcile,
 )
 from .core.breaker import failures_between
 from .core.capacity import queue_entry, waiting_entry
+from .core.classify import create_refused
 from .core.conditions import CIRCUIT_OPEN
 from .core.settings import CoreSettings
 from .kube.effects import Conflict, KubeEffects
@@ -57,7 +59,7 @@ from .storage import ModelSourceError, PresignError, Storage
 log = logging.getLogger("scribe_operator")
 
 WAKE_COALESCE_SECONDS = 0.05
-MAX_PASSES = 5  # capacity, probe, launch (or launch error), and one spare
+MAX_PASSES = 5  # capacity, the storage probes, launch (or launch error), and one spare
 
 
 class Controller(ReconcileLoop[ObservedPod]):
@@ -205,19 +207,21 @@ class Controller(ReconcileLoop[ObservedPod]):
     async def _act(self, task: TranscriptionTask, plan: Plan, now: dt.datetime) -> tuple[dict[str, Any] | None, bool]:
         """Carry out the plan's actions; returns what to observe in an immediate second pass, if anything, and
         whether an attempt's pod was created."""
-        follow_up: dict[str, Any] | None = None
+        follow_up: dict[str, Any] = {}
         launched = False
         namespace = task.metadata.namespace or "default"
         for action in plan.actions:
             if isinstance(action, CheckCapacity):
                 pod = pod_name(task.metadata.name, action.attempt)
-                follow_up = {"capacity": self.capacity.request(queue_entry(task), pod, now)}
+                follow_up["capacity"] = self.capacity.request(queue_entry(task), pod, now)
             elif isinstance(action, ProbeInput):
-                follow_up = {"input_probe": await self.storage.probe(task.spec.input)}
+                follow_up["input_probe"] = await self.storage.probe(task.spec.input)
+            elif isinstance(action, ProbeOutput):
+                follow_up["output_probe"] = await self.storage.probe_bucket(output_prefix(task.spec))
             elif isinstance(action, LaunchAttempt):
                 error = await self._launch(task, action)
                 if error is not None:
-                    follow_up = {"launch_error": error}
+                    follow_up["launch_error"] = error
                 else:
                     launched = True
             elif isinstance(action, DeletePod):
@@ -226,7 +230,7 @@ class Controller(ReconcileLoop[ObservedPod]):
                 await self.effects.delete("Secret", action.name, namespace)
             elif isinstance(action, EmitEvent):
                 await self.effects.emit(task, action)
-        return follow_up, launched
+        return follow_up or None, launched
 
     async def _launch(self, task: TranscriptionTask, launch: LaunchAttempt) -> LaunchError | None:
         source = model_source(task.spec, self.settings)
@@ -243,17 +247,15 @@ class Controller(ReconcileLoop[ObservedPod]):
         progress = reports_progress(task, self.settings)
         if progress:
             await self._worker_identity(namespace)
-        await self.effects.create(attempt_secret(task, launch, urls))
-        pod = attempt_pod(task, launch, self.settings)
-        try:
-            await self.effects.create(pod)
-        except ApiError as exc:
-            if not (progress and exc.status.code == 403 and "service account" in str(exc.status.message)):
-                raise
-            # the namespace lost its worker account since this process created it (deleted and recreated)
-            self.identities.discard(namespace)
-            await self._worker_identity(namespace)
-            await self.effects.create(pod)
+        for manifest in (attempt_secret(task, launch, urls), attempt_pod(task, launch, self.settings)):
+            try:
+                await self._create(manifest, namespace, progress)
+            except ApiError as exc:  # refused (invalid, quota, admission): the attempt fails; else retry the reconcile
+                code, message = int(exc.status.code or 0), str(exc.status.message or "")
+                refused = create_refused(launch.attempt, manifest["kind"], manifest["metadata"]["name"], code, message)
+                if refused is None:
+                    raise
+                return refused
         log.info(
             "%s/%s: launched attempt %d",
             task.metadata.namespace,
@@ -262,6 +264,19 @@ class Controller(ReconcileLoop[ObservedPod]):
             extra=log_fields(task, attempt=launch.attempt, pod=launch.pod_name),
         )
         return None
+
+    async def _create(self, manifest: dict[str, Any], namespace: str, progress: bool) -> None:
+        """Create an attempt's object; a pod refused for a missing worker account (its namespace was deleted and made
+        again since this process created the account) gets the account again and one more try."""
+        try:
+            await self.effects.create(manifest)
+        except ApiError as exc:
+            message = str(exc.status.message or "")
+            if not (progress and manifest["kind"] == "Pod" and exc.status.code == 403 and "service account" in message):
+                raise
+            self.identities.discard(namespace)
+            await self._worker_identity(namespace)
+            await self.effects.create(manifest)
 
     async def _worker_identity(self, namespace: str) -> None:
         """The namespace's worker account (ServiceAccount, Role, RoleBinding), created once per operator process."""

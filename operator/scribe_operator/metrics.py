@@ -14,6 +14,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import REGISTRY, Collector
 from scribe_worker.taxonomy import Reason
 
+from .api.batch import BATCH_PLURAL
+from .api.constants import PLURAL
 from .api.task import MATCHABLE_REASONS, Phase, TaskStatus, TranscriptionTask
 
 DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, float("inf"))
@@ -38,6 +40,11 @@ RECONCILE_ERRORS = Counter("scribe_reconcile_errors_total", "Reconciles that fai
 API_REQUESTS = Counter(
     "scribe_kube_api_requests_total", "Requests the operator made to the Kubernetes API.", ["verb", "resource"]
 )
+WATCH_EVENTS = Counter(
+    "scribe_watch_events_total", "Watch events the operator received from the API server, by resource.", ["resource"]
+)
+for _resource in (PLURAL, BATCH_PLURAL, "pods"):  # every watch's series from 0, before its first event
+    WATCH_EVENTS.labels(_resource)
 BREAKER_OPEN = Gauge(
     "scribe_circuit_breaker_open", "1 while the circuit breaker is open or half-open (new attempts paused), else 0."
 )

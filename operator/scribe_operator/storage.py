@@ -1,4 +1,4 @@
-"""S3 for the operator: HEAD the input (the preflight probe) and presign each attempt's URLs.
+"""S3 for the operator: HEAD the input and the output bucket (the preflight probes) and presign each attempt's URLs.
 
 The operator's credentials sign; workers only ever see presigned URLs. boto3 is synchronous, so calls that
 touch the network run in a thread. Presigning is local computation, but fails without credentials.
@@ -58,23 +58,28 @@ class Storage:
         )
 
     async def probe(self, uri: str) -> InputProbe:
-        """HEAD ``uri``: ok with its size, not_found, forbidden, or error; never raises."""
+        """HEAD the object ``uri``: ok with its size, not_found, forbidden, or error; never raises."""
         try:
             bucket, key = parse_s3_uri(uri)
             head = await asyncio.to_thread(self.client.head_object, Bucket=bucket, Key=key)
         except ClientError as exc:
-            error: Any = exc.response.get("Error", {})
-            code = str(error.get("Code", ""))
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            message = f"HEAD {uri}: HTTP {status}" + (f" {code}" if code and code != str(status) else "")
-            if code in _NOT_FOUND:
-                return InputProbe("not_found", message=message)
-            if code in _FORBIDDEN:
-                return InputProbe("forbidden", message=message)
-            return InputProbe("error", message=message)
+            return _failed_probe(f"HEAD {uri}", exc)
         except (BotoCoreError, ValueError) as exc:
             return InputProbe("error", message=f"HEAD {uri}: {exc}")
         return InputProbe("ok", size_bytes=int(head.get("ContentLength", 0)), message="")
+
+    async def probe_bucket(self, uri: str) -> InputProbe:
+        """HEAD the bucket of ``uri`` with the operator's credentials: ok, not_found (no such bucket), forbidden, or
+        error; never raises."""
+        bucket = ""
+        try:
+            bucket = parse_s3_uri(uri).bucket
+            await asyncio.to_thread(self.client.head_bucket, Bucket=bucket)
+        except ClientError as exc:
+            return _failed_probe(f"HEAD bucket {bucket}", exc)
+        except (BotoCoreError, ValueError) as exc:
+            return InputProbe("error", message=f"HEAD bucket {bucket or uri}: {exc}")
+        return InputProbe("ok")
 
     def presign(self, input_uri: str, outputs: dict[str, str], ttl_seconds: int) -> AttemptUrls:
         """A GET for the input and a PUT per output, each valid ``ttl_seconds``; PresignError on failure."""
@@ -111,3 +116,16 @@ class Storage:
     def _sign(self, method: str, uri: str, ttl_seconds: int) -> str:
         bucket, key = parse_s3_uri(uri)
         return self.client.generate_presigned_url(method, Params={"Bucket": bucket, "Key": key}, ExpiresIn=ttl_seconds)
+
+
+def _failed_probe(request: str, exc: ClientError) -> InputProbe:
+    """A probe answered with an S3 error: not_found, forbidden or error, and a message naming the status."""
+    error: Any = exc.response.get("Error", {})
+    code = str(error.get("Code", ""))
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    message = f"{request}: HTTP {status}" + (f" {code}" if code and code != str(status) else "")
+    if code in _NOT_FOUND:
+        return InputProbe("not_found", message=message)
+    if code in _FORBIDDEN:
+        return InputProbe("forbidden", message=message)
+    return InputProbe("error", message=message)

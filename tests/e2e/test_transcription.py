@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -100,3 +102,13 @@ def test_spoken_sample_is_transcribed(
         timeout=30,
     )
     assert not reasons & {"AttemptFailed", "DeadLettered"}, reasons
+
+    # `kubectl logs` of the worker pod: its JSON log lines, and no presigned URL in them
+    if os.environ.get("SCRIBE_NODE") != "podrunner":  # the pod runner serves no logs
+        logs = subprocess.run(
+            ["kubectl", "logs", "--namespace", namespace, "fox-a1"], check=True, capture_output=True, text=True
+        ).stdout
+        lines = [json.loads(line) for line in logs.splitlines() if line.strip()]
+        assert lines, "kubectl logs shows nothing for the worker pod"
+        assert all(isinstance(line, dict) for line in lines), logs
+        assert "X-Amz-" not in logs and "Signature=" not in logs, "a presigned URL is in the worker's log"

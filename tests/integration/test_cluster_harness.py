@@ -13,6 +13,7 @@ from tests.support.fixtures import delete_namespace, make_namespace
 from tests.support.objects import (
     KUBECTL_IMAGE,
     RESTRICTED_CONTAINER,
+    SHELL_IMAGE,
     create,
     pod_dict,
     pod_manifest,
@@ -109,7 +110,7 @@ def test_deployment_becomes_available_and_its_pod_can_call_the_api(kube: Client,
                 "serviceAccountName": "prover",
                 "initContainers": [{"name": "prove", "image": KUBECTL_IMAGE,
                                     "args": ["create", "configmap", "api-proof", "--from-literal=ok=yes"]}],
-                "containers": [{"name": "main", "image": "busybox", "command": ["sleep", "3600"]}],
+                "containers": [{"name": "main", "image": SHELL_IMAGE, "command": ["sleep", "3600"]}],
             }}},
     }, namespace)  # fmt: skip
 

@@ -1,9 +1,9 @@
 """A small fault-injecting HTTP reverse proxy for tests, in front of S3 (MinIO).
 
-It listens on 127.0.0.1, forwards every request to the upstream unchanged (the ``Host`` header included,
-so a URL presigned for the proxy's address verifies at the upstream), records what it saw, and, for
-requests matching an injected :class:`Fault`, answers with an error status, resets the connection,
-cuts the response body short, or stalls.
+It listens on the upstream's address (pods that reach MinIO reach it too), forwards every request to the upstream
+unchanged (the ``Host`` header included, so a URL presigned for the proxy's address verifies at the upstream),
+records what it saw, and, for requests matching an injected :class:`Fault`, answers with an error status, resets
+the connection, cuts the response body short, or stalls.
 
     with FaultProxy("http://127.0.0.1:19000") as proxy:
         proxy.inject(Fault("status", method="GET", path_contains="/audio/", status=500))
@@ -197,10 +197,13 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class FaultProxy:
-    def __init__(self, upstream: str, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, upstream: str, host: str | None = None, port: int = 0) -> None:
+        """Listen on `host` (default: the upstream's own address, so whoever reaches the upstream, pods on the
+        local cluster's node included, reaches the proxy)."""
         parts = urlsplit(upstream)
         if parts.scheme != "http" or not parts.hostname:
             raise ValueError(f"upstream must be an http:// URL, not {upstream!r}")
+        host = host or parts.hostname
         self.upstream_host = parts.hostname
         self.upstream_port = parts.port or 80
         self._lock = threading.Lock()

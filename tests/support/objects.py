@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from lightkube import Client
@@ -10,8 +11,9 @@ from lightkube.resources.core_v1 import Pod
 
 from .wait import wait_for
 
-SHELL_IMAGE = "busybox:1.36"
-KUBECTL_IMAGE = "registry.k8s.io/kubectl:v1.37.2"
+# the local cluster's node runs images built on this machine (.cluster/env names them); elsewhere, the public ones
+SHELL_IMAGE = os.environ.get("SCRIBE_TEST_SHELL_IMAGE", "busybox:1.36")
+KUBECTL_IMAGE = os.environ.get("SCRIBE_TEST_KUBECTL_IMAGE", "registry.k8s.io/kubectl:v1.37.2")
 
 RESTRICTED_CONTAINER: dict[str, Any] = {
     "allowPrivilegeEscalation": False,

@@ -17,6 +17,7 @@ from scribe_operator.core import (
     LaunchAttempt,
     Observed,
     ProbeInput,
+    ProbeOutput,
     reconcile,
 )
 from scribe_operator.core.memory import memory_request
@@ -24,14 +25,14 @@ from scribe_operator.core.memory import memory_request
 UPLOAD_FAILED = '{"reason": "UploadFailed", "retryable": true, "message": "PUT 503 SlowDown"}'
 
 
-def test_new_task_asks_for_a_probe_and_shows_pending() -> None:
+def test_new_task_asks_for_the_storage_probes_and_shows_pending() -> None:
     plan = reconcile(make_task(), Observed(), T0)
-    assert plan.actions == (ProbeInput(),)
+    assert plan.actions == (ProbeInput(), ProbeOutput())
     assert plan.status is not None and plan.status.phase is Phase.PENDING and plan.status.attempt == 0
     assert plan.requeue_after is None
     # replaying the same observation writes nothing and still asks for the probe
     again = reconcile(plan.apply(make_task()), Observed(), T0 + timedelta(seconds=3))
-    assert again.status is None and again.actions == (ProbeInput(),)
+    assert again.status is None and again.actions == (ProbeInput(), ProbeOutput())
 
 
 def test_updated_at_is_when_the_status_last_changed() -> None:

@@ -25,6 +25,7 @@ from scribe_operator.core import (
     ProbeInput,
     reconcile,
 )
+from scribe_operator.core.classify import create_refused
 from scribe_operator.core.observed import PodProgress
 
 EXIT_CODES = [0, 1, 10, 11, 12, 20, 21, 30, 40, 137, 143, None]
@@ -60,6 +61,9 @@ step = st.one_of(
     st.tuples(st.just("waiting"), st.sampled_from(["ImagePullBackOff", "CreateContainerConfigError", None])),
     st.tuples(st.just("probe"), st.sampled_from(PROBES)),
     st.tuples(st.just("presign"), st.booleans()),
+    st.tuples(st.just("output"), st.sampled_from(PROBES)),
+    # the API server refuses the next attempt's pod (422 invalid, 403 quota), or stops refusing (None)
+    st.tuples(st.just("refuse"), st.sampled_from([422, 403, None])),
     st.tuples(st.just("foreign"), st.integers(1, 8), st.sampled_from(["Pending", "Running", "Failed", "Succeeded"])),
     # a requeue request: a fresh token, or the current one set again; with or without reset-attempts
     st.tuples(st.just("requeue"), st.booleans(), st.booleans()),
@@ -111,6 +115,11 @@ def perform(c: Cluster, action: tuple[Any, ...]) -> None:
             c.probe = probe
         case ("presign", fail):
             c.presign_fails = {current + 1} if fail else set()
+        case ("output", probe):
+            c.output_probe = probe
+        case ("refuse", code):
+            error = None if code is None else create_refused(current + 1, "Pod", "p", code, "refused")
+            c.refused = {current + 1: error} if error is not None else {}
         case ("foreign", attempt, phase):
             c.pods[attempt] = make_pod(attempt, phase, task="stray", created=c.now - timedelta(seconds=5))
         case ("report", seconds) if live and pod is not None:

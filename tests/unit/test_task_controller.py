@@ -99,15 +99,20 @@ class FakeEffects(KubeEffects):
 
 
 class FakeStorage(Storage):
-    def __init__(self, result: str = "ok") -> None:
-        self.result = result
+    def __init__(self, result: str = "ok", bucket: bool = True) -> None:
+        self.result, self.bucket = result, bucket
         self.probed: list[str] = []
+        self.buckets: list[str] = []
 
     async def probe(self, uri: str) -> InputProbe:
         self.probed.append(uri)
         if self.result == "ok":
             return InputProbe("ok", size_bytes=1024)
         return InputProbe("error", message=f"HEAD {uri}: connection refused")  # type: ignore[arg-type]
+
+    async def probe_bucket(self, uri: str) -> InputProbe:
+        self.buckets.append(uri)
+        return InputProbe("ok") if self.bucket else InputProbe("not_found", message="HEAD bucket: HTTP 404")
 
     def presign(self, input_uri: str, outputs: dict[str, str], ttl_seconds: int) -> AttemptUrls:
         return AttemptUrls("https://s3/in?sig", {fmt: f"https://s3/{fmt}?sig" for fmt in outputs})

@@ -23,6 +23,9 @@ class Reason(StrEnum):
     UPLOAD_FAILED = "UploadFailed"
     INVALID_CONFIGURATION = "InvalidConfiguration"
     PRESIGN_FAILED = "PresignFailed"
+    OUTPUT_UNAVAILABLE = "OutputUnavailable"
+    POD_INVALID = "PodInvalid"
+    POD_FORBIDDEN = "PodForbidden"
     OOM_KILLED = "OOMKilled"
     DEADLINE_EXCEEDED = "DeadlineExceeded"
     STALLED = "Stalled"
@@ -69,6 +72,27 @@ TAXONOMY: tuple[Entry, ...] = (
     ),
     Entry(Reason.POD_LOST, Source.POD, None, True, "the pod vanished: deleted, evicted or its node is gone"),
     Entry(Reason.PRESIGN_FAILED, Source.OPERATOR, None, True, "the operator could not sign URLs for the attempt"),
+    Entry(
+        Reason.OUTPUT_UNAVAILABLE,
+        Source.OPERATOR,
+        None,
+        True,
+        "the output bucket does not exist or cannot be reached; no pod was started",
+    ),
+    Entry(
+        Reason.POD_INVALID,
+        Source.OPERATOR,
+        None,
+        False,
+        "the API server rejected the attempt's pod as invalid (HTTP 422)",
+    ),
+    Entry(
+        Reason.POD_FORBIDDEN,
+        Source.OPERATOR,
+        None,
+        True,
+        "admission refused the attempt's pod or Secret (HTTP 403: quota exceeded, policy, webhook)",
+    ),
     Entry(Reason.RETRIES_EXHAUSTED, Source.OPERATOR, None, False, "the last allowed attempt failed"),
 )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Final, Literal, Protocol, Self, TypeVar
+from typing import Annotated, Any, Final, Literal, NamedTuple, Protocol, Self, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 from scribe_worker.taxonomy import Reason
@@ -17,7 +17,7 @@ from scribe_worker.taxonomy import Reason
 from .base import ApiModel
 from .cel import CelRule, validations
 from .constants import API_VERSION, KIND, MAX_RETRIES_LIMIT
-from .quantity import Quantity
+from .quantity import Quantity, parse_quantity
 from .s3 import INPUT_URI_PATTERN, MAX_URI_LENGTH, OUTPUT_URI_PATTERN
 from .transcription import (
     COMPUTE_TYPE_PATTERN,
@@ -32,6 +32,14 @@ from .transcription import (
 DNS1123_SUBDOMAIN: Final = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 LANGUAGE_PATTERN: Final = r"^[a-zA-Z]{2,3}([-_][a-zA-Z0-9]{1,8})?$"
 MODEL_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9._/-]*$"
+_LABEL_NAME: Final = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+LABEL_VALUE_PATTERN: Final = rf"^({_LABEL_NAME})?$"
+"""A label value as the Pod API validates it (nodeSelector values, toleration values): empty, or up to 63
+alphanumerics, '-', '_', '.', beginning and ending alphanumeric."""
+_DNS_PREFIX: Final = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/"
+TOLERATION_KEY_PATTERN: Final = rf"^(({_DNS_PREFIX})?{_LABEL_NAME})?$"
+"""A toleration key: empty, or a label key (an optional DNS-subdomain prefix and ``/``, then a name of up to 63
+characters)."""
 DAY: Final = 86_400
 MAX_PRIORITY: Final = 1_000_000
 
@@ -217,8 +225,68 @@ class ResourceList(ApiModel):
     )
 
 
+def cel_name(name: str) -> str:
+    """A property name as CEL spells it: the API server escapes ``__``, ``.``, ``-`` and ``/`` in property names
+    (``nvidia.com/gpu`` -> ``nvidia__dot__com__slash__gpu``)."""
+    escapes = (("__", "__underscores__"), (".", "__dot__"), ("-", "__dash__"), ("/", "__slash__"))
+    for plain, escaped in escapes:
+        name = name.replace(plain, escaped)
+    return name
+
+
+class ResourceRule(NamedTuple):
+    """The Pod API's rule for one resource of a ResourceList: ``field`` is its Python name, ``name`` its JSON name.
+    Extended resources (domain-prefixed names such as ``nvidia.com/gpu``) cannot be overcommitted: a request set next
+    to a limit must equal it (a request alone becomes the limit too). Other resources: a request may not exceed the
+    limit."""
+
+    field: str
+    name: str
+
+    @property
+    def extended(self) -> bool:
+        return "/" in self.name
+
+    @property
+    def cel(self) -> CelRule:
+        key = cel_name(self.name)
+        request, limit = f"self.requests.{key}", f"self.limits.{key}"
+        both = f"has(self.requests) && has({request}) && has(self.limits) && has({limit})"
+        if self.extended:
+            return CelRule(
+                f"!({both}) || {limit} == {request}",
+                f"resources.requests.{self.name} must equal resources.limits.{self.name} when both are set "
+                "(an extended resource cannot be overcommitted)",
+            )
+        quantities = " && ".join(f"{q} != null && isQuantity(string({q}))" for q in (request, limit))
+        compare = f"quantity(string({request})).compareTo(quantity(string({limit}))) <= 0"
+        return CelRule(
+            f"!({both} && {quantities}) || {compare}",
+            f"resources.requests.{self.name} must be less than or equal to resources.limits.{self.name}",
+        )
+
+    def violated(self, requests: ResourceList, limits: ResourceList) -> str | None:
+        """The rule's message (with the values) if ``requests`` and ``limits`` break it, else None."""
+        request, limit = getattr(requests, self.field), getattr(limits, self.field)
+        if request is None or limit is None:
+            return None
+        if self.extended:
+            return None if limit == request else f"{self.cel.message} ({request} vs {limit})"
+        if parse_quantity(str(request)) <= parse_quantity(str(limit)):
+            return None
+        return f"{self.cel.message} ({request} > {limit})"
+
+
+RESOURCE_RULES: Final = tuple(
+    ResourceRule(field, info.alias or field) for field, info in ResourceList.model_fields.items()
+)
+"""One rule per resource a ResourceList names, generated from the model (its fields and their JSON names)."""
+
+
 class Resources(ApiModel):
     """Compute resources of the worker container; operator defaults apply to what is omitted."""
+
+    model_config = ConfigDict(json_schema_extra=validations(*(r.cel for r in RESOURCE_RULES)))
 
     requests: ResourceList = Field(default_factory=ResourceList, description="Resource requests.")
     limits: ResourceList = Field(
@@ -226,17 +294,67 @@ class Resources(ApiModel):
         description="Resource limits. After an OOMKilled attempt the next attempt gets a raised memory limit.",
     )
 
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> Self:
+        for rule in RESOURCE_RULES:
+            problem = rule.violated(self.requests, self.limits)
+            if problem is not None:
+                raise ValueError(problem)
+        return self
+
+
+def _given(field: str, *, text: bool = True) -> str:
+    """CEL: ``field`` is present (and, for a string, not empty). A null is absent to ``has()``."""
+    return f"has(self.{field})" + (f" && self.{field} != ''" if text else "")
+
+
+EXISTS = "has(self.operator) && self.operator == 'Exists'"
+TOLERATION_KEYLESS = CelRule(
+    f"({_given('key')}) || ({EXISTS})",
+    "worker.tolerations[]: operator must be Exists when key is empty (it then matches every taint)",
+)
+TOLERATION_EXISTS_VALUELESS = CelRule(
+    f"!({EXISTS}) || !({_given('value')})", "worker.tolerations[]: value must be empty when operator is Exists"
+)
+TOLERATION_SECONDS_NO_EXECUTE = CelRule(
+    f"!({_given('tolerationSeconds', text=False)}) || (has(self.effect) && self.effect == 'NoExecute')",
+    "worker.tolerations[]: tolerationSeconds is only allowed with effect NoExecute",
+)
+
 
 class Toleration(ApiModel):
-    """A pod toleration, as in the core/v1 Pod API."""
+    """A pod toleration, as in the core/v1 Pod API (and its cross-field rules, which the API server checks only
+    when the pod is created)."""
 
-    key: str | None = Field(None, max_length=316, description="Taint key; empty with operator Exists matches all.")
+    model_config = ConfigDict(
+        json_schema_extra=validations(TOLERATION_KEYLESS, TOLERATION_EXISTS_VALUELESS, TOLERATION_SECONDS_NO_EXECUTE)
+    )
+
+    key: str | None = Field(
+        None,
+        max_length=316,
+        pattern=TOLERATION_KEY_PATTERN,
+        description="Taint key; empty with operator Exists matches all.",
+    )
     operator: Literal["Exists", "Equal"] | None = Field(None, description="Exists or Equal (default Equal).")
-    value: str | None = Field(None, max_length=63, description="Taint value to match with operator Equal.")
+    value: str | None = Field(
+        None, max_length=63, pattern=LABEL_VALUE_PATTERN, description="Taint value to match with operator Equal."
+    )
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = Field(
         None, description="Taint effect to match; empty matches all effects."
     )
     toleration_seconds: int | None = Field(None, description="For NoExecute: how long the pod stays bound.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        exists = self.operator == "Exists"
+        if not self.key and not exists:
+            raise ValueError(TOLERATION_KEYLESS.message)
+        if exists and self.value:
+            raise ValueError(TOLERATION_EXISTS_VALUELESS.message)
+        if self.toleration_seconds is not None and self.effect != "NoExecute":
+            raise ValueError(TOLERATION_SECONDS_NO_EXECUTE.message)
+        return self
 
 
 class WorkerSpec(ApiModel):
@@ -245,7 +363,7 @@ class WorkerSpec(ApiModel):
     image: str | None = Field(
         None, min_length=1, max_length=512, description="Worker image; the operator's default when omitted."
     )
-    node_selector: dict[str, Annotated[str, Field(max_length=63)]] = Field(
+    node_selector: dict[str, Annotated[str, Field(max_length=63, pattern=LABEL_VALUE_PATTERN)]] = Field(
         default_factory=dict, max_length=64, description="Node labels the worker pod must match."
     )
     tolerations: list[Toleration] = Field(

@@ -16,6 +16,7 @@ from .plan import (
     LaunchAttempt,
     Plan,
     ProbeInput,
+    ProbeOutput,
 )
 from .reconcile import reconcile
 from .settings import CoreSettings
@@ -40,6 +41,7 @@ __all__ = [
     "Outcome",
     "Plan",
     "ProbeInput",
+    "ProbeOutput",
     "apply_rules",
     "attempt_deadline",
     "backoff_delay",

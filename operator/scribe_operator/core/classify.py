@@ -171,6 +171,34 @@ def probe_failed(probe: InputProbe, input_uri: str) -> Outcome | None:
     return failure(reason, f"checking input {input_uri}: {BY_REASON[reason].description}{detail}")
 
 
+def output_probe_failed(probe: InputProbe, prefix: str) -> Outcome | None:
+    """The outcome of a failed check of the output bucket (it is missing, forbidden or unreachable); None if the
+    check succeeded. No pod is started, so a bucket that appears later costs no transcription."""
+    if probe.result == "ok":
+        return None
+    detail = f": {probe.message}" if probe.message else ""
+    if probe.result == "forbidden":  # HeadBucket needs s3:ListBucket, which a PutObject-only identity lacks
+        detail += " (the operator's credentials need s3:ListBucket on the output bucket)"
+    return failure(Reason.OUTPUT_UNAVAILABLE, f"checking output {prefix}{detail}; no pod was started")
+
+
+CREATE_REFUSALS: Final = {400: Reason.POD_INVALID, 422: Reason.POD_INVALID, 403: Reason.POD_FORBIDDEN}
+"""HTTP status codes of a refused create of an attempt's Secret or Pod, and the failure reason they become: invalid
+(a spec the API server or a ValidatingAdmissionPolicy rejects), or forbidden (a ResourceQuota, an admission webhook,
+Pod Security admission, a missing service account). Other errors (5xx, 429, timeouts) are the API server's trouble,
+not the attempt's: the reconcile is retried."""
+
+
+def create_refused(attempt: int, kind: str, name: str, code: int, message: str) -> LaunchError | None:
+    """The launch error of attempt ``attempt`` when the API server refused to create its ``kind`` ``name`` with
+    HTTP ``code``; None when the error is not a refusal (retry the reconcile instead)."""
+    reason = CREATE_REFUSALS.get(code)
+    if reason is None:
+        return None
+    detail = message or BY_REASON[reason].description
+    return LaunchError(attempt, reason, f"the API server refused {kind} {name} (HTTP {code}): {detail}")
+
+
 def launch_failed(error: LaunchError) -> Outcome:
     """The outcome of an attempt the effects layer could not launch."""
     return failure(error.reason, error.message or "the attempt could not be launched")

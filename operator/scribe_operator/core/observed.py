@@ -143,7 +143,8 @@ class ObservedPod:
 
 @dataclass(frozen=True)
 class InputProbe:
-    """The result of a HEAD on the input object, made because a plan asked for it (ProbeInput)."""
+    """The result of a HEAD on the input object (ProbeInput) or on the output bucket (ProbeOutput), made because a
+    plan asked for it."""
 
     result: ProbeResult
     size_bytes: int | None = None
@@ -152,7 +153,8 @@ class InputProbe:
 
 @dataclass(frozen=True)
 class LaunchError:
-    """The effects layer could not carry out ``LaunchAttempt(attempt)`` (e.g. presigning failed)."""
+    """The effects layer could not carry out ``LaunchAttempt(attempt)``: presigning failed, or the API server refused
+    the attempt's Secret or Pod (:func:`.classify.create_refused`)."""
 
     attempt: int
     reason: str
@@ -188,6 +190,8 @@ class Observed:
 
     pods: tuple[ObservedPod, ...] = ()
     input_probe: InputProbe | None = None
+    output_probe: InputProbe | None = None
+    """The answer to ProbeOutput: whether the output bucket exists and the operator's credentials reach it."""
     launch_error: LaunchError | None = None
     capacity: CapacityVerdict | None = None
     """The answer to a CheckCapacity request; None: not asked (yet)."""

@@ -5,10 +5,11 @@ set or remove the dead-letter label (if not None), and requeue after ``requeue_a
 Every action is idempotent: creates of deterministic names treat AlreadyExists as done, deletes treat
 NotFound as done.
 
-``ProbeInput`` asks for information rather than a change: run the HEAD, then reconcile again with
-``plan.apply(task)`` and the result in ``Observed.input_probe``; ``CheckCapacity`` likewise comes back as
-``Observed.capacity``. A ``LaunchAttempt`` that fails (presigning)
-likewise comes back as ``Observed.launch_error`` in an immediate second reconcile.
+``ProbeInput`` and ``ProbeOutput`` ask for information rather than a change: run the HEADs, then reconcile again
+with ``plan.apply(task)`` and the results in ``Observed.input_probe`` and ``Observed.output_probe``;
+``CheckCapacity`` likewise comes back as ``Observed.capacity``. A ``LaunchAttempt`` that fails (presigning, or the
+API server refusing its Secret or Pod) likewise comes back as ``Observed.launch_error`` in an immediate second
+reconcile.
 """
 
 from __future__ import annotations
@@ -41,6 +42,11 @@ class EventReason(StrEnum):
 @dataclass(frozen=True)
 class ProbeInput:
     """HEAD the input object, then reconcile again with the result (``Observed.input_probe``)."""
+
+
+@dataclass(frozen=True)
+class ProbeOutput:
+    """HEAD the output bucket, then reconcile again with the result (``Observed.output_probe``)."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +96,7 @@ class EmitEvent:
     message: str
 
 
-Action = ProbeInput | CheckCapacity | LaunchAttempt | DeletePod | DeleteSecret | EmitEvent
+Action = ProbeInput | ProbeOutput | CheckCapacity | LaunchAttempt | DeletePod | DeleteSecret | EmitEvent
 
 
 @dataclass(frozen=True)

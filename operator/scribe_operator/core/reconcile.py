@@ -10,8 +10,9 @@ One pass advances the task as far as the observation allows, attempt by attempt:
   wait while the circuit breaker is open (``Observed.circuit``: the task keeps its phase, gets the condition
   CircuitOpen, and looks again at the next probe); else, when running attempts are limited, ask whether a
   slot is free (``CheckCapacity``) and wait in phase Queued if not (no timer: a freed slot wakes it); else
-  ask for an input probe; else fail the attempt up front (probe said not found/forbidden/error, or the
-  launch could not presign); else launch it. Waiting never spends an attempt;
+  ask for the storage probes (the input object, the output bucket); else fail the attempt up front (a probe
+  said not found/forbidden/error, or the launch could not presign, or the API server refused its Secret or
+  Pod); else launch it. Waiting never spends an attempt;
 * while an attempt is in flight: wait for its pod (PodLost after the pod-lost grace), record its node and
   start, end it as Succeeded or classify its failure, and run the watchdogs (pending timeout, deadline);
 * after a failure: retry with backoff while attempts remain and the failure is retryable, else Dead.
@@ -53,6 +54,7 @@ from .plan import (
     LaunchAttempt,
     Plan,
     ProbeInput,
+    ProbeOutput,
 )
 from .requeue import RequeueRequest, ignored, requeue_request, requeued
 from .settings import CoreSettings
@@ -204,13 +206,15 @@ class _Pass:
             return True
         if not self._may_start(m):
             return False
-        probe = self.observed.input_probe
-        if probe is None:
+        probe, output = self.observed.input_probe, self.observed.output_probe
+        if probe is None or output is None:
             if self.status.phase is None:
                 self._set(phase=Phase.PENDING)
-            self.actions.append(ProbeInput())
+            self.actions.extend(a for a, seen in ((ProbeInput(), probe), (ProbeOutput(), output)) if seen is None)
             return False
-        outcome = classify.probe_failed(probe, self.spec.input)
+        outcome = classify.probe_failed(probe, self.spec.input) or classify.output_probe_failed(
+            output, output_prefix(self.spec)
+        )
         if outcome is not None:
             self._fail(m, outcome, cleanup=False)
         else:

@@ -1,9 +1,15 @@
 """Bring the local cluster up and down: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, MinIO,
-and the pod runner, on free loopback ports, each waited on until healthy."""
+and a node, on free ports, each waited on until healthy.
+
+The node is `SCRIBE_NODE`: `kubelet` (a real one: containerd, runc, kubelet, kube-proxy in the node's own network
+namespace; `localcluster.node`) or `podrunner` (the stand-in; the default for now). With the real node, the API
+server and MinIO listen on the host's end of the node's veth (10.250.N.1) instead of 127.0.0.1, so pods reach
+them."""
 
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shlex
 import socket
@@ -16,13 +22,38 @@ from pathlib import Path
 
 from . import cgroups, processes
 from .kubeconfig import write_kubeconfig
-from .paths import REPO, ClusterPaths
+from .node import DAEMONS, Node
+from .paths import NODE_NAME, REPO, ClusterPaths
 from .pki import ensure_pki
 
-NODE_NAME = "scribe-local-node"
 PORT_NAMES = ("etcd", "etcd_peer", "apiserver", "controller_manager", "scheduler", "minio", "minio_console")
 # start order; stop is the reverse
-COMPONENTS = ("etcd", "minio", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "podrunner")
+CONTROL_PLANE = ("etcd", "minio", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
+NODE_KINDS = ("kubelet", "podrunner")
+
+
+def node_kind() -> str:
+    kind = os.environ.get("SCRIBE_NODE", "podrunner")
+    if kind not in NODE_KINDS:
+        raise SystemExit(f"SCRIBE_NODE must be one of {', '.join(NODE_KINDS)}, not {kind!r}")
+    return kind
+
+
+TOOLS = ("operator", "kwok")
+"""Processes started on top of the cluster (`make dev`'s operator, the scale benchmark's kwok): stopped first."""
+# Every request at Metadata level (who, verb, resource, name, times; no bodies) in .cluster/logs/audit.log: the
+# scale benchmark counts each controller's requests from it. Node heartbeats and Lease renewals are left out.
+AUDIT_POLICY = """apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: None
+  resources: [{group: coordination.k8s.io, resources: [leases]}]
+- level: None
+  verbs: [get]
+  resources: [{group: "", resources: [nodes, nodes/status]}]
+- level: Metadata
+"""
 
 
 def kubernetes_version() -> str:
@@ -60,6 +91,20 @@ class State:
 class Cluster:
     def __init__(self, paths: ClusterPaths | None = None) -> None:
         self.paths = paths or ClusterPaths.default()
+        self.extra_args: dict[str, list[str]] = {}
+        """Flags added to a component's command line when it is (re)started: see ``restart``."""
+        self.kind = node_kind()
+        self.node = Node(self.paths.root, self.paths.bin, NODE_NAME)
+        # where the API server and MinIO listen: the node's veth (pods reach it) or loopback (the pod runner)
+        self.host = self.node.net.host_ip if self.kind == "kubelet" else "127.0.0.1"
+
+    @property
+    def server(self) -> str:
+        return f"https://{self.host}:{State.load_or_create(self.paths).ports['apiserver']}"
+
+    @property
+    def s3_endpoint(self) -> str:
+        return f"http://{self.host}:{State.load_or_create(self.paths).ports['minio']}"
 
     # -- helpers ---------------------------------------------------------------------------------
     def _bin(self, name: str) -> str:
@@ -88,7 +133,12 @@ class Cluster:
         return self.paths.logs / f"{name}.log"
 
     def _start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
+        argv = [*argv, *self.extra_args.get(name, [])]
         processes.start(name, argv, run_dir=self.paths.run, log_dir=self.paths.logs, env=env, cwd=REPO)
+
+    @property
+    def audit_log(self) -> Path:
+        return self._log("audit")
 
     # -- components ------------------------------------------------------------------------------
     def _etcd(self, st: State) -> None:
@@ -123,15 +173,15 @@ class Cluster:
                 self._bin("minio"),
                 "server",
                 str(self.paths.data / "minio"),
-                f"--address=127.0.0.1:{p['minio']}",
-                f"--console-address=127.0.0.1:{p['minio_console']}",
+                f"--address={self.host}:{p['minio']}",
+                f"--console-address={self.host}:{p['minio_console']}",
                 "--quiet",
             ],
             env={"MINIO_ROOT_USER": st.minio_user, "MINIO_ROOT_PASSWORD": st.minio_password},
         )
         processes.wait_for(
             "minio",
-            lambda: self._ok(f"http://127.0.0.1:{p['minio']}/minio/health/live"),
+            lambda: self._ok(f"{self.s3_endpoint}/minio/health/live"),
             60,
             self._log("minio"),
         )
@@ -143,27 +193,37 @@ class Cluster:
             [
                 self._bin("kube-apiserver"),
                 f"--etcd-servers=http://127.0.0.1:{p['etcd']}",
-                "--bind-address=127.0.0.1",
-                "--advertise-address=127.0.0.1",
+                f"--bind-address={self.host}",
+                f"--advertise-address={self.host}",
                 f"--secure-port={p['apiserver']}",
                 f"--tls-cert-file={pki / 'apiserver.crt'}",
                 f"--tls-private-key-file={pki / 'apiserver.key'}",
                 f"--client-ca-file={pki / 'ca.crt'}",
-                "--authorization-mode=RBAC",
+                "--authorization-mode=Node,RBAC",
                 "--anonymous-auth=false",
-                "--enable-admission-plugins=PodSecurity",
+                "--enable-admission-plugins=PodSecurity,NodeRestriction",
                 "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
                 f"--service-account-key-file={pki / 'sa.pub'}",
                 f"--service-account-signing-key-file={pki / 'sa.key'}",
                 "--service-cluster-ip-range=10.96.0.0/16",
                 "--allow-privileged=true",
-                "--endpoint-reconciler-type=none",
+                # the `kubernetes` Service's endpoint is this address (pods reach it through kube-proxy); the pod
+                # runner's pods use the host's loopback, which an Endpoints object may not name
+                f"--endpoint-reconciler-type={'lease' if self.kind == 'kubelet' else 'none'}",
+                f"--kubelet-client-certificate={pki / 'apiserver-kubelet-client.crt'}",
+                f"--kubelet-client-key={pki / 'apiserver-kubelet-client.key'}",
+                "--kubelet-preferred-address-types=InternalIP,Hostname",  # `kubectl logs` reaches the node's IP
+                f"--audit-policy-file={self.paths.root / 'audit-policy.yaml'}",
+                f"--audit-log-path={self.audit_log}",
+                "--audit-log-format=json",
+                "--audit-log-maxsize=2048",
+                "--audit-log-maxbackup=1",
                 "--v=1",
             ],
         )
         processes.wait_for(
             "kube-apiserver",
-            lambda: self._ok(f"https://127.0.0.1:{p['apiserver']}/readyz", self._tls()),
+            lambda: self._ok(f"{self.server}/readyz", self._tls()),
             90,
             self._log("kube-apiserver"),
         )
@@ -220,8 +280,7 @@ class Cluster:
             self._log("kube-scheduler"),
         )
 
-    def _podrunner(self, st: State) -> None:
-        p = st.ports
+    def _podrunner(self) -> None:
         fresh = processes.read_pid(self.paths.run / "podrunner.pid") is None
         self._start(
             "podrunner",
@@ -238,7 +297,7 @@ class Cluster:
             ],
             env={"PYTHONPATH": str(REPO / "tests" / "cluster")},
         )
-        url = f"https://127.0.0.1:{p['apiserver']}/api/v1/nodes/{NODE_NAME}"
+        url = f"{self.server}/api/v1/nodes/{NODE_NAME}"
 
         since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 1)) if fresh else ""
 
@@ -251,7 +310,9 @@ class Cluster:
             )
 
         processes.wait_for("podrunner (node Ready)", node_ready, 60, self._log("podrunner"))
-        sa_url = f"https://127.0.0.1:{p['apiserver']}/api/v1/namespaces/default/serviceaccounts/default"
+
+    def _default_service_account(self) -> None:
+        sa_url = f"{self.server}/api/v1/namespaces/default/serviceaccounts/default"
         processes.wait_for("the default ServiceAccount", lambda: self._ok(sa_url, self._tls()), 60)
 
     # -- public ----------------------------------------------------------------------------------
@@ -260,8 +321,11 @@ class Cluster:
         st = State.load_or_create(self.paths)
         for d in (self.paths.logs, self.paths.run, self.paths.data):
             d.mkdir(parents=True, exist_ok=True)
-        ensure_pki(self.paths.pki)
-        server = f"https://127.0.0.1:{st.ports['apiserver']}"
+        if self.kind == "kubelet":
+            self.host = self.node.network_up().host_ip
+        ensure_pki(self.paths.pki, (self.host,))
+        (self.paths.root / "audit-policy.yaml").write_text(AUDIT_POLICY)
+        server = self.server
         write_kubeconfig(self.paths.kubeconfig, server, self.paths.pki, "admin")
         for user in ("controller-manager", "scheduler"):
             write_kubeconfig(self.paths.root / f"{user}.kubeconfig", server, self.paths.pki, user)
@@ -270,7 +334,11 @@ class Cluster:
         self._apiserver(st)
         self._controller_manager(st)
         self._scheduler(st)
-        self._podrunner(st)
+        if self.kind == "kubelet":
+            self.node.up(server, lambda path: self._get(f"{server}{path}", self._tls())[1])
+        else:
+            self._podrunner()
+        self._default_service_account()
         self.write_env(st)
         print(f"local cluster healthy in {time.monotonic() - started:.1f}s; source {self.paths.env}")
 
@@ -287,11 +355,18 @@ class Cluster:
         lines = {
             "KUBECONFIG": str(self.paths.kubeconfig),
             "PATH": f"{tools}:{self.paths.bin}:$PATH",
-            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{st.ports['minio']}",
+            "AWS_ENDPOINT_URL": self.s3_endpoint,
             "AWS_ACCESS_KEY_ID": st.minio_user,
             "AWS_SECRET_ACCESS_KEY": st.minio_password,
             "AWS_REGION": "us-east-1",
+            "SCRIBE_NODE": self.kind,
         }
+        if self.kind == "kubelet":  # the images `make images` builds and loads into the node
+            images = self.node.images
+            lines["SCRIBE_WORKER_IMAGE"] = images.ref("worker")
+            lines["SCRIBE_OPERATOR_IMAGE"] = images.ref("operator")
+            lines["SCRIBE_TEST_SHELL_IMAGE"] = images.ref("busybox")
+            lines["SCRIBE_TEST_KUBECTL_IMAGE"] = images.ref("kubectl")
         text = "".join(
             f'export {k}="{v}"\n' if k == "PATH" else f"export {k}={shlex.quote(v)}\n" for k, v in lines.items()
         )
@@ -306,7 +381,7 @@ class Cluster:
         st = State.load_or_create(self.paths)
         env = {
             "KUBECONFIG": str(self.paths.kubeconfig),
-            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{st.ports['minio']}",
+            "AWS_ENDPOINT_URL": self.s3_endpoint,
             "AWS_ACCESS_KEY_ID": st.minio_user,
             "AWS_SECRET_ACCESS_KEY": st.minio_password,
             "AWS_REGION": "us-east-1",
@@ -324,12 +399,38 @@ class Cluster:
     def operator_stop(self) -> None:
         processes.stop("operator", run_dir=self.paths.run)
 
+    def restart(self, name: str, extra_args: list[str]) -> None:
+        """Stop component ``name`` and start it again with ``extra_args`` added to its flags (``[]``: as `up` starts
+        it), waiting until it is healthy: e.g. kube-controller-manager with other client QPS for the benchmark."""
+        starters = {"kube-apiserver": self._apiserver, "kube-controller-manager": self._controller_manager}
+        processes.stop(name, run_dir=self.paths.run)
+        self.extra_args[name] = list(extra_args)
+        starters[name](State.load_or_create(self.paths))
+
+    def images(self) -> None:
+        """Build (when their inputs changed) and load the node's images (`make images`)."""
+        if self.kind != "kubelet":
+            print("the pod runner runs no images (SCRIBE_NODE=podrunner)")
+            return
+        self.node.images.load(["busybox", "kubectl", "operator", "worker"])
+
     def down(self) -> None:
-        self.operator_stop()
-        for name in reversed(COMPONENTS):
+        for name in TOOLS:
             processes.stop(name, run_dir=self.paths.run)
+        processes.stop("podrunner", run_dir=self.paths.run)
         cgroups.kill_all(cgroups.root_for(self.paths.root / "podrunner"))
+        self.node.down()
+        for name in reversed(CONTROL_PLANE):
+            processes.stop(name, run_dir=self.paths.run)
+        self.node.network_down()
         print("local cluster stopped")
 
+    def leftovers(self) -> list[str]:
+        """What `down` should have removed and did not: a non-empty list makes `localcluster check-clean` fail."""
+        names = (*CONTROL_PLANE, "podrunner", *TOOLS)
+        left = [f"process {n}" for n in names if processes.read_pid(self.paths.run / f"{n}.pid") is not None]
+        return left + self.node.leftovers()
+
     def status(self) -> dict[str, bool]:
-        return {n: processes.read_pid(self.paths.run / f"{n}.pid") is not None for n in COMPONENTS}
+        names = (*CONTROL_PLANE, *(DAEMONS if self.kind == "kubelet" else ("podrunner",)))
+        return {n: processes.read_pid(self.paths.run / f"{n}.pid") is not None for n in names}

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
+NODE_NAME = "scribe-local-node"
 
 
 def cache_dir() -> Path:

@@ -1,0 +1,3 @@
+module scribe.local/pause
+
+go 1.22
