@@ -52,6 +52,8 @@ RESTRICTED_CONTAINER = {
     "image": "busybox",
     "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
 }
+STALL_WORKER_IMAGE = os.environ.get("SCRIBE_TEST_STALL_WORKER_IMAGE", "scribe-stall-worker")
+"""tests/support/stallworker.py as an image: the pod runner's image map has it; a real node needs it built."""
 PROGRESS = json.dumps({"processedSeconds": 1.0, "totalSeconds": 2.0, "at": "2026-01-01T00:00:00Z"})
 
 
@@ -240,7 +242,7 @@ def test_a_worker_that_stops_reporting_is_ended_as_stalled_and_retried(
     manifest = task_manifest(
         "stuck",
         audio,
-        worker={"image": "scribe-stall-worker"},
+        worker={"image": STALL_WORKER_IMAGE},
         timeouts={"stallSeconds": 5, "attemptSeconds": 3600},
         retryPolicy={"maxRetries": 1, "backoff": FAST_BACKOFF},
     )
