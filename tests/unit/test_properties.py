@@ -26,6 +26,7 @@ from scribe_operator.core import (
     reconcile,
 )
 from scribe_operator.core.classify import create_refused
+from scribe_operator.core.observed import PodProgress
 
 EXIT_CODES = [0, 1, 10, 11, 12, 20, 21, 30, 40, 137, 143, None]
 MESSAGES = [
@@ -69,12 +70,15 @@ step = st.one_of(
     # a slot is free (or not), when running attempts are limited; the circuit breaker opens or closes
     st.tuples(st.just("capacity"), st.booleans()),
     st.tuples(st.just("circuit"), st.booleans()),
+    # the worker reports progress (audio seconds of 60) on its pod's annotation
+    st.tuples(st.just("report"), st.integers(0, 60)),
 )
 LIMITED = CoreSettings(max_running_attempts=2, max_running_attempts_per_namespace=1)
 FULL = CapacityVerdict(False, "OperatorCapacity", "2 of 2 attempts running operator-wide")
 tasks = st.builds(
-    lambda retries, initial, rules: make_task(
-        retryPolicy={"maxRetries": retries, "backoff": {"initialSeconds": initial, "maxSeconds": 120}, "rules": rules}
+    lambda retries, initial, rules, stall: make_task(
+        retryPolicy={"maxRetries": retries, "backoff": {"initialSeconds": initial, "maxSeconds": 120}, "rules": rules},
+        timeouts={"stallSeconds": stall},
     ),
     st.integers(0, 4),
     st.integers(1, 60),
@@ -83,8 +87,10 @@ tasks = st.builds(
             [],
             [{"reasons": ["InputNotFound", "InvalidAudio"], "action": "Retry"}],
             [{"exitCodes": [30], "action": "Fail"}],
+            [{"reasons": ["Stalled"], "action": "Fail"}],
         ]
     ),
+    st.sampled_from([None, 0, 30, 600]),
 )
 
 
@@ -116,6 +122,8 @@ def perform(c: Cluster, action: tuple[Any, ...]) -> None:
             c.refused = {current + 1: error} if error is not None else {}
         case ("foreign", attempt, phase):
             c.pods[attempt] = make_pod(attempt, phase, task="stray", created=c.now - timedelta(seconds=5))
+        case ("report", seconds) if live and pod is not None:
+            c.pods[current] = replace(pod, progress=PodProgress(float(seconds), 60.0, c.now))
         case ("capacity", free):
             c.capacity = CapacityVerdict(True) if free else FULL
         case ("circuit", open_):

@@ -611,7 +611,7 @@ class TaskStatus(ApiModel):
     started_at: datetime | None = Field(None, description="When the first attempt was launched.")
     finished_at: datetime | None = Field(None, description="When the task reached Succeeded or Dead.")
     updated_at: datetime | None = Field(
-        None, description="When the operator last changed this status (a phase, an attempt, a condition)."
+        None, description="When the operator last changed this status (a phase, an attempt, a condition, progress)."
     )
     requeues: int = Field(0, ge=0, description="Times the task was requeued from Dead (scribe.dev/requeue).")
     attempt_base: int = Field(
