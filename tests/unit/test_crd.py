@@ -93,9 +93,13 @@ def test_pod_rules_guard_the_task_and_the_batch_template_alike() -> None:
         resources = [r["message"] for r in spec["resources"]["x-kubernetes-validations"]]
         assert resources == [
             f"resources.requests.{name} must be less than or equal to resources.limits.{name}"
-            for name in ("cpu", "memory", "gpu")
+            for name in ("cpu", "memory", "nvidia.com/gpu")
         ]
         assert "quantity(" in spec["resources"]["x-kubernetes-validations"][0]["rule"]
+        # GPUs are a count, and CEL names the property by Kubernetes' escaping (an unknown field fails the CRD)
+        gpu = spec["resources"]["x-kubernetes-validations"][2]["rule"]
+        assert "self.requests.nvidia__dot__com__slash__gpu <= self.limits.nvidia__dot__com__slash__gpu" in gpu
+        assert "quantity(" not in gpu
         tolerations = spec["worker"]["properties"]["tolerations"]["items"]["x-kubernetes-validations"]
         assert len(tolerations) == 3
 

@@ -225,21 +225,35 @@ class ResourceList(ApiModel):
     )
 
 
-def _request_within_limit(resource: str) -> CelRule:
-    """``requests.<resource> <= limits.<resource>`` when both are set (the API server refuses such a pod)."""
-    request, limit = f"self.requests.{resource}", f"self.limits.{resource}"
+def _cel_name(name: str) -> str:
+    """A property name as CEL in a CRD rule spells it (Kubernetes' escaping: ``nvidia.com/gpu`` is
+    ``nvidia__dot__com__slash__gpu``)."""
+    name = name.replace("__", "__underscores__")
+    for char, escaped in ((".", "__dot__"), ("-", "__dash__"), ("/", "__slash__")):
+        name = name.replace(char, escaped)
+    return name
+
+
+def _request_within_limit(resource: str, count: bool = False) -> CelRule:
+    """``requests.<resource> <= limits.<resource>`` when both are set (the API server refuses such a pod).
+    ``count``: the resource is an integer (GPUs), not a quantity."""
+    field = _cel_name(resource)
+    request, limit = f"self.requests.{field}", f"self.limits.{field}"
     present = f"has(self.requests) && has(self.limits) && has({request}) && has({limit})"
+    message = f"resources.requests.{resource} must be less than or equal to resources.limits.{resource}"
+    if count:
+        return CelRule(f"!({present}) || {request} <= {limit}", message)
     typed = " && ".join(f"{q} != null && isQuantity(string({q}))" for q in (request, limit))
     compare = f"quantity(string({request})).compareTo(quantity(string({limit}))) <= 0"
-    return CelRule(
-        f"!({present} && {typed}) || {compare}",
-        f"resources.requests.{resource} must be less than or equal to resources.limits.{resource}",
-    )
+    return CelRule(f"!({present} && {typed}) || {compare}", message)
 
 
 RESOURCE_NAMES: Final = tuple(ResourceList.model_fields)
-"""The resources a ResourceList names (one-word names: the same in JSON and Python)."""
-REQUESTS_WITHIN_LIMITS: Final = tuple(_request_within_limit(name) for name in RESOURCE_NAMES)
+"""The resources a ResourceList names (Python names)."""
+REQUESTS_WITHIN_LIMITS: Final = tuple(
+    _request_within_limit(info.alias or name, count=info.annotation == int | None)
+    for name, info in ResourceList.model_fields.items()
+)
 """One rule per resource: a request set next to a limit must not exceed it."""
 
 
@@ -258,7 +272,9 @@ class Resources(ApiModel):
     def _requests_within_limits(self) -> Self:
         for rule, name in zip(REQUESTS_WITHIN_LIMITS, RESOURCE_NAMES, strict=True):
             request, limit = getattr(self.requests, name), getattr(self.limits, name)
-            if request is not None and limit is not None and parse_quantity(request) > parse_quantity(limit):
+            if request is None or limit is None:
+                continue
+            if (request > limit) if isinstance(request, int) else parse_quantity(request) > parse_quantity(limit):
                 raise ValueError(f"{rule.message} ({request} > {limit})")
         return self
 
