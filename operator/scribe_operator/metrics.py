@@ -25,6 +25,14 @@ ATTEMPT_FAILURES = Counter("scribe_attempt_failures_total", "Attempts that faile
 RETRIES_SCHEDULED = Counter("scribe_retries_scheduled_total", "Retries scheduled after a failure.", ["namespace"])
 DEAD_LETTERED = Counter("scribe_dead_lettered_total", "Tasks that went Dead, by reason.", ["namespace", "reason"])
 SUCCEEDED = Counter("scribe_tasks_succeeded_total", "Tasks that reached Succeeded.", ["namespace"])
+TASK_CPU_SECONDS = Counter(
+    "scribe_task_cpu_seconds_total", "CPU seconds used by finished attempts' worker containers.", ["namespace"]
+)
+TASK_GPU_SECONDS = Counter(
+    "scribe_task_gpu_seconds_total",
+    "GPU seconds held by finished attempts (GPUs requested x wall time).",
+    ["namespace"],
+)
 ATTEMPT_DURATION = Histogram(
     "scribe_attempt_duration_seconds", "Wall time of finished attempts, start to end.", ["outcome"],
     buckets=DURATION_BUCKETS,
@@ -69,7 +77,7 @@ def track_namespace(namespace: str) -> None:
     if namespace in _TRACKED_NAMESPACES:
         return
     _TRACKED_NAMESPACES.add(namespace)
-    for counter in (ATTEMPTS_STARTED, RETRIES_SCHEDULED, SUCCEEDED):
+    for counter in (ATTEMPTS_STARTED, RETRIES_SCHEDULED, SUCCEEDED, TASK_CPU_SECONDS, TASK_GPU_SECONDS):
         counter.labels(namespace)
     for reason in MATCHABLE_REASONS:
         ATTEMPT_FAILURES.labels(namespace, reason.value)
@@ -90,6 +98,9 @@ def observe_transition(task: TranscriptionTask, old: TaskStatus, new: TaskStatus
         outcome = "succeeded" if record.exit_code == 0 and record.reason == "Completed" else "failed"
         if outcome == "failed":
             ATTEMPT_FAILURES.labels(ns, record.reason or "Unknown").inc()
+        if record.usage is not None:
+            TASK_CPU_SECONDS.labels(ns).inc(record.usage.cpu_seconds or 0)
+            TASK_GPU_SECONDS.labels(ns).inc(record.usage.gpu_seconds or 0)
         if record.started_at is not None:
             ATTEMPT_DURATION.labels(outcome).observe((record.finished_at - record.started_at).total_seconds())
     if new.phase is Phase.RETRYING and (old.phase is not Phase.RETRYING or new.retry_at != old.retry_at):

@@ -484,6 +484,25 @@ def check_model(spec: _ModelOptionsT) -> _ModelOptionsT:
 # --- status ---------------------------------------------------------------------------------------------
 
 
+class Usage(ApiModel):
+    """What attempts cost: CPU and GPU time, and the highest memory use."""
+
+    cpu_seconds: float | None = Field(
+        None, ge=0, description="CPU seconds the worker container used, from its own cgroup; summed over attempts."
+    )
+    peak_memory_bytes: int | None = Field(
+        None, ge=0, description="Peak memory of the worker container, from its cgroup; the highest of any attempt."
+    )
+    gpu_seconds: float | None = Field(
+        None,
+        ge=0,
+        description=(
+            "GPUs requested (nvidia.com/gpu) times the attempt's wall time, container start to end; summed over "
+            "attempts. Omitted when no GPU was requested."
+        ),
+    )
+
+
 class AttemptRecord(ApiModel):
     """One attempt: its pod and how it ended."""
 
@@ -499,6 +518,9 @@ class AttemptRecord(ApiModel):
     retryable: bool | None = Field(None, description="Whether the failure was retryable (after rules).")
     memory_limit: str | None = Field(None, description="Memory limit the attempt ran with.")
     deadline_seconds: int | None = Field(None, description="How long the attempt was allowed to run.")
+    usage: Usage | None = Field(
+        None, description="What the attempt cost, as its worker reported at the end (none if it was killed)."
+    )
 
     @property
     def finished(self) -> bool:
@@ -601,6 +623,13 @@ class TaskStatus(ApiModel):
     requeue: RequeueRecord | None = Field(None, description="The last requeue request the operator handled.")
     progress: AttemptProgress | None = Field(
         None, description="While an attempt runs (and after it ends): the worker's last reported progress."
+    )
+    usage: Usage | None = Field(
+        None,
+        description=(
+            "What the task has cost so far, over all its attempts (also those no longer kept in attempts, and "
+            "across requeues): cpuSeconds and gpuSeconds summed, peakMemoryBytes the highest."
+        ),
     )
 
     @property

@@ -58,6 +58,7 @@ from .plan import (
 )
 from .requeue import RequeueRequest, ignored, requeue_request, requeued
 from .settings import CoreSettings
+from .usage import add_usage, attempt_usage
 
 
 def reconcile(task: TranscriptionTask, observed: Observed, now: datetime, settings: CoreSettings | None = None) -> Plan:
@@ -394,7 +395,7 @@ class _Pass:
         tm = classify.parse_termination_message(pod.termination_message)
         finished = self._finished(pod)
         message = f"transcripts written under {output_prefix(self.spec)}"
-        self._end(n, finished, exit_code=pod.exit_code or 0, reason=Reason.COMPLETED.value, message=message)
+        self._end(n, finished, exit_code=pod.exit_code or 0, reason=Reason.COMPLETED.value, message=message, pod=pod)
         self._set(
             phase=Phase.SUCCEEDED,
             reason=Reason.COMPLETED.value,
@@ -411,7 +412,7 @@ class _Pass:
         outcome = classify.apply_rules(outcome, self.spec.retry_policy.rules)
         finished = self._finished(pod)
         message = self._clip(outcome.message)
-        self._end(n, finished, outcome.exit_code, outcome.reason, message, outcome.retryable)
+        self._end(n, finished, outcome.exit_code, outcome.reason, message, outcome.retryable, pod)
         counts = dict(self.status.failure_counts)
         counts[outcome.reason] = counts.get(outcome.reason, 0) + 1
         self._set(attempt=max(self.status.attempt, n), failure_counts=counts)
@@ -442,8 +443,12 @@ class _Pass:
         reason: str,
         message: str,
         retryable: bool | None = None,
+        pod: ObservedPod | None = None,
     ) -> None:
+        """Record attempt ``n``'s end, and add what it cost (from ``pod``'s termination message) to the total."""
         record = self.status.record(n) or AttemptRecord(attempt=n, created_at=self.stamp)
+        tm = classify.parse_termination_message(pod.termination_message) if pod is not None else None
+        usage = attempt_usage(self.spec, record, tm.usage if tm is not None else None, finished)
         self._put(
             record.model_copy(
                 update={
@@ -452,9 +457,11 @@ class _Pass:
                     "reason": reason,
                     "message": message,
                     "retryable": retryable,
+                    "usage": usage,
                 }
             )
         )
+        self._set(usage=add_usage(self.status.usage, usage))
 
     # --- helpers -----------------------------------------------------------------------------------------
 
