@@ -25,6 +25,9 @@ ATTEMPT_FAILURES = Counter("scribe_attempt_failures_total", "Attempts that faile
 RETRIES_SCHEDULED = Counter("scribe_retries_scheduled_total", "Retries scheduled after a failure.", ["namespace"])
 DEAD_LETTERED = Counter("scribe_dead_lettered_total", "Tasks that went Dead, by reason.", ["namespace", "reason"])
 SUCCEEDED = Counter("scribe_tasks_succeeded_total", "Tasks that reached Succeeded.", ["namespace"])
+CACHE_HITS = Counter(
+    "scribe_cache_hits_total", "Tasks that succeeded with a result already at their output (no pod).", ["namespace"]
+)
 TASK_CPU_SECONDS = Counter(
     "scribe_task_cpu_seconds_total", "CPU seconds used by finished attempts' worker containers.", ["namespace"]
 )
@@ -77,7 +80,7 @@ def track_namespace(namespace: str) -> None:
     if namespace in _TRACKED_NAMESPACES:
         return
     _TRACKED_NAMESPACES.add(namespace)
-    for counter in (ATTEMPTS_STARTED, RETRIES_SCHEDULED, SUCCEEDED, TASK_CPU_SECONDS, TASK_GPU_SECONDS):
+    for counter in (ATTEMPTS_STARTED, RETRIES_SCHEDULED, SUCCEEDED, CACHE_HITS, TASK_CPU_SECONDS, TASK_GPU_SECONDS):
         counter.labels(namespace)
     for reason in MATCHABLE_REASONS:
         ATTEMPT_FAILURES.labels(namespace, reason.value)
@@ -109,6 +112,8 @@ def observe_transition(task: TranscriptionTask, old: TaskStatus, new: TaskStatus
         DEAD_LETTERED.labels(ns, new.reason or "Unknown").inc()
     if new.phase is Phase.SUCCEEDED and old.phase is not Phase.SUCCEEDED:
         SUCCEEDED.labels(ns).inc()
+        if new.reason == Reason.CACHE_HIT:
+            CACHE_HITS.labels(ns).inc()
         created = task.metadata.creation_timestamp
         if created is not None and new.finished_at is not None:
             TIME_TO_SUCCESS.observe((new.finished_at - created).total_seconds())

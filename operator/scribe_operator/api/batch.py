@@ -129,6 +129,7 @@ class TaskTemplate(ApiModel):
     timeouts: Timeouts = _task_field("timeouts")
     resources: Resources = _task_field("resources")
     worker: WorkerSpec = _task_field("worker")
+    cache: bool = _task_field("cache")
 
     @model_validator(mode="after")
     def _model_can(self) -> Self:

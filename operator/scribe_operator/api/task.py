@@ -74,7 +74,7 @@ class RuleAction(StrEnum):
     FAIL = "Fail"
 
 
-NON_MATCHABLE_REASONS: Final = frozenset({Reason.COMPLETED, Reason.RETRIES_EXHAUSTED})
+NON_MATCHABLE_REASONS: Final = frozenset({Reason.COMPLETED, Reason.CACHE_HIT, Reason.RETRIES_EXHAUSTED})
 """Reasons that never end an attempt as a failure, so a retry rule cannot name them."""
 MATCHABLE_REASONS: Final = tuple(r for r in Reason if r not in NON_MATCHABLE_REASONS)
 
@@ -461,6 +461,14 @@ class TranscriptionTaskSpec(ApiModel):
     )
     resources: Resources = Field(default_factory=Resources, description="Worker container resources.")
     worker: WorkerSpec = Field(default_factory=WorkerSpec, description="Worker pod placement and identity.")
+    cache: bool = Field(
+        True,
+        description=(
+            "Reuse a result already at the output: when a complete transcript of the same input version (ETag and "
+            "size) made with the same options is there, the task succeeds with reason CacheHit and no pod. false: "
+            "always transcribe. The operator's SCRIBE_RESULT_CACHE=false turns reuse off for every task."
+        ),
+    )
 
     @model_validator(mode="after")
     def _model_can(self) -> Self:
@@ -606,6 +614,7 @@ class TaskStatus(ApiModel):
     )
     observed_generation: int | None = Field(None, description="metadata.generation last reconciled.")
     input_size: int | None = Field(None, description="Size of the input in bytes, from the last probe.")
+    input_etag: str | None = Field(None, description="ETag of the input (its version), from the last probe.")
     started_at: datetime | None = Field(None, description="When the first attempt was launched.")
     finished_at: datetime | None = Field(None, description="When the task reached Succeeded or Dead.")
     updated_at: datetime | None = Field(

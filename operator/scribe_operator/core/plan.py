@@ -37,6 +37,7 @@ class EventReason(StrEnum):
     REQUEUE_IGNORED = "RequeueIgnored"
     QUEUED = "Queued"
     CIRCUIT_OPEN = "CircuitOpen"
+    CACHE_HIT = "CacheHit"
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,22 @@ class ProbeInput:
 
 @dataclass(frozen=True)
 class ProbeOutput:
-    """HEAD the output bucket, then reconcile again with the result (``Observed.output_probe``)."""
+    """HEAD the output bucket, then reconcile again with the result (``Observed.output_probe``). ``lookup``: also
+    read the result record at the task's output location and HEAD the outputs it lists (``InputProbe.stored``)."""
+
+    lookup: bool = False
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    """Attempt ``attempt`` succeeded: HEAD its outputs and write the result record beside them (input version
+    ``input_etag``/``input_size``, options hash ``options``). Best effort: a record that cannot be written only
+    means a later task will not reuse this result."""
+
+    attempt: int
+    input_etag: str
+    input_size: int
+    options: str
 
 
 @dataclass(frozen=True)
@@ -96,7 +112,7 @@ class EmitEvent:
     message: str
 
 
-Action = ProbeInput | ProbeOutput | CheckCapacity | LaunchAttempt | DeletePod | DeleteSecret | EmitEvent
+Action = ProbeInput | ProbeOutput | CheckCapacity | LaunchAttempt | DeletePod | DeleteSecret | EmitEvent | RecordResult
 
 
 @dataclass(frozen=True)

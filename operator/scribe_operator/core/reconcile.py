@@ -34,10 +34,12 @@ from scribe_worker.taxonomy import Reason
 from ..api.constants import DEAD_LETTER_VALUE, LABEL_DEAD_LETTER
 from ..api.names import pod_name, secret_name
 from ..api.outputs import output_prefix, output_uris
+from ..api.result import options_hash
 from ..api.task import AttemptProgress, AttemptRecord, Phase, TaskStatus, TranscriptionTask
 from ..api.transcription import model_problem
 from . import classify
 from .backoff import backoff_delay
+from .cache import cache_hit
 from .classify import Outcome
 from .conditions import CIRCUIT_OPEN, derive_conditions
 from .deadline import attempt_deadline, url_ttl
@@ -55,6 +57,7 @@ from .plan import (
     Plan,
     ProbeInput,
     ProbeOutput,
+    RecordResult,
 )
 from .requeue import RequeueRequest, ignored, requeue_request, requeued
 from .settings import CoreSettings
@@ -211,16 +214,44 @@ class _Pass:
         if probe is None or output is None:
             if self.status.phase is None:
                 self._set(phase=Phase.PENDING)
-            self.actions.extend(a for a, seen in ((ProbeInput(), probe), (ProbeOutput(), output)) if seen is None)
+            wanted = ((ProbeInput(), probe), (ProbeOutput(lookup=self._reuse), output))
+            self.actions.extend(a for a, seen in wanted if seen is None)
             return False
         outcome = classify.probe_failed(probe, self.spec.input) or classify.output_probe_failed(
             output, output_prefix(self.spec)
         )
         if outcome is not None:
             self._fail(m, outcome, cleanup=False)
+        elif self._reuse and cache_hit(self.spec, probe, output, self._options):
+            self._cache_hit(probe)
         else:
             self._launch(m, probe)
         return True
+
+    @property
+    def _reuse(self) -> bool:
+        """Whether a result already at the output may be reused (operator-wide and per task)."""
+        return self.settings.result_cache and self.spec.cache
+
+    @property
+    def _options(self) -> str:
+        return options_hash(self.spec, dict(self.settings.transcript_defaults))
+
+    def _cache_hit(self, probe: InputProbe) -> None:
+        """End the task as Succeeded with the result already at its output location; no attempt is spent."""
+        prefix = output_prefix(self.spec)
+        message = f"a complete transcript of this input version with the same options is already under {prefix}"
+        self._set(
+            phase=Phase.SUCCEEDED,
+            reason=Reason.CACHE_HIT.value,
+            message=message,
+            outputs=output_uris(self.spec),
+            retry_at=None,
+            input_size=probe.size_bytes,
+            input_etag=probe.etag,
+            finished_at=self.stamp,
+        )
+        self._event("Normal", EventReason.CACHE_HIT, f"{message}; no pod was started")
 
     def _model_problem(self) -> str | None:
         """What the task asks of a model that cannot do it, with the default model filled in: the CEL rules see only
@@ -265,6 +296,7 @@ class _Pass:
         self._begin(
             AttemptRecord(attempt=m, pod=pod, created_at=self.stamp, memory_limit=memory, deadline_seconds=deadline),
             input_size=probe.size_bytes,
+            input_etag=probe.etag,
         )
         self.actions.append(
             LaunchAttempt(m, pod, secret, deadline, url_ttl(self.spec, deadline, self.settings), memory)
@@ -282,16 +314,18 @@ class _Pass:
                 deadline_seconds=attempt_deadline(self.spec, self.status.input_size, self.settings),
             ),
             input_size=self.status.input_size,
+            input_etag=self.status.input_etag,
         )
         self._event("Normal", EventReason.ATTEMPT_ADOPTED, f"{self._of(m)}: adopted existing pod {pod.name}")
 
-    def _begin(self, record: AttemptRecord, input_size: int | None) -> None:
+    def _begin(self, record: AttemptRecord, input_size: int | None, input_etag: str | None) -> None:
         self._put(record)
         self._set(
             attempt=record.attempt,
             phase=Phase.RUNNING,
             retry_at=None,
             input_size=input_size,
+            input_etag=input_etag,
             started_at=self.status.started_at or record.created_at,
             progress=None,
         )
@@ -405,6 +439,9 @@ class _Pass:
             finished_at=finished,
         )
         self.actions.append(DeleteSecret(secret_name(self.task.metadata.name, n)))
+        etag, size = self.status.input_etag, self.status.input_size
+        if self.settings.result_cache and etag is not None and size is not None:
+            self.actions.append(RecordResult(n, etag, size, self._options))
         self._event("Normal", EventReason.SUCCEEDED, f"{self._of(n)} succeeded: {message}")
 
     def _fail(self, n: int, outcome: Outcome, pod: ObservedPod | None = None, cleanup: bool = True) -> None:

@@ -48,6 +48,12 @@ class CoreSettings:
     """A running attempt whose progress has not moved this long is ended as Stalled; 0: never
     (``spec.timeouts.stallSeconds`` overrides it)."""
 
+    result_cache: bool = True
+    """Reuse complete results already at a task's output location (CacheHit), and record each success's."""
+    transcript_defaults: tuple[tuple[str, str], ...] = ()
+    """The operator's defaults that shape a transcript (worker image, default model, device, ...), hashed with a
+    task's options for the result cache."""
+
     @property
     def capacity(self) -> Limits:
         return Limits(self.max_running_attempts, self.max_running_attempts_per_namespace)
