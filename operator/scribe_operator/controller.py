@@ -47,6 +47,7 @@ from .core.breaker import failures_between
 from .core.capacity import queue_entry, waiting_entry
 from .core.classify import create_refused
 from .core.conditions import CIRCUIT_OPEN
+from .core.notify import SendNotification
 from .core.plan import RecordResult
 from .core.settings import CoreSettings
 from .kube.effects import Conflict, KubeEffects
@@ -55,6 +56,7 @@ from .kube.progress import reports_progress, worker_identity
 from .kube.workerenv import model_source
 from .loop import Key, ReconcileLoop
 from .metrics import RECONCILE_DURATION, RECONCILE_ERRORS, observe_transition, track_namespace
+from .notifier import Notifier
 from .settings import OperatorSettings
 from .storage import ModelSourceError, PresignError, Storage
 
@@ -83,6 +85,7 @@ class Controller(ReconcileLoop[ObservedPod]):
         self.core: CoreSettings = settings.core()
         self.capacity = CapacityTracker(self.core.capacity, settings.pod_lost_grace_seconds)
         self.breaker = CircuitBreaker(settings.breaker(), storage.probe, self.wake, clock)
+        self.notifier = Notifier(effects, settings.notification_allow_http)
         self.seeded = False
         self.identities: set[str] = set()  # namespaces whose worker account exists
         self._wake_pending: asyncio.TimerHandle | None = None
@@ -225,6 +228,8 @@ class Controller(ReconcileLoop[ObservedPod]):
                 follow_up["output_probe"] = probe
             elif isinstance(action, RecordResult):
                 await self._record(task, action)
+            elif isinstance(action, SendNotification):
+                follow_up["notification"] = await self.notifier.send(task, action.id)
             elif isinstance(action, LaunchAttempt):
                 error = await self._launch(task, action)
                 if error is not None:

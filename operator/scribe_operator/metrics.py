@@ -16,6 +16,7 @@ from scribe_worker.taxonomy import Reason
 
 from .api.batch import BATCH_PLURAL
 from .api.constants import PLURAL
+from .api.notification import DeliveryState
 from .api.task import MATCHABLE_REASONS, Phase, TaskStatus, TranscriptionTask
 
 DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, float("inf"))
@@ -25,6 +26,12 @@ ATTEMPT_FAILURES = Counter("scribe_attempt_failures_total", "Attempts that faile
 RETRIES_SCHEDULED = Counter("scribe_retries_scheduled_total", "Retries scheduled after a failure.", ["namespace"])
 DEAD_LETTERED = Counter("scribe_dead_lettered_total", "Tasks that went Dead, by reason.", ["namespace", "reason"])
 SUCCEEDED = Counter("scribe_tasks_succeeded_total", "Tasks that reached Succeeded.", ["namespace"])
+NOTIFICATION_TRIES = Counter(
+    "scribe_notification_tries_total", "POSTs of completion notifications, by result.", ["namespace", "result"]
+)
+NOTIFICATIONS_FAILED = Counter(
+    "scribe_notifications_failed_total", "Completion notifications given up on (tries used up).", ["namespace"]
+)
 CACHE_HITS = Counter(
     "scribe_cache_hits_total", "Tasks that succeeded with a result already at their output (no pod).", ["namespace"]
 )
@@ -82,6 +89,9 @@ def track_namespace(namespace: str) -> None:
     _TRACKED_NAMESPACES.add(namespace)
     for counter in (ATTEMPTS_STARTED, RETRIES_SCHEDULED, SUCCEEDED, CACHE_HITS, TASK_CPU_SECONDS, TASK_GPU_SECONDS):
         counter.labels(namespace)
+    NOTIFICATIONS_FAILED.labels(namespace)
+    for result in ("delivered", "failed"):
+        NOTIFICATION_TRIES.labels(namespace, result)
     for reason in MATCHABLE_REASONS:
         ATTEMPT_FAILURES.labels(namespace, reason.value)
     for reason in DEAD_REASONS:
@@ -110,6 +120,7 @@ def observe_transition(task: TranscriptionTask, old: TaskStatus, new: TaskStatus
         RETRIES_SCHEDULED.labels(ns).inc()
     if new.phase is Phase.DEAD and old.phase is not Phase.DEAD:
         DEAD_LETTERED.labels(ns, new.reason or "Unknown").inc()
+    _observe_notification(ns, old, new)
     if new.phase is Phase.SUCCEEDED and old.phase is not Phase.SUCCEEDED:
         SUCCEEDED.labels(ns).inc()
         if new.reason == Reason.CACHE_HIT:
@@ -117,6 +128,17 @@ def observe_transition(task: TranscriptionTask, old: TaskStatus, new: TaskStatus
         created = task.metadata.creation_timestamp
         if created is not None and new.finished_at is not None:
             TIME_TO_SUCCESS.observe((new.finished_at - created).total_seconds())
+
+
+def _observe_notification(ns: str, old: TaskStatus, new: TaskStatus) -> None:
+    after = new.notification
+    if after is None:
+        return
+    before = old.notification if old.notification is not None and old.notification.id == after.id else None
+    if after.tries > (before.tries if before else 0):
+        NOTIFICATION_TRIES.labels(ns, "delivered" if after.state is DeliveryState.DELIVERED else "failed").inc()
+    if after.state is DeliveryState.FAILED and (before is None or before.state is not DeliveryState.FAILED):
+        NOTIFICATIONS_FAILED.labels(ns).inc()
 
 
 class PhaseCollector(Collector):

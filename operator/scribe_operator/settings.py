@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .core import CoreSettings
 from .core.breaker import BreakerSettings
+from .core.notify import NotificationSettings
 
 DEFAULT_WORKER_IMAGE = "ghcr.io/scribe-operator/scribe-worker:0.1.0"
 
@@ -110,6 +111,14 @@ class OperatorSettings(BaseSettings):
         ),
     )
 
+    notification_allow_http: bool = Field(
+        False, description="Allow plain http:// notification URLs (for receivers inside a trusted network)."
+    )
+    notification_max_tries: int = Field(6, ge=1, le=100, description="POSTs of one notification at most.")
+    notification_backoff_seconds: float = Field(
+        5.0, gt=0, description="Delay before a notification's second try; doubling, up to 300 s."
+    )
+
     @model_validator(mode="after")
     def _one_model_source(self) -> Self:
         if self.default_model_claim and self.default_model_s3_prefix:
@@ -139,6 +148,9 @@ class OperatorSettings(BaseSettings):
             default_model=self.default_model,
             stall_timeout_seconds=self.stall_timeout_seconds,
             result_cache=self.result_cache,
+            notification=NotificationSettings(
+                max_tries=self.notification_max_tries, backoff_seconds=self.notification_backoff_seconds
+            ),
             transcript_defaults=self.transcript_defaults(),
         )
 

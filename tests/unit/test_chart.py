@@ -35,7 +35,7 @@ OPERATOR_RULES: dict[tuple[str, str], set[str]] = {
     ("", "serviceaccounts"): {"create"},
     ("rbac.authorization.k8s.io", "roles"): {"create"},
     ("rbac.authorization.k8s.io", "rolebindings"): {"create"},
-    ("", "secrets"): {"create", "delete"},
+    ("", "secrets"): {"create", "delete", "get"},
     ("", "events"): {"create", "patch"},
     ("events.k8s.io", "events"): {"create", "patch"},
 }

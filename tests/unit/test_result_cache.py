@@ -44,6 +44,7 @@ NEUTRAL_CHANGES: dict[str, Any] = {
     "timeouts": {"pendingSeconds": 30},
     "resources": {"limits": {"memory": "4Gi"}},
     "worker": {"nodeSelector": {"pool": "gpu"}},
+    "notification": {"url": "https://hooks.example/t", "secretRef": {"name": "hook"}},
     "cache": False,
 }
 

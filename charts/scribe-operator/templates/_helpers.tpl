@@ -133,9 +133,10 @@ Argument: the root context.
   resources: ["roles", "rolebindings"]
   verbs: ["create"]
 # One Secret per attempt holding its presigned URLs (so they never appear in a pod spec): written, never read.
+# get: the signing key of a task's completion notification, from the Secret its spec.notification.secretRef names.
 - apiGroups: [""]
   resources: ["secrets"]
-  verbs: ["create", "delete"]
+  verbs: ["create", "delete", "get"]
 # Events about the tasks it handles.
 - apiGroups: [""]
   resources: ["events"]

@@ -22,6 +22,7 @@ from .base import ApiModel
 from .cel import CelRule, validations
 from .constants import GROUP, VERSION
 from .names import MAX_LENGTH, _shorten, label_value
+from .notification import Notification
 from .s3 import BUCKET_PATTERN, INPUT_URI_PATTERN, MAX_URI_LENGTH, OUTPUT_URI_PATTERN, parse_s3_uri, strip_extension
 from .task import (
     DAY,
@@ -129,6 +130,7 @@ class TaskTemplate(ApiModel):
     timeouts: Timeouts = _task_field("timeouts")
     resources: Resources = _task_field("resources")
     worker: WorkerSpec = _task_field("worker")
+    notification: Notification | None = _task_field("notification")
     cache: bool = _task_field("cache")
 
     @model_validator(mode="after")

@@ -26,7 +26,7 @@ from .task import TranscriptionTaskSpec
 RECORD_NAME: Final = ".scribe-result.json"
 RECORD_KIND: Final = "TranscriptionResult"
 TRANSCRIPT_NEUTRAL: Final = frozenset(
-    {"input", "output", "retry_policy", "priority", "timeouts", "resources", "worker", "cache"}
+    {"input", "output", "retry_policy", "priority", "timeouts", "resources", "worker", "notification", "cache"}
 )
 """Spec fields that do not change the transcript; every other field is hashed (worker.image is, on its own)."""
 

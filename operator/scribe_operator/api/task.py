@@ -17,6 +17,7 @@ from scribe_worker.taxonomy import Reason
 from .base import ApiModel
 from .cel import CelRule, validations
 from .constants import API_VERSION, KIND, MAX_RETRIES_LIMIT
+from .notification import Notification, NotificationStatus
 from .quantity import Quantity, parse_quantity
 from .s3 import INPUT_URI_PATTERN, MAX_URI_LENGTH, OUTPUT_URI_PATTERN
 from .transcription import (
@@ -461,6 +462,9 @@ class TranscriptionTaskSpec(ApiModel):
     )
     resources: Resources = Field(default_factory=Resources, description="Worker container resources.")
     worker: WorkerSpec = Field(default_factory=WorkerSpec, description="Worker pod placement and identity.")
+    notification: Notification | None = Field(
+        None, description="A webhook told when the task reaches Succeeded or Dead (docs/notifications.md)."
+    )
     cache: bool = Field(
         True,
         description=(
@@ -632,6 +636,9 @@ class TaskStatus(ApiModel):
     requeue: RequeueRecord | None = Field(None, description="The last requeue request the operator handled.")
     progress: AttemptProgress | None = Field(
         None, description="While an attempt runs (and after it ends): the worker's last reported progress."
+    )
+    notification: NotificationStatus | None = Field(
+        None, description="The delivery of spec.notification's event for the task's last ending."
     )
     usage: Usage | None = Field(
         None,

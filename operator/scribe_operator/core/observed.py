@@ -17,6 +17,7 @@ from scribe_worker.podprogress import ANNOTATION as PROGRESS_ANNOTATION
 
 from ..api.constants import LABEL_ATTEMPT
 from ..api.result import ResultRecord
+from .notify import NotificationResult
 
 PodPhase = Literal["Pending", "Running", "Succeeded", "Failed", "Unknown"]
 ProbeResult = Literal["ok", "not_found", "forbidden", "error"]
@@ -211,6 +212,8 @@ class Observed:
     """The answer to a CheckCapacity request; None: not asked (yet)."""
     circuit: CircuitHold | None = None
     """Set while the operator-wide circuit breaker is open (or half-open); None: closed."""
+    notification: NotificationResult | None = None
+    """The answer to SendNotification: how the POST went."""
 
 
 def _map(value: Any) -> Mapping[str, Any]:

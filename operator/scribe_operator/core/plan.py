@@ -20,6 +20,7 @@ from typing import Literal
 
 from ..api.constants import DEAD_LETTER_VALUE, LABEL_DEAD_LETTER
 from ..api.task import TaskStatus, TranscriptionTask
+from .notify import SendNotification
 
 EventType = Literal["Normal", "Warning"]
 
@@ -112,7 +113,17 @@ class EmitEvent:
     message: str
 
 
-Action = ProbeInput | ProbeOutput | CheckCapacity | LaunchAttempt | DeletePod | DeleteSecret | EmitEvent | RecordResult
+Action = (
+    ProbeInput
+    | ProbeOutput
+    | CheckCapacity
+    | LaunchAttempt
+    | DeletePod
+    | DeleteSecret
+    | EmitEvent
+    | RecordResult
+    | SendNotification
+)
 
 
 @dataclass(frozen=True)

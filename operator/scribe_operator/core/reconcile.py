@@ -44,6 +44,7 @@ from .classify import Outcome
 from .conditions import CIRCUIT_OPEN, derive_conditions
 from .deadline import attempt_deadline, url_ttl
 from .memory import memory_limit
+from .notify import notify_step
 from .observed import CapacityVerdict, CircuitHold, InputProbe, Observed, ObservedPod, PodProgress
 from .plan import (
     Action,
@@ -72,7 +73,14 @@ def reconcile(task: TranscriptionTask, observed: Observed, now: datetime, settin
         return Plan()  # being deleted: owned pods and secrets go with it; start nothing new
     request = requeue_request(task)
     if task.status.terminal and request is None:
-        return Plan(dead_letter_label=_dead_letter_label(task, task.status), actions=_stray_pods(observed, None))
+        step = notify_step(task, observed.notification, now, settings.notification)
+        status = None if step.status is None else task.status.model_copy(update={"notification": step.status})
+        return Plan(
+            status=status,
+            dead_letter_label=_dead_letter_label(task, task.status),
+            actions=(*_stray_pods(observed, None), *([step.send] if step.send else [])),
+            requeue_after=None if step.wake_at is None else max(0.0, (step.wake_at - now).total_seconds()),
+        )
     run = _Pass(task, observed, now, settings)
     if request is not None:
         run.requeue(request)
@@ -170,6 +178,8 @@ class _Pass:
             status = status.model_copy(update={"updated_at": self.stamp})
         in_flight = self._in_flight()
         deletes = [a for a in _stray_pods(self.observed, in_flight) if a not in self.actions]
+        if status.terminal and self.spec.notification is not None:
+            self.wake_at.append(self.now)  # the notification goes out in the next reconcile, after this status write
         wake = min(self.wake_at, default=None)
         return Plan(
             status=status if changed else None,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..api.constants import MAX_HISTORY
 from .capacity import Limits
+from .notify import NotificationSettings
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,9 @@ class CoreSettings:
     transcript_defaults: tuple[tuple[str, str], ...] = ()
     """The operator's defaults that shape a transcript (worker image, default model, device, ...), hashed with a
     task's options for the result cache."""
+
+    notification: NotificationSettings = field(default_factory=NotificationSettings)
+    """Tries and backoff of completion notifications."""
 
     @property
     def capacity(self) -> Limits:

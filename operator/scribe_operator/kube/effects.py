@@ -4,6 +4,7 @@ changes nothing. Status writes carry the resourceVersion they were computed from
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import logging
 import os
@@ -107,6 +108,18 @@ class KubeEffects:
                 raise Conflict(str(exc.status.message)) from exc
             raise
         return dict(result.to_dict())
+
+    async def secret_value(self, namespace: str, name: str, key: str) -> bytes | None:
+        """The value of ``key`` in Secret ``name``; None when the Secret or the key is missing."""
+        API_REQUESTS.labels("get", "secrets").inc()
+        try:
+            secret = await self.client.get(Secret, name, namespace=namespace)
+        except ApiError as exc:
+            if _code(exc) in (403, 404):
+                return None
+            raise
+        encoded = (secret.data or {}).get(key)
+        return None if encoded is None else base64.b64decode(encoded)
 
     async def emit(self, obj: Reconciled, event: EmitEvent) -> None:
         """A core/v1 Event on the object (what `kubectl describe` shows); failures are logged, not raised."""
