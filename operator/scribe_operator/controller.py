@@ -47,7 +47,7 @@ from .core.breaker import failures_between
 from .core.capacity import queue_entry, waiting_entry
 from .core.classify import create_refused
 from .core.conditions import CIRCUIT_OPEN
-from .core.notify import SendNotification
+from .core.notify import SendNotification, cloud_event
 from .core.plan import RecordResult
 from .core.settings import CoreSettings
 from .kube.effects import Conflict, KubeEffects
@@ -229,7 +229,10 @@ class Controller(ReconcileLoop[ObservedPod]):
             elif isinstance(action, RecordResult):
                 await self._record(task, action)
             elif isinstance(action, SendNotification):
-                follow_up["notification"] = await self.notifier.send(task, action.id)
+                target = task.spec.notification
+                if target is not None:
+                    event = cloud_event(task, action.id)
+                    follow_up["notification"] = await self.notifier.send(namespace, target, action.id, event)
             elif isinstance(action, LaunchAttempt):
                 error = await self._launch(task, action)
                 if error is not None:

@@ -16,7 +16,7 @@ from scribe_worker.taxonomy import Reason
 
 from .api.batch import BATCH_PLURAL
 from .api.constants import PLURAL
-from .api.notification import DeliveryState
+from .api.notification import DeliveryState, NotificationStatus
 from .api.task import MATCHABLE_REASONS, Phase, TaskStatus, TranscriptionTask
 
 DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, float("inf"))
@@ -120,7 +120,7 @@ def observe_transition(task: TranscriptionTask, old: TaskStatus, new: TaskStatus
         RETRIES_SCHEDULED.labels(ns).inc()
     if new.phase is Phase.DEAD and old.phase is not Phase.DEAD:
         DEAD_LETTERED.labels(ns, new.reason or "Unknown").inc()
-    _observe_notification(ns, old, new)
+    observe_notification(ns, old.notification, new.notification)
     if new.phase is Phase.SUCCEEDED and old.phase is not Phase.SUCCEEDED:
         SUCCEEDED.labels(ns).inc()
         if new.reason == Reason.CACHE_HIT:
@@ -130,11 +130,11 @@ def observe_transition(task: TranscriptionTask, old: TaskStatus, new: TaskStatus
             TIME_TO_SUCCESS.observe((new.finished_at - created).total_seconds())
 
 
-def _observe_notification(ns: str, old: TaskStatus, new: TaskStatus) -> None:
-    after = new.notification
+def observe_notification(ns: str, old: NotificationStatus | None, after: NotificationStatus | None) -> None:
+    """Count the tries and the give-up between two delivery states of one task's or batch's notification."""
     if after is None:
         return
-    before = old.notification if old.notification is not None and old.notification.id == after.id else None
+    before = old if old is not None and old.id == after.id else None
     if after.tries > (before.tries if before else 0):
         NOTIFICATION_TRIES.labels(ns, "delivered" if after.state is DeliveryState.DELIVERED else "failed").inc()
     if after.state is DeliveryState.FAILED and (before is None or before.state is not DeliveryState.FAILED):

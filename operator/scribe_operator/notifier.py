@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
-from .api.task import TranscriptionTask
-from .core.notify import NotificationResult, cloud_event
+from .api.notification import Notification
+from .core.notify import NotificationResult
 from .kube.effects import KubeEffects
 
 CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
@@ -33,18 +35,19 @@ class Notifier:
     def __init__(self, effects: KubeEffects, allow_http: bool = False, timeout: float = TIMEOUT_SECONDS) -> None:
         self.effects, self.allow_http, self.timeout = effects, allow_http, timeout
 
-    async def send(self, task: TranscriptionTask, key: str) -> NotificationResult:
-        target = task.spec.notification
-        assert target is not None
+    async def send(
+        self, namespace: str, target: Notification, key: str, event: Mapping[str, Any]
+    ) -> NotificationResult:
+        """POST ``event`` (notification ``key``) to ``target``, signed with its Secret's key from ``namespace``."""
         if urlsplit(target.url).scheme != "https" and not self.allow_http:
             return NotificationResult(
                 key, False, "plain http:// is not allowed (SCRIBE_NOTIFICATION_ALLOW_HTTP=false)", retryable=False
             )
-        ref, namespace = target.secret_ref, task.metadata.namespace or "default"
+        ref = target.secret_ref
         secret = await self.effects.secret_value(namespace, ref.name, ref.key)
         if secret is None:
             return NotificationResult(key, False, f"secret {ref.name} (key {ref.key}) not found in {namespace}")
-        body = json.dumps(cloud_event(task, key), separators=(",", ":"), sort_keys=True).encode()
+        body = json.dumps(event, separators=(",", ":"), sort_keys=True).encode()
         headers = {"Content-Type": CONTENT_TYPE, "Idempotency-Key": key, SIGNATURE_HEADER: sign(secret, body)}
         try:
             async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False) as client:

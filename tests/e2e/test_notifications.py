@@ -19,6 +19,7 @@ from lightkube import Client
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Secret
 
+from tests.support.batches import batch_manifest, create_batch, wait_for_batch_status
 from tests.support.operators import StartOperator, log_on_failure, own_operators
 from tests.support.tasks import create_task, describe, status_of, task_manifest, wait_for_phase, wait_for_task
 
@@ -93,6 +94,15 @@ def test_a_signed_cloudevent_is_redelivered_after_two_failures(
                 kube, "told", namespace, "the notification delivered",
                 lambda t: (t.get("status", {}).get("notification") or {}).get("state") == "Delivered", timeout=60,
             )  # fmt: skip
+            tried = len(receiver.requests)
+
+            # a batch notifies once when it finalizes (here its one input is missing: the child goes Dead at once)
+            missing = audio.rsplit("/", 1)[0] + "/absent.wav"
+            create_batch(kube, batch_manifest("calls", inputs=[missing], notification=notification), namespace)
+            batch = wait_for_batch_status(
+                kube, "calls", namespace, "the batch's notification delivered",
+                lambda s: (s.get("notification") or {}).get("state") == "Delivered", timeout=90,
+            )  # fmt: skip
     finally:
         receiver.shutdown()
         receiver.server_close()
@@ -102,11 +112,11 @@ def test_a_signed_cloudevent_is_redelivered_after_two_failures(
     note = status["notification"]
     assert (note["id"], note["tries"], note["message"]) == (f"{uid}/Succeeded/1", 3, "HTTP 200"), shown
     assert status["phase"] == "Succeeded" and status["reason"] == "Completed", shown
-    assert len(receiver.requests) == 3, receiver.requests
-    assert [phase for _, _, phase in receiver.requests] == ["Succeeded"] * 3  # the task never waited for it
-    bodies = {body for _, body, _ in receiver.requests}
+    assert tried == 3, receiver.requests
+    assert [phase for _, _, phase in receiver.requests[:3]] == ["Succeeded"] * 3  # the task never waited for it
+    bodies = {body for _, body, _ in receiver.requests[:3]}
     assert len(bodies) == 1, "every redelivery carries the same event"
-    for headers, body, _ in receiver.requests:
+    for headers, body, _ in receiver.requests[:3]:
         lower = {k.lower(): v for k, v in headers.items()}
         assert lower["content-type"].startswith("application/cloudevents+json")
         assert lower["idempotency-key"] == f"{uid}/Succeeded/1"
@@ -122,3 +132,15 @@ def test_a_signed_cloudevent_is_redelivered_after_two_failures(
     text = json.dumps(event)
     assert "X-Amz-" not in text and "Signature=" not in text and KEY.decode() not in text
     assert KEY.decode() not in json.dumps(task)
+
+    bstatus = batch["status"]
+    assert len(receiver.requests) == 4, receiver.requests  # the batch's: delivered at once
+    headers, body, _ = receiver.requests[3]
+    lower = {k.lower(): v for k, v in headers.items()}
+    assert lower["x-scribe-signature"] == "sha256=" + hmac.new(KEY, body, hashlib.sha256).hexdigest()
+    batch_event = json.loads(body)
+    phase = bstatus["phase"]
+    assert batch_event["id"] == lower["idempotency-key"] == f"{batch['metadata']['uid']}/{phase}"
+    assert batch_event["type"] == f"dev.scribe.transcriptionbatch.{phase.lower()}"
+    assert batch_event["data"]["counts"]["total"] == 1 and batch_event["data"]["failedIndexes"] == "0"
+    assert bstatus["notification"]["tries"] == 1

@@ -7,15 +7,18 @@ import hashlib
 import hmac
 import json
 
+from batch_factories import UID, BatchCluster, child, make_batch
 from prometheus_client import REGISTRY
 from scribe_factories import T0, Cluster, make_task
 from scribe_operator.api.notification import DeliveryState
 from scribe_operator.api.task import Phase
 from scribe_operator.core import CoreSettings
+from scribe_operator.core.batch import reconcile_batch
 from scribe_operator.core.notify import (
     NotificationResult,
     NotificationSettings,
     SendNotification,
+    batch_cloud_event,
     cloud_event,
     notification_id,
 )
@@ -162,3 +165,25 @@ def test_a_requeued_task_that_ends_again_gets_a_new_id() -> None:
     dead.reconcile()
     assert dead.status.phase is Phase.SUCCEEDED
     assert _pass(dead)[0] == [SendNotification("uid-1/Succeeded/2")]
+
+
+def test_a_batch_notifies_once_it_finalizes_with_its_counts_and_summary() -> None:
+    c = BatchCluster(make_batch(n=2, notification=HOOK))
+    c.reconcile()
+    c.children = {i: child(i, Phase.SUCCEEDED if i == 0 else Phase.DEAD) for i in range(2)}
+    c.reconcile()  # finalizes and writes the summary (the controller defers the POST until that status is written)
+    status = c.batch.status
+    assert status.terminal and status.summary is not None
+    key = f"{UID}/{status.phase}"
+    sent = reconcile_batch(c.batch, tuple(c.children.values()), c.now, c.settings)
+    assert sent.of(SendNotification) == [SendNotification(key)]
+    event = batch_cloud_event(c.batch, key)
+    assert event["type"] == f"dev.scribe.transcriptionbatch.{str(status.phase).lower()}"
+    assert event["data"]["counts"]["succeeded"] == 1 and event["data"]["failedIndexes"] == "1"
+    assert event["data"]["summary"] == status.summary
+    done = reconcile_batch(
+        c.batch, tuple(c.children.values()), c.now, c.settings, notification=NotificationResult(key, True, "HTTP 200")
+    )
+    assert done.status is not None and done.status.notification is not None
+    assert (done.status.notification.state, done.status.notification.tries) == (DeliveryState.DELIVERED, 1)
+    assert done.status.phase == status.phase

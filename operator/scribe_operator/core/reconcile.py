@@ -44,7 +44,7 @@ from .classify import Outcome
 from .conditions import CIRCUIT_OPEN, derive_conditions
 from .deadline import attempt_deadline, url_ttl
 from .memory import memory_limit
-from .notify import notify_step
+from .notify import task_notify_step
 from .observed import CapacityVerdict, CircuitHold, InputProbe, Observed, ObservedPod, PodProgress
 from .plan import (
     Action,
@@ -73,7 +73,7 @@ def reconcile(task: TranscriptionTask, observed: Observed, now: datetime, settin
         return Plan()  # being deleted: owned pods and secrets go with it; start nothing new
     request = requeue_request(task)
     if task.status.terminal and request is None:
-        step = notify_step(task, observed.notification, now, settings.notification)
+        step = task_notify_step(task, observed.notification, now, settings.notification)
         status = None if step.status is None else task.status.model_copy(update={"notification": step.status})
         return Plan(
             status=status,
