@@ -45,8 +45,8 @@ class Notifier:
             )
         ref = target.secret_ref
         secret = await self.effects.secret_value(namespace, ref.name, ref.key)
-        if secret is None:
-            return NotificationResult(key, False, f"secret {ref.name} (key {ref.key}) not found in {namespace}")
+        if isinstance(secret, str):
+            return NotificationResult(key, False, secret)
         body = json.dumps(event, separators=(",", ":"), sort_keys=True).encode()
         headers = {"Content-Type": CONTENT_TYPE, "Idempotency-Key": key, SIGNATURE_HEADER: sign(secret, body)}
         try:

@@ -35,7 +35,7 @@ OPERATOR_RULES: dict[tuple[str, str], set[str]] = {
     ("", "serviceaccounts"): {"create"},
     ("rbac.authorization.k8s.io", "roles"): {"create"},
     ("rbac.authorization.k8s.io", "rolebindings"): {"create"},
-    ("", "secrets"): {"create", "delete", "get"},
+    ("", "secrets"): {"create", "delete"},
     ("", "events"): {"create", "patch"},
     ("events.k8s.io", "events"): {"create", "patch"},
 }
@@ -222,6 +222,11 @@ def test_cluster_wide_rbac_is_exactly_what_the_operator_uses(helm: str) -> None:
     assert not of_kind(docs, "Role") and not of_kind(docs, "RoleBinding")  # no leader election with one replica
     sa = one(docs, "ServiceAccount")
     assert (sa["metadata"]["name"], sa["metadata"]["namespace"]) == (FULLNAME, NAMESPACE)
+
+
+def test_reading_notification_keys_is_opt_in(helm: str) -> None:
+    rules = rule_table(one(render({"notifications.readSecrets": "true"}), "ClusterRole")["rules"])
+    assert rules == {**OPERATOR_RULES, ("", "secrets"): {"create", "delete", "get"}}
 
 
 def test_listed_namespaces_get_roles_and_nothing_cluster_wide(helm: str) -> None:

@@ -109,17 +109,19 @@ class KubeEffects:
             raise
         return dict(result.to_dict())
 
-    async def secret_value(self, namespace: str, name: str, key: str) -> bytes | None:
-        """The value of ``key`` in Secret ``name``; None when the Secret or the key is missing."""
+    async def secret_value(self, namespace: str, name: str, key: str) -> bytes | str:
+        """The value of ``key`` in Secret ``name``, or (a str) why it cannot be had: missing, or not readable."""
         API_REQUESTS.labels("get", "secrets").inc()
         try:
             secret = await self.client.get(Secret, name, namespace=namespace)
         except ApiError as exc:
-            if _code(exc) in (403, 404):
-                return None
+            if _code(exc) == 404:
+                return f"secret {name} not found in {namespace}"
+            if _code(exc) == 403:
+                return f"the operator may not read secret {name} in {namespace} (chart: notifications.readSecrets)"
             raise
         encoded = (secret.data or {}).get(key)
-        return None if encoded is None else base64.b64decode(encoded)
+        return f"secret {name} in {namespace} has no key {key}" if encoded is None else base64.b64decode(encoded)
 
     async def emit(self, obj: Reconciled, event: EmitEvent) -> None:
         """A core/v1 Event on the object (what `kubectl describe` shows); failures are logged, not raised."""
