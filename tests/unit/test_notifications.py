@@ -12,6 +12,7 @@ from prometheus_client import REGISTRY
 from scribe_factories import T0, Cluster, make_task
 from scribe_operator.api.notification import DeliveryState
 from scribe_operator.api.task import Phase
+from scribe_operator.cli.render import notification_line
 from scribe_operator.core import CoreSettings
 from scribe_operator.core.batch import reconcile_batch
 from scribe_operator.core.notify import (
@@ -90,6 +91,7 @@ def test_redelivered_with_backoff_until_delivered_with_one_id() -> None:
     note = c.status.notification
     assert (note.state, note.tries, note.next_try_at) == (DeliveryState.DELIVERED, 3, None)
     assert c.status.phase is Phase.SUCCEEDED and c.status.reason == "Completed"  # untouched
+    assert notification_line(note) == "Delivered after 3 tries (HTTP 200)"  # kubectl scribe describe
     assert _pass(c) == ([], None)  # done: nothing more
     assert _sample("scribe_notification_tries_total", result="failed") - failed0 == 2
     assert _sample("scribe_notification_tries_total", result="delivered") - delivered0 == 1

@@ -13,6 +13,7 @@ from typing import Any, Final
 import yaml
 
 from ..api.constants import API_VERSION, KIND
+from ..api.notification import NotificationStatus
 from ..api.task import AttemptRecord, Usage, to_json
 from ..core.observed import parse_time
 from .tasks import TaskView
@@ -200,6 +201,7 @@ def describe_doc(view: TaskView, events: Sequence[Mapping[str, Any]], now: datet
         "failureCounts": dict(s.failure_counts),
         "outputs": dict(s.outputs),
         "usage": to_json(s.usage) if s.usage else None,
+        "notification": to_json(s.notification) if s.notification else None,
         "attempts": [attempt_doc(r, now) for r in s.attempts],
         "events": [event_doc(e) for e in task_events(view, events)],
     }
@@ -233,6 +235,17 @@ def usage_line(usage: Usage | None) -> str:
     return ", ".join(parts) or NONE
 
 
+def notification_line(note: NotificationStatus | None) -> str | None:
+    """``Delivered after 3 tries (HTTP 200)``; None when the task has no notification (yet)."""
+    if note is None:
+        return None
+    tries = f"{note.tries} {'try' if note.tries == 1 else 'tries'}"
+    line = f"{note.state.value} after {tries}" if note.tries else note.state.value
+    if note.next_try_at is not None:
+        line += f", next at {rfc3339(note.next_try_at)}"
+    return f"{line} ({note.message})" if note.message else line
+
+
 def _requeue_line(view: TaskView, now: datetime) -> str | None:
     s = view.status
     if s.requeue is None and not s.requeues:
@@ -263,6 +276,7 @@ def describe_text(view: TaskView, events: Sequence[Mapping[str, Any]], now: date
         ("Requeues", _requeue_line(view, now)),
         ("Updated", _when(s.updated_at, now) if s.updated_at else None),
         ("Usage", usage_line(s.usage)),
+        ("Notification", notification_line(s.notification)),
     ]
     shown = [(k, v) for k, v in fields if v is not None]
     out = "".join(f"{(k + ':').ljust(DESCRIBE_LABEL_WIDTH)}{v}\n" for k, v in shown)

@@ -9,7 +9,8 @@ NotFound as done.
 with ``plan.apply(task)`` and the results in ``Observed.input_probe`` and ``Observed.output_probe``;
 ``CheckCapacity`` likewise comes back as ``Observed.capacity``. A ``LaunchAttempt`` that fails (presigning, or the
 API server refusing its Secret or Pod) likewise comes back as ``Observed.launch_error`` in an immediate second
-reconcile.
+reconcile, and ``SendNotification`` as ``Observed.notification``. ``RecordResult`` writes the result cache's record
+(best effort, no answer).
 """
 
 from __future__ import annotations

@@ -10,17 +10,20 @@ One pass advances the task as far as the observation allows, attempt by attempt:
   wait while the circuit breaker is open (``Observed.circuit``: the task keeps its phase, gets the condition
   CircuitOpen, and looks again at the next probe); else, when running attempts are limited, ask whether a
   slot is free (``CheckCapacity``) and wait in phase Queued if not (no timer: a freed slot wakes it); else
-  ask for the storage probes (the input object, the output bucket); else fail the attempt up front (a probe
-  said not found/forbidden/error, or the launch could not presign, or the API server refused its Secret or
-  Pod); else launch it. Waiting never spends an attempt;
+  ask for the storage probes (the input object, the output bucket and, with the result cache on, the result
+  record there); else fail the attempt up front (a probe said not found/forbidden/error, or the launch could
+  not presign, or the API server refused its Secret or Pod); else succeed at once as CacheHit when a complete
+  result of this input version and options is already at the output (:mod:`.cache`); else launch it. Waiting
+  never spends an attempt;
 * while an attempt is in flight: wait for its pod (PodLost after the pod-lost grace), record its node and
   start, end it as Succeeded or classify its failure, and run the watchdogs (pending timeout, deadline);
 * after a failure: retry with backoff while attempts remain and the failure is retryable, else Dead.
 
-Succeeded and Dead are absorbing: their plans never change status or start anything; they only delete
-pods still running and repair a missing dead-letter label. The one way out is a requeue request (a new
-``scribe.dev/requeue`` token, :mod:`.requeue`): a Dead task goes back to Pending with a fresh budget of
-attempts counted from ``status.attemptBase``; a request on a task that is not Dead is recorded as ignored.
+Succeeded and Dead are absorbing: their plans never change the phase or start anything; they only delete
+pods still running, repair a missing dead-letter label and deliver ``spec.notification`` (:mod:`.notify`).
+The one way out is a requeue request (a new ``scribe.dev/requeue`` token, :mod:`.requeue`): a Dead task goes
+back to Pending with a fresh budget of attempts counted from ``status.attemptBase``; a request on a task that is
+not Dead is recorded as ignored.
 A task being deleted gets an empty plan.
 """
 
