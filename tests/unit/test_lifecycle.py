@@ -27,12 +27,12 @@ UPLOAD_FAILED = '{"reason": "UploadFailed", "retryable": true, "message": "PUT 5
 
 def test_new_task_asks_for_the_storage_probes_and_shows_pending() -> None:
     plan = reconcile(make_task(), Observed(), T0)
-    assert plan.actions == (ProbeInput(), ProbeOutput())
+    assert plan.actions == (ProbeInput(), ProbeOutput(lookup=True))
     assert plan.status is not None and plan.status.phase is Phase.PENDING and plan.status.attempt == 0
     assert plan.requeue_after is None
     # replaying the same observation writes nothing and still asks for the probe
     again = reconcile(plan.apply(make_task()), Observed(), T0 + timedelta(seconds=3))
-    assert again.status is None and again.actions == (ProbeInput(), ProbeOutput())
+    assert again.status is None and again.actions == (ProbeInput(), ProbeOutput(lookup=True))
 
 
 def test_updated_at_is_when_the_status_last_changed() -> None:
