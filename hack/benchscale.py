@@ -212,7 +212,7 @@ def kwok_node(i: int) -> dict[str, Any]:
             "labels": {**KWOK_SELECTOR, "kubernetes.io/hostname": f"kwok-bench-{i}"},
         },
         "spec": {"taints": [{"key": "kwok.x-k8s.io/node", "value": "fake", "effect": "NoSchedule"}]},
-        "status": {"allocatable": big, "capacity": big, "nodeInfo": {"kubeletVersion": "kwok"}},
+        "status": {"allocatable": big, "capacity": big},
     }  # fmt: skip
 
 
@@ -359,7 +359,16 @@ class Bench:
 
         wait("the kwok nodes Ready", ready, 60)
 
+    def wait_for_previous_runs(self) -> None:
+        """A run's namespaces are deleted at its end; their objects' deletions would land in this run's numbers
+        (the operator watches every namespace), so wait until they are gone."""
+        left = lambda: [n.metadata.name for n in self.kube.list(Namespace, labels={"scribe.dev/bench": "true"})]  # noqa: E731
+        if left():
+            log(f"waiting for the namespaces of an earlier run to be deleted: {left()}")
+            wait("an earlier run's namespaces to be deleted", lambda: not left(), 1800, 2)
+
     def prepare(self) -> None:
+        self.wait_for_previous_runs()
         self.ensure_audit()
         subprocess.run(["kubectl", "apply", "--server-side", "--force-conflicts", "-f", str(REPO / "crds")],
                        check=True, capture_output=True)  # fmt: skip
@@ -504,10 +513,16 @@ class Bench:
         log(f"{phase.name}: {len(manifests)} items in {ns}")
         offset, cpu0 = self.cluster.audit_log.stat().st_size, cpu_seconds(pid)
         timeout = 120 + len(manifests) * 0.6
+        profile = self.dir / f"profile-{phase.name}.txt"
+        spy = self.profiler(pid, profile) if self.args.profile and phase.controller == OPERATOR_USER else None
         phase.wall_s, done = asyncio.run(self._create_and_watch(ns, manifests, resource, outcome, timeout))
         with contextlib.suppress(TimeoutError):
             wait(f"{phase.name}: the controller's clean-up", settled, 60)
         phase.cpu_s = cpu_seconds(pid) - cpu0
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)  # py-spy writes its samples when interrupted
+            spy.wait(timeout=60)
+            print(profile_summary(profile, phase.name), flush=True)
         events = audit_events(self.cluster.audit_log, offset, self.cluster.audit_log.stat().st_size)
         phase.terminal, phase.outcomes = len(done), dict(Counter(done.values()))
         phase.requests = dict(requests_by(events, phase.controller))
@@ -517,6 +532,13 @@ class Bench:
             phase.latency_ms[metric] = {"p50": pct(values, 0.5), "p99": pct(values, 0.99), "count": len(values)}
         log(f"{phase.name}: {phase.terminal} terminal in {phase.wall_s:.1f}s ({phase.per_s:.1f}/s)")
         return phase
+
+    @staticmethod
+    def profiler(pid: int, out: Path) -> subprocess.Popen[bytes]:
+        """py-spy sampling the operator (100 Hz, every thread, idle excluded) into collapsed stacks at ``out``."""
+        spy = Path(sys.executable).parent / "py-spy"
+        argv = [str(spy), "record", "--pid", str(pid), "--rate", "100", "--format", "raw", "--output", str(out)]
+        return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def tasks(self, name: str, names: list[str]) -> Phase:
         assert self.operator is not None
@@ -586,6 +608,8 @@ class Bench:
         offset, start = self.cluster.audit_log.stat().st_size, time.monotonic()
         self.start_operator()
         pid, listed = self.operator.pid, 0.0
+        profile = self.dir / "profile-restart.txt"
+        spy = self.profiler(pid, profile) if self.args.profile else None
         samples: list[tuple[float, float]] = [(time.monotonic(), cpu_seconds(pid))]
         deadline = start + 300
         idle_at = None
@@ -595,10 +619,14 @@ class Bench:
             samples.append((now, cpu))
             if not listed and self.watch_events("transcriptiontasks") >= finished:
                 listed = now
-            window = [s for s in samples if s[0] >= now - 1.0]
-            if listed and now - window[0][0] >= 0.99 and cpu - window[0][1] < 0.05:
-                idle_at = window[0][0]
+            older = [s for s in samples if s[0] <= now - 1.0]  # the newest sample at least 1 s old
+            if listed and older and older[-1][0] >= listed and cpu - older[-1][1] < 0.05:
+                idle_at = older[-1][0]
                 break
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=60)
+            print(profile_summary(profile, "restart"), flush=True)
         events = audit_events(self.cluster.audit_log, offset, self.cluster.audit_log.stat().st_size)
         writes = {k: v for k, v in requests_by(events, OPERATOR_USER).items() if k.split()[0] in WRITE_VERBS}
         return {
@@ -621,13 +649,14 @@ class Bench:
         return 0.0
 
     def run(self) -> dict[str, Any]:
-        self.prepare()
         phases: list[Phase] = []
         restart: dict[str, Any] = {}
         try:
+            self.prepare()
             phases.append(self.tasks("tasks", [f"t{i}" for i in range(self.n)]))
-            phases.append(self.jobs("jobs"))
-            if not self.args.skip_qps100:
+            if not self.args.tasks_only:
+                phases.append(self.jobs("jobs"))
+            if not (self.args.skip_qps100 or self.args.tasks_only):
                 log("restarting kube-controller-manager with " + " ".join(QPS100))
                 self.cluster.restart("kube-controller-manager", QPS100)
                 try:
@@ -702,6 +731,45 @@ def report(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def profile_summary(path: Path, name: str, top: int = 20) -> str:
+    """From py-spy's collapsed stacks: where the operator's event loop (its main thread) spent the time it was busy
+    (not waiting in select), by the function a sample was in (self) and by every function on its stack (inclusive).
+    Other threads (boto3 calls in the default executor, the metrics server) are summed separately."""
+    own: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    busy = idle = threads = 0
+    for line in path.read_text().splitlines() if path.exists() else []:
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        frames = [
+            f.split(" (")[0] + " (" + f.rsplit("(", 1)[-1].split(":")[0].rsplit("/", 1)[-1] + ")"
+            for f in stack.split(";")
+        ]
+        n = int(count)
+        if not frames[0].startswith("_run_module_as_main"):
+            threads += n
+            continue
+        if frames[-1].split(" ")[0].endswith(".select"):
+            idle += n
+            continue
+        busy += n
+        own[frames[-1]] += n
+        for f in set(frames):
+            inclusive[f] += n
+    if not busy:
+        return f"profile ({name}): no samples in {path}"
+    lines = [
+        f"profile ({name}): event loop busy {busy / 100:.0f} s, idle {idle / 100:.0f} s; other threads "
+        f"{threads / 100:.0f} s sampled ({path}); shares of the busy time:",
+        "  self:",
+    ]
+    lines += [f"    {n * 100 / busy:5.1f}%  {f}" for f, n in own.most_common(top)]
+    lines.append("  inclusive:")
+    lines += [f"    {n * 100 / busy:5.1f}%  {f}" for f, n in inclusive.most_common(top * 3) if n < busy * 0.99]
+    return "\n".join(lines)
+
+
 def chart(results: list[dict[str, Any]], out: Path) -> None:
     results = sorted(results, key=lambda r: r["n"])
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -715,12 +783,12 @@ def chart(results: list[dict[str, Any]], out: Path) -> None:
         if not pts:
             continue
         ns = [n for n, _ in pts]
-        left.plot(ns, [p["per_s"] for _, p in pts], marker="o", label=label)
+        (line,) = left.plot(ns, [p["per_s"] for _, p in pts], marker="o", label=label)
         for q, style in (("p50", "-"), ("p99", "--")):
             got = [(p["latency_ms"].get("terminated_to_status_ms") or {}).get(q) for _, p in pts]
             if any(y is not None for y in got):
                 ys = [float("nan") if y is None else y for y in got]
-                right.plot(ns, ys, style, marker="o", label=f"{label} {q}")
+                right.plot(ns, ys, style, marker="o", color=line.get_color(), label=f"{label} {q}")
     left.set(xscale="log", xlabel="N items", ylabel="items/s to all terminal", title="Throughput")
     right.set(xscale="log", yscale="log", xlabel="N items", ylabel="ms", title="Pod terminated -> status written")
     for ax in (left, right):
@@ -740,12 +808,19 @@ def main(argv: list[str] | None = None) -> int:
         help="the operator watches only the benchmark's namespaces (the smoke test in `make test`)",
     )
     parser.add_argument("--skip-qps100", action="store_true", help="no phase with kube-controller-manager at 100/150")
+    parser.add_argument("--tasks-only", action="store_true", help="no Job phases (e.g. with --profile)")
+    parser.add_argument("--profile", action="store_true", help="py-spy the operator during its phases (slows it)")
     parser.add_argument(
         "--docs",
         action="store_true",
         help="merge the result into docs/performance-results.json and redraw docs/performance.png",
     )
+    parser.add_argument("--chart-only", action="store_true", help="only redraw docs/performance.png from the results")
     args = parser.parse_args(argv)
+    store = REPO / "docs" / "performance-results.json"
+    if args.chart_only:
+        chart(json.loads(store.read_text()), REPO / "docs" / "performance.png")
+        return 0
     if not os.environ.get("KUBECONFIG"):
         raise SystemExit("KUBECONFIG is not set: run under `make bench-scale` (it sources .cluster/env)")
     bench = Bench(args)
@@ -753,7 +828,6 @@ def main(argv: list[str] | None = None) -> int:
     (bench.dir / f"scale-{args.n}.json").write_text(json.dumps(result, indent=2))
     print(report(result), flush=True)
     if args.docs:
-        store = REPO / "docs" / "performance-results.json"
         saved = json.loads(store.read_text()) if store.exists() else []
         saved = [r for r in saved if r["n"] != args.n] + [result]
         store.write_text(json.dumps(sorted(saved, key=lambda r: r["n"]), indent=1) + "\n")

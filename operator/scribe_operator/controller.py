@@ -258,11 +258,13 @@ class Controller(ReconcileLoop[ObservedPod]):
             return LaunchError(launch.attempt, Reason.PRESIGN_FAILED, str(exc))
         except ModelSourceError as exc:
             return LaunchError(launch.attempt, Reason.INVALID_CONFIGURATION, str(exc))
-        if reports_progress(task, self.settings):
-            await self._worker_identity(task.metadata.namespace or "default")
+        namespace = task.metadata.namespace or "default"
+        progress = reports_progress(task, self.settings)
+        if progress:
+            await self._worker_identity(namespace)
         for manifest in (attempt_secret(task, launch, urls), attempt_pod(task, launch, self.settings)):
             try:
-                await self.effects.create(manifest)
+                await self._create(manifest, namespace, progress)
             except ApiError as exc:  # refused (invalid, quota, admission): the attempt fails; else retry the reconcile
                 code, message = int(exc.status.code or 0), str(exc.status.message or "")
                 refused = create_refused(launch.attempt, manifest["kind"], manifest["metadata"]["name"], code, message)
@@ -277,6 +279,19 @@ class Controller(ReconcileLoop[ObservedPod]):
             extra=log_fields(task, attempt=launch.attempt, pod=launch.pod_name),
         )
         return None
+
+    async def _create(self, manifest: dict[str, Any], namespace: str, progress: bool) -> None:
+        """Create an attempt's object; a pod refused for a missing worker account (its namespace was deleted and made
+        again since this process created the account) gets the account again and one more try."""
+        try:
+            await self.effects.create(manifest)
+        except ApiError as exc:
+            message = str(exc.status.message or "")
+            if not (progress and manifest["kind"] == "Pod" and exc.status.code == 403 and "service account" in message):
+                raise
+            self.identities.discard(namespace)
+            await self._worker_identity(namespace)
+            await self.effects.create(manifest)
 
     async def _record(self, task: TranscriptionTask, action: RecordResult) -> None:
         """Write the result record of a successful attempt beside its outputs (best effort, never fails the task)."""

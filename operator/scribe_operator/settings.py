@@ -94,7 +94,11 @@ class OperatorSettings(BaseSettings):
         ),
     )
     progress_reporting: bool = Field(
-        True, description="Give workers the progress credential (needs the policy installed by the chart)."
+        False,
+        description=(
+            "Give workers the progress credential. Only with the chart's ValidatingAdmissionPolicy installed (the "
+            "chart turns both on together): without it the worker account could patch any pod in its namespace."
+        ),
     )
     worker_progress_interval_seconds: float | None = Field(
         None, ge=0, description="SCRIBE_PROGRESS_INTERVAL_SECONDS of the workers; the worker's default (10) if unset."

@@ -248,6 +248,7 @@ def operator(
         env = dict(os.environ)
         env.setdefault("SCRIBE_S3_ADDRESSING_STYLE", "path")  # MinIO; a user's S3 may say otherwise
         env.setdefault("SCRIBE_LOG_FORMAT", "text")
+        env.setdefault("SCRIBE_PROGRESS_REPORTING", "true")  # the crd fixture installed the chart's progress policy
         env.update(
             SCRIBE_NAMESPACES=",".join(watched),
             SCRIBE_HEALTH_PORT=str(_free_port()),

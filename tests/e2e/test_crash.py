@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 from lightkube import Client
-from lightkube.resources.core_v1 import Pod
 
+from tests.support.objects import wait_pod_phase
 from tests.support.tasks import (
     attempt_numbers,
     create_task,
@@ -42,7 +42,7 @@ def test_operator_killed_mid_attempt_neither_duplicates_nor_loses_it(
 
     running = wait_for_phase(kube, "crash", namespace, "Running", timeout=60)
     assert pod_names(kube, "crash", namespace) == ["crash-a1"], describe(running)
-    assert kube.get(Pod, "crash-a1", namespace=namespace).status.phase == "Running"
+    wait_pod_phase(kube, "crash-a1", namespace, ("Running",))  # the worker is at work when the operator dies
 
     operator.kill()
     before_restart = status_of(kube, "crash", namespace)

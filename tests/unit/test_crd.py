@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from scribe_operator.api.batch_crd import batch_openapi_schema
 from scribe_operator.api.crd import CRD_PATH, build_crd, openapi_schema, render_crd
 from scribe_operator.api.schema import SchemaError, structural
-from scribe_operator.api.task import TranscriptionTaskSpec, to_json
+from scribe_operator.api.task import TranscriptionTaskSpec, cel_name, to_json
 from scribe_operator.api.transcription import DECODING_RULES, ENGLISH_ONLY_RULES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,23 +85,33 @@ def test_cel_messages_name_their_field() -> None:
 
 
 def test_pod_rules_guard_the_task_and_the_batch_template_alike() -> None:
-    """requests <= limits (every resource a ResourceList names) and the toleration rules are checked at admission,
-    for a task and for a batch's template, not only when the pod is created."""
+    """requests <= limits (every resource a ResourceList names; an extended resource's request equal to its limit)
+    and the toleration rules are checked at admission, for a task and for a batch's template, not only when the pod
+    is created. Property names are spelled as CEL escapes them."""
     task = openapi_schema()["properties"]["spec"]["properties"]
     template = batch_openapi_schema()["properties"]["spec"]["properties"]["template"]["properties"]
     for spec in (task, template):
-        resources = [r["message"] for r in spec["resources"]["x-kubernetes-validations"]]
-        assert resources == [
-            f"resources.requests.{name} must be less than or equal to resources.limits.{name}"
-            for name in ("cpu", "memory", "nvidia.com/gpu")
+        rules = spec["resources"]["x-kubernetes-validations"]
+        assert [r["message"] for r in rules] == [
+            *(
+                f"resources.requests.{name} must be less than or equal to resources.limits.{name}"
+                for name in ("cpu", "memory")
+            ),
+            "resources.requests.nvidia.com/gpu must equal resources.limits.nvidia.com/gpu when both are set "
+            "(an extended resource cannot be overcommitted)",
         ]
-        assert "quantity(" in spec["resources"]["x-kubernetes-validations"][0]["rule"]
-        # GPUs are a count, and CEL names the property by Kubernetes' escaping (an unknown field fails the CRD)
-        gpu = spec["resources"]["x-kubernetes-validations"][2]["rule"]
-        assert "self.requests.nvidia__dot__com__slash__gpu <= self.limits.nvidia__dot__com__slash__gpu" in gpu
-        assert "quantity(" not in gpu
+        assert "quantity(" in rules[0]["rule"] and "self.limits.nvidia__dot__com__slash__gpu" in rules[2]["rule"]
+        assert set(spec["resources"]["properties"]["requests"]["properties"]) == {"cpu", "memory", "nvidia.com/gpu"}
         tolerations = spec["worker"]["properties"]["tolerations"]["items"]["x-kubernetes-validations"]
         assert len(tolerations) == 3
+
+
+@pytest.mark.parametrize(
+    ("name", "escaped"),
+    [("cpu", "cpu"), ("nvidia.com/gpu", "nvidia__dot__com__slash__gpu"), ("a__b-c", "a__underscores__b__dash__c")],
+)
+def test_property_names_are_escaped_as_cel_spells_them(name: str, escaped: str) -> None:
+    assert cel_name(name) == escaped
 
 
 def test_status_has_no_defaults_and_conditions_are_a_map() -> None:

@@ -177,6 +177,11 @@ def test_bad_outputs(uri: str) -> None:
         ),
         (spec(worker={"tolerations": [{"key": "k", "value": "-x"}]}), "spec.worker.tolerations[0].value", ""),
         (
+            spec(resources={"requests": {"nvidia.com/gpu": 1}, "limits": {"nvidia.com/gpu": 2}}),
+            "spec.resources",
+            "resources.requests.nvidia.com/gpu must equal resources.limits.nvidia.com/gpu when both are set",
+        ),
+        (
             spec(worker={"tolerations": [{"value": "gpu"}]}),
             "spec.worker.tolerations[0]",
             "operator must be Exists when key is empty",
@@ -220,6 +225,9 @@ def test_valid_rules_and_resources() -> None:
         {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1000m", "memory": "1024Mi"}},  # equal
         {"requests": {"cpu": "4"}, "limits": {"memory": "1Gi"}},  # no resource in both
         {"requests": {"memory": "1G"}, "limits": {"memory": "1Gi"}},  # 10^9 < 2^30
+        {"limits": {"nvidia.com/gpu": 1}},  # an extended resource in limits only: the request defaults to it
+        {"requests": {"nvidia.com/gpu": 1}},  # or in requests only: the operator sets the limit to it
+        {"requests": {"nvidia.com/gpu": 2}, "limits": {"nvidia.com/gpu": 2}},
     ],
 )
 def test_requests_within_limits_are_accepted(resources: dict[str, Any]) -> None:

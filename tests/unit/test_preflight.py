@@ -44,6 +44,12 @@ def test_refused_creates_become_a_reason_naming_the_object_and_the_api_servers_w
     assert c.status.attempts[0].retryable is retryable
 
 
+def test_a_refusal_that_echoes_a_presigned_url_keeps_no_signature() -> None:
+    echoed = 'admission webhook "audit" denied: env SCRIBE_INPUT_URL=https://s3/a.wav?X-Amz-Signature=abc123 is odd'
+    error = refusal(403, echoed)
+    assert "abc123" not in error.message and "https://s3/a.wav?REDACTED" in error.message
+
+
 @pytest.mark.parametrize("code", [500, 503, 429, 409, 404, 0])
 def test_other_api_errors_are_not_the_attempts_fault(code: int) -> None:
     assert create_refused(1, "Pod", "talk-a1", code, "etcd timeout") is None

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from pydantic import ValidationError
 from scribe_factories import Cluster, make_task, phase
 from scribe_operator.api.batch import TaskTemplate, TranscriptionBatchSpec, child_spec
@@ -36,7 +37,8 @@ MODEL_URLS = {
 
 
 def settings(**kw: Any) -> OperatorSettings:
-    return OperatorSettings(_env_file=None, **kw)  # type: ignore[call-arg]
+    """The operator's settings as the chart sets them (progress reporting on, with its policy)."""
+    return OperatorSettings(_env_file=None, **{"progress_reporting": True, **kw})  # type: ignore[call-arg]
 
 
 def pod_of(task: TranscriptionTask, ops: OperatorSettings | None = None) -> dict[str, Any]:
@@ -286,3 +288,17 @@ def test_translate_with_the_default_english_model_is_dead_before_any_pod() -> No
     multilingual = Cluster(make_task(task="translate"), settings=CoreSettings(default_model="small"))
     multilingual.reconcile()
     assert phase(multilingual) is Phase.RUNNING
+
+
+def test_the_options_example_is_valid_and_asks_for_a_gpu() -> None:
+    example = yaml.safe_load((Path(__file__).parents[2] / "examples" / "task-options.yaml").read_text())
+    task = TranscriptionTask.model_validate({**example, "metadata": {**example["metadata"], "uid": "u"}})
+    spec = pod_of(task)["spec"]
+    assert spec["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == 1
+    assert spec["runtimeClassName"] == "nvidia"
+    env = {v["name"]: v.get("value") for v in spec["containers"][0]["env"]}
+    assert (env["SCRIBE_WHISPER_TASK"], env["SCRIBE_DEVICE"], env["SCRIBE_MODEL_DIR"]) == (
+        "translate",
+        "cuda",
+        MODEL_MOUNT,
+    )

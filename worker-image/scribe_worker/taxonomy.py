@@ -92,14 +92,14 @@ TAXONOMY: tuple[Entry, ...] = (
         Source.OPERATOR,
         None,
         False,
-        "the API server rejected the attempt's pod as invalid (HTTP 422)",
+        "the API server rejected the attempt's pod (HTTP 422 or 400: invalid, or denied by admission policy)",
     ),
     Entry(
         Reason.POD_FORBIDDEN,
         Source.OPERATOR,
         None,
         True,
-        "admission refused the attempt's pod or Secret (HTTP 403: quota exceeded, policy, webhook)",
+        "admission refused the attempt's pod or Secret (HTTP 403: quota exceeded, Pod Security, webhook)",
     ),
     Entry(Reason.RETRIES_EXHAUSTED, Source.OPERATOR, None, False, "the last allowed attempt failed"),
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Final, Literal, Protocol, Self, TypeVar
+from typing import Annotated, Any, Final, Literal, NamedTuple, Protocol, Self, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 from scribe_worker.taxonomy import Reason
@@ -226,42 +226,68 @@ class ResourceList(ApiModel):
     )
 
 
-def _cel_name(name: str) -> str:
-    """A property name as CEL in a CRD rule spells it (Kubernetes' escaping: ``nvidia.com/gpu`` is
-    ``nvidia__dot__com__slash__gpu``)."""
-    name = name.replace("__", "__underscores__")
-    for char, escaped in ((".", "__dot__"), ("-", "__dash__"), ("/", "__slash__")):
-        name = name.replace(char, escaped)
+def cel_name(name: str) -> str:
+    """A property name as CEL spells it: the API server escapes ``__``, ``.``, ``-`` and ``/`` in property names
+    (``nvidia.com/gpu`` -> ``nvidia__dot__com__slash__gpu``)."""
+    escapes = (("__", "__underscores__"), (".", "__dot__"), ("-", "__dash__"), ("/", "__slash__"))
+    for plain, escaped in escapes:
+        name = name.replace(plain, escaped)
     return name
 
 
-def _request_within_limit(resource: str, count: bool = False) -> CelRule:
-    """``requests.<resource> <= limits.<resource>`` when both are set (the API server refuses such a pod).
-    ``count``: the resource is an integer (GPUs), not a quantity."""
-    field = _cel_name(resource)
-    request, limit = f"self.requests.{field}", f"self.limits.{field}"
-    present = f"has(self.requests) && has(self.limits) && has({request}) && has({limit})"
-    message = f"resources.requests.{resource} must be less than or equal to resources.limits.{resource}"
-    if count:
-        return CelRule(f"!({present}) || {request} <= {limit}", message)
-    typed = " && ".join(f"{q} != null && isQuantity(string({q}))" for q in (request, limit))
-    compare = f"quantity(string({request})).compareTo(quantity(string({limit}))) <= 0"
-    return CelRule(f"!({present} && {typed}) || {compare}", message)
+class ResourceRule(NamedTuple):
+    """The Pod API's rule for one resource of a ResourceList: ``field`` is its Python name, ``name`` its JSON name.
+    Extended resources (domain-prefixed names such as ``nvidia.com/gpu``) cannot be overcommitted: a request set next
+    to a limit must equal it (a request alone becomes the limit too). Other resources: a request may not exceed the
+    limit."""
+
+    field: str
+    name: str
+
+    @property
+    def extended(self) -> bool:
+        return "/" in self.name
+
+    @property
+    def cel(self) -> CelRule:
+        key = cel_name(self.name)
+        request, limit = f"self.requests.{key}", f"self.limits.{key}"
+        both = f"has(self.requests) && has({request}) && has(self.limits) && has({limit})"
+        if self.extended:
+            return CelRule(
+                f"!({both}) || {limit} == {request}",
+                f"resources.requests.{self.name} must equal resources.limits.{self.name} when both are set "
+                "(an extended resource cannot be overcommitted)",
+            )
+        quantities = " && ".join(f"{q} != null && isQuantity(string({q}))" for q in (request, limit))
+        compare = f"quantity(string({request})).compareTo(quantity(string({limit}))) <= 0"
+        return CelRule(
+            f"!({both} && {quantities}) || {compare}",
+            f"resources.requests.{self.name} must be less than or equal to resources.limits.{self.name}",
+        )
+
+    def violated(self, requests: ResourceList, limits: ResourceList) -> str | None:
+        """The rule's message (with the values) if ``requests`` and ``limits`` break it, else None."""
+        request, limit = getattr(requests, self.field), getattr(limits, self.field)
+        if request is None or limit is None:
+            return None
+        if self.extended:
+            return None if limit == request else f"{self.cel.message} ({request} vs {limit})"
+        if parse_quantity(str(request)) <= parse_quantity(str(limit)):
+            return None
+        return f"{self.cel.message} ({request} > {limit})"
 
 
-RESOURCE_NAMES: Final = tuple(ResourceList.model_fields)
-"""The resources a ResourceList names (Python names)."""
-REQUESTS_WITHIN_LIMITS: Final = tuple(
-    _request_within_limit(info.alias or name, count=info.annotation == int | None)
-    for name, info in ResourceList.model_fields.items()
+RESOURCE_RULES: Final = tuple(
+    ResourceRule(field, info.alias or field) for field, info in ResourceList.model_fields.items()
 )
-"""One rule per resource: a request set next to a limit must not exceed it."""
+"""One rule per resource a ResourceList names, generated from the model (its fields and their JSON names)."""
 
 
 class Resources(ApiModel):
     """Compute resources of the worker container; operator defaults apply to what is omitted."""
 
-    model_config = ConfigDict(json_schema_extra=validations(*REQUESTS_WITHIN_LIMITS))
+    model_config = ConfigDict(json_schema_extra=validations(*(r.cel for r in RESOURCE_RULES)))
 
     requests: ResourceList = Field(default_factory=ResourceList, description="Resource requests.")
     limits: ResourceList = Field(
@@ -271,12 +297,10 @@ class Resources(ApiModel):
 
     @model_validator(mode="after")
     def _requests_within_limits(self) -> Self:
-        for rule, name in zip(REQUESTS_WITHIN_LIMITS, RESOURCE_NAMES, strict=True):
-            request, limit = getattr(self.requests, name), getattr(self.limits, name)
-            if request is None or limit is None:
-                continue
-            if (request > limit) if isinstance(request, int) else parse_quantity(request) > parse_quantity(limit):
-                raise ValueError(f"{rule.message} ({request} > {limit})")
+        for rule in RESOURCE_RULES:
+            problem = rule.violated(self.requests, self.limits)
+            if problem is not None:
+                raise ValueError(problem)
         return self
 
 
@@ -622,7 +646,7 @@ class TaskStatus(ApiModel):
     started_at: datetime | None = Field(None, description="When the first attempt was launched.")
     finished_at: datetime | None = Field(None, description="When the task reached Succeeded or Dead.")
     updated_at: datetime | None = Field(
-        None, description="When the operator last changed this status (a phase, an attempt, a condition)."
+        None, description="When the operator last changed this status (a phase, an attempt, a condition, progress)."
     )
     requeues: int = Field(0, ge=0, description="Times the task was requeued from Dead (scribe.dev/requeue).")
     attempt_base: int = Field(

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Final
 
+from scribe_worker.redact import scrub
 from scribe_worker.taxonomy import BY_EXIT_CODE, BY_REASON, TAXONOMY, Reason, Source
 
 from ..api.task import RetryRule, RuleAction, Usage
@@ -205,9 +206,9 @@ def output_probe_failed(probe: InputProbe, prefix: str) -> Outcome | None:
 
 CREATE_REFUSALS: Final = {400: Reason.POD_INVALID, 422: Reason.POD_INVALID, 403: Reason.POD_FORBIDDEN}
 """HTTP status codes of a refused create of an attempt's Secret or Pod, and the failure reason they become: invalid
-(a spec the API server or a ValidatingAdmissionPolicy rejects), or forbidden (a ResourceQuota, an admission webhook,
-Pod Security admission, a missing service account). Other errors (5xx, 429, timeouts) are the API server's trouble,
-not the attempt's: the reconcile is retried."""
+(a spec the Pod API rejects, a ValidatingAdmissionPolicy's denial: 422; an admission webhook's denial without a code:
+400), or forbidden (a ResourceQuota, Pod Security admission, a webhook denying with 403, a missing service account).
+Other errors (5xx, 429, timeouts) are the API server's trouble, not the attempt's: the reconcile is retried."""
 
 
 def create_refused(attempt: int, kind: str, name: str, code: int, message: str) -> LaunchError | None:
@@ -216,7 +217,7 @@ def create_refused(attempt: int, kind: str, name: str, code: int, message: str) 
     reason = CREATE_REFUSALS.get(code)
     if reason is None:
         return None
-    detail = message or BY_REASON[reason].description
+    detail = scrub(message) if message else BY_REASON[reason].description  # a webhook may echo what it was sent
     return LaunchError(attempt, reason, f"the API server refused {kind} {name} (HTTP {code}): {detail}")
 
 

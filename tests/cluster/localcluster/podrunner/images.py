@@ -8,6 +8,8 @@ from pathlib import Path
 
 import yaml
 
+REPO = Path(__file__).resolve().parents[4]
+
 
 def repository(image: str) -> str:
     """`registry/repo:tag@digest` -> `registry/repo`."""
@@ -26,7 +28,9 @@ class ImageMap:
         raw = yaml.safe_load(path.read_text())
         entries: dict[str, tuple[str, ...]] = {}
         for item in raw["images"]:
-            entry = tuple(str(a).replace("{python}", sys.executable) for a in item["entrypoint"])
+            entry = tuple(
+                str(a).replace("{python}", sys.executable).replace("{repo}", str(REPO)) for a in item["entrypoint"]
+            )
             for repo in item["repositories"]:
                 entries[repo] = entry
         return cls(entries)

@@ -9,7 +9,15 @@ from lightkube import AsyncClient
 from lightkube.core.exceptions import ApiError
 from lightkube.models.authentication_v1 import BoundObjectReference, TokenRequestSpec
 from lightkube.models.meta_v1 import ObjectMeta
-from lightkube.resources.core_v1 import ConfigMap, Pod, PodStatus, Secret, ServiceAccountToken
+from lightkube.resources.core_v1 import (
+    ConfigMap,
+    PersistentVolume,
+    PersistentVolumeClaim,
+    Pod,
+    PodStatus,
+    Secret,
+    ServiceAccountToken,
+)
 from lightkube.types import PatchType
 
 Obj = dict[str, Any]
@@ -33,6 +41,23 @@ class Kube:
         data = {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
         data.update(secret.stringData or {})
         return data
+
+    async def claim_path(self, namespace: str, claim: str) -> str:
+        """The host directory of a bound PersistentVolumeClaim whose volume is a hostPath or local volume."""
+        try:
+            pvc = await self.client.get(PersistentVolumeClaim, claim, namespace=namespace)
+            volume = pvc.spec.volumeName if pvc.spec is not None else None
+            if not volume or pvc.status is None or pvc.status.phase != "Bound":
+                raise NotFound(f'persistentvolumeclaim "{claim}" is not bound')
+            pv = await self.client.get(PersistentVolume, volume)
+        except ApiError as exc:
+            if exc.status.code == 404:
+                raise NotFound(f'persistentvolumeclaim "{claim}" not found') from exc
+            raise
+        source = pv.spec.hostPath or pv.spec.local if pv.spec is not None else None
+        if source is None:
+            raise NotFound(f"persistentvolume {volume}: the pod runner mounts only hostPath and local volumes")
+        return str(source.path)
 
     async def configmap_data(self, namespace: str, name: str) -> dict[str, str]:
         try:

@@ -1,5 +1,6 @@
-"""A pod's volumes as host directories: emptyDir, secret, configMap, hostPath and projected
-(service-account token, kube-root-ca.crt, downward API), refreshing tokens as the kubelet does."""
+"""A pod's volumes as host directories: emptyDir, secret, configMap, hostPath, projected (service-account token,
+kube-root-ca.crt, downward API), refreshing tokens as the kubelet does, and persistentVolumeClaim when its bound
+volume is a hostPath or local volume."""
 
 from __future__ import annotations
 
@@ -55,6 +56,12 @@ class PodVolumes:
             self.dirs[vol["name"]] = path
             if "hostPath" in vol:
                 self.dirs[vol["name"]] = Path(vol["hostPath"]["path"])
+            elif "persistentVolumeClaim" in vol:
+                claim = vol["persistentVolumeClaim"]["claimName"]
+                try:
+                    self.dirs[vol["name"]] = Path(await self.kube.claim_path(self.pod["metadata"]["namespace"], claim))
+                except NotFound as exc:  # the kubelet waits for the claim, as with a missing secret
+                    raise ConfigError(str(exc)) from exc
             elif "secret" in vol:
                 src = vol["secret"]
                 data = await self._data("Secret", src["secretName"], src.get("optional", False))
