@@ -7,11 +7,14 @@ import hashlib
 import hmac
 import json
 
+import pytest
 from batch_factories import UID, BatchCluster, child, make_batch
 from prometheus_client import REGISTRY
+from pydantic import ValidationError
 from scribe_factories import T0, Cluster, make_task
+from scribe_operator.api.crd import openapi_schema
 from scribe_operator.api.notification import DeliveryState
-from scribe_operator.api.task import Phase
+from scribe_operator.api.task import Phase, TranscriptionTaskSpec
 from scribe_operator.cli.render import notification_line
 from scribe_operator.core import CoreSettings
 from scribe_operator.core.batch import reconcile_batch
@@ -189,3 +192,19 @@ def test_a_batch_notifies_once_it_finalizes_with_its_counts_and_summary() -> Non
     assert done.status is not None and done.status.notification is not None
     assert (done.status.notification.state, done.status.notification.tries) == (DeliveryState.DELIVERED, 1)
     assert done.status.phase == status.phase
+
+
+@pytest.mark.parametrize(
+    ("notification", "field"),
+    [
+        ({"url": "ftp://hooks.example/t", "secretRef": {"name": "hooks"}}, "notification.url"),
+        ({"url": "https://hooks.example/t"}, "notification.secretRef"),
+        ({"url": "https://hooks.example/t", "secretRef": {"name": "Not_A_Name"}}, "notification.secretRef.name"),
+    ],
+)
+def test_a_bad_notification_is_refused_naming_the_field(notification: dict[str, object], field: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        TranscriptionTaskSpec.model_validate({"input": "s3://audio/a.wav", "notification": notification})
+    assert field in {".".join(str(p) for p in e["loc"]) for e in refused.value.errors()}
+    schema = openapi_schema()["properties"]["spec"]["properties"]["notification"]
+    assert schema["required"] == ["url", "secretRef"] and schema["properties"]["url"]["pattern"].startswith("^https?")
