@@ -31,6 +31,7 @@ from .capacity import CapacityTracker
 from .circuit import CircuitBreaker
 from .core import (
     CheckCapacity,
+    ConfirmPod,
     DeletePod,
     DeleteSecret,
     EmitEvent,
@@ -39,6 +40,7 @@ from .core import (
     Observed,
     ObservedPod,
     Plan,
+    PodCheck,
     ProbeInput,
     ProbeOutput,
     reconcile,
@@ -226,6 +228,9 @@ class Controller(ReconcileLoop[ObservedPod]):
                 if action.lookup and probe.result == "ok":
                     probe = replace(probe, stored=await self.storage.stored_result(record_uri(task.spec)))
                 follow_up["output_probe"] = probe
+            elif isinstance(action, ConfirmPod):
+                found = await self.effects.get_pod(action.name, namespace)
+                follow_up["pod_check"] = PodCheck(action.name, None if found is None else ObservedPod.from_pod(found))
             elif isinstance(action, RecordResult):
                 await self._record(task, action)
             elif isinstance(action, SendNotification):

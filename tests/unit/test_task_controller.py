@@ -85,6 +85,9 @@ class FakeEffects(KubeEffects):
     async def delete(self, kind: str, name: str, namespace: str) -> None:
         return None
 
+    async def get_pod(self, name: str, namespace: str) -> dict[str, Any] | None:
+        return None  # the fake API server holds no pod the watch does not show
+
     async def write_status(self, task: TranscriptionTask, status: TaskStatus) -> dict[str, Any]:
         key = (task.metadata.namespace or "", task.metadata.name)
         body = self.watch.tasks[key]

@@ -200,6 +200,14 @@ class CircuitHold:
 
 
 @dataclass(frozen=True)
+class PodCheck:
+    """A GET of pod ``name``: ``pod`` is what the API server returned, None when it answered 404."""
+
+    name: str
+    pod: ObservedPod | None
+
+
+@dataclass(frozen=True)
 class Observed:
     """Everything observed for one task in this reconcile pass."""
 
@@ -214,6 +222,8 @@ class Observed:
     """Set while the operator-wide circuit breaker is open (or half-open); None: closed."""
     notification: NotificationResult | None = None
     """The answer to SendNotification: how the POST went."""
+    pod_check: PodCheck | None = None
+    """The answer to ConfirmPod: the pod as the API server has it now, or that it does not exist."""
 
 
 def _map(value: Any) -> Mapping[str, Any]:

@@ -7,10 +7,10 @@ NotFound as done.
 
 ``ProbeInput`` and ``ProbeOutput`` ask for information rather than a change: run the HEADs, then reconcile again
 with ``plan.apply(task)`` and the results in ``Observed.input_probe`` and ``Observed.output_probe``;
-``CheckCapacity`` likewise comes back as ``Observed.capacity``. A ``LaunchAttempt`` that fails (presigning, or the
-API server refusing its Secret or Pod) likewise comes back as ``Observed.launch_error`` in an immediate second
-reconcile, and ``SendNotification`` as ``Observed.notification``. ``RecordResult`` writes the result cache's record
-(best effort, no answer).
+``CheckCapacity`` likewise comes back as ``Observed.capacity``, and ``ConfirmPod`` (a GET of a pod the watch has not
+shown) as ``Observed.pod_check``. A ``LaunchAttempt`` that fails (presigning, or the API server refusing its Secret
+or Pod) likewise comes back as ``Observed.launch_error`` in an immediate second reconcile, and ``SendNotification``
+as ``Observed.notification``. ``RecordResult`` writes the result cache's record (best effort, no answer).
 """
 
 from __future__ import annotations
@@ -53,6 +53,15 @@ class ProbeOutput:
     read the result record at the task's output location and HEAD the outputs it lists (``InputProbe.stored``)."""
 
     lookup: bool = False
+
+
+@dataclass(frozen=True)
+class ConfirmPod:
+    """The attempt's pod has not been seen for longer than the pod-lost grace: GET pod ``name`` from the API server,
+    then reconcile again with the answer (``Observed.pod_check``). A watch that lags (a busy operator, a slow API
+    server) is not a lost pod: only the API server's own 404 is."""
+
+    name: str
 
 
 @dataclass(frozen=True)
@@ -117,6 +126,7 @@ class EmitEvent:
 Action = (
     ProbeInput
     | ProbeOutput
+    | ConfirmPod
     | CheckCapacity
     | LaunchAttempt
     | DeletePod

@@ -52,6 +52,7 @@ from .observed import CapacityVerdict, CircuitHold, InputProbe, Observed, Observ
 from .plan import (
     Action,
     CheckCapacity,
+    ConfirmPod,
     DeletePod,
     DeleteSecret,
     EmitEvent,
@@ -404,6 +405,10 @@ class _Pass:
             if self.now < limit:
                 self.wake_at.append(limit)
                 return False
+        check = self.observed.pod_check
+        if check is None or check.name != expected:
+            self.actions.append(ConfirmPod(expected))  # the watch may only be late: ask the API server first
+            return False
         self._fail(n, classify.pod_lost(expected))
         return True
 
@@ -516,8 +521,10 @@ class _Pass:
     # --- helpers -----------------------------------------------------------------------------------------
 
     def _pod(self, attempt: int, expected: str) -> ObservedPod | None:
-        """The observed pod of ``attempt``, preferring the expected name."""
-        pods = sorted((p for p in self.observed.pods if p.attempt == attempt), key=lambda p: p.name != expected)
+        """The observed pod of ``attempt``, preferring the expected name (the watch's, or one a GET found)."""
+        check = self.observed.pod_check
+        seen = (*self.observed.pods, *((check.pod,) if check is not None and check.pod is not None else ()))
+        pods = sorted((p for p in seen if p.attempt == attempt), key=lambda p: p.name != expected)
         return pods[0] if pods else None
 
     def _put(self, record: AttemptRecord) -> None:

@@ -86,6 +86,17 @@ class KubeEffects:
             if _code(exc) != 404:
                 raise
 
+    async def get_pod(self, name: str, namespace: str) -> dict[str, Any] | None:
+        """The pod as the API server has it now; None when it does not exist."""
+        API_REQUESTS.labels("get", "pods").inc()
+        try:
+            pod = await self.client.get(Pod, name, namespace=namespace)
+        except ApiError as exc:
+            if _code(exc) == 404:
+                return None
+            raise
+        return pod.to_dict()
+
     async def write_status(self, obj: Reconciled, status: BaseModel) -> dict[str, Any]:
         """Replace the status (merge patch, nulls clear) if the object is still at the version we read."""
         patch = {"metadata": {"resourceVersion": obj.metadata.resource_version}, "status": to_json(status, nulls=True)}
