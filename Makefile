@@ -43,7 +43,7 @@ BUILD := bash hack/build-binaries.sh
 CLUSTER_BINARIES := kubernetes node pause etcd minio
 
 .PHONY: binaries
-binaries: ## Build every binary of the local cluster and the chart checks (Kubernetes, etcd, helm, MinIO, promtool)
+binaries: ## Build every binary of the local cluster, the chart checks and the scale benchmark (Kubernetes, etcd, helm, MinIO, promtool, kwok)
 	@$(BUILD) >/dev/null
 
 ## -- local cluster -------------------------------------------------------------------------------------------
@@ -115,8 +115,16 @@ run: venv ## Run the operator locally against the cluster KUBECONFIG names (S3 f
 	$(PY) -m scribe_operator
 
 .PHONY: bench
-bench: system-deps images ## Benchmarks, printed as numbers: core speed, status memory, API writes per task, the worker's
+bench: system-deps images ## Benchmarks, printed as numbers: core speed, status memory, API writes per task, scale (N=1000), the worker's
+	@$(BUILD) kwok >/dev/null
 	source $(CLUSTER_ENV) && $(PY) hack/bench.py
+
+# N items per phase; N=10000 takes about an hour on 2 cores (docs/performance.md)
+N ?= 1000
+.PHONY: bench-scale
+bench-scale: cluster-up ## Scale benchmark on kwok nodes: N tasks vs N Jobs (make bench-scale N=1000; DOCS=1 updates docs/)
+	@$(BUILD) kwok >/dev/null
+	source $(CLUSTER_ENV) && $(PY) hack/benchscale.py --n $(N) $(if $(DOCS),--docs)
 
 .PHONY: bench-worker
 bench-worker: venv system-deps ## The worker's benchmarks only (no cluster): RTF and WER per decoding mode, overhead, long-audio memory
@@ -132,6 +140,10 @@ helm-lint: ## helm lint the chart: all namespaces, and listed namespaces with le
 	@$(BUILD) helm >/dev/null
 	$(HELM) lint --strict charts/scribe-operator
 	$(HELM) lint --strict charts/scribe-operator --set 'watchNamespaces={a,b}' --set replicaCount=2
+
+.PHONY: krew
+krew: ## The krew plugin archive (dist/) and its manifest plugins/scribe.yaml (RELEASE_URL: where the archive is published)
+	bash hack/krew.sh dist > plugins/scribe.yaml
 
 .PHONY: docker-build
 docker-build: ## Build the operator and worker images (needs a running Docker engine)

@@ -4,7 +4,8 @@
 2. On the cluster KUBECONFIG names (the local one under `make bench`): Kubernetes API requests the operator makes per
    successful single-attempt task, by verb and resource (the budget is 4 writes: Secret, Pod, status on start,
    status on finish, plus deleting the Secret and the task's Events).
-3. The worker (hack/workerbench.py): real-time factor and word error rate per decoding mode, the worker's overhead
+3. The scale benchmark (hack/benchscale.py) at N = 1,000: tasks against Jobs on kwok nodes (docs/performance.md).
+4. The worker (hack/workerbench.py): real-time factor and word error rate per decoding mode, the worker's overhead
    over bare faster-whisper, and peak memory on long audio. `python hack/bench.py worker` runs only this section.
 """
 
@@ -50,7 +51,9 @@ def bench_core(n: int = 2000) -> None:
         plan = reconcile(task, Observed(), T0)
         task = plan.apply(task)
         calls += 1
-        plan = reconcile(task, Observed(input_probe=InputProbe("ok", size_bytes=1 << 20)), T0)
+        plan = reconcile(
+            task, Observed(input_probe=InputProbe("ok", size_bytes=1 << 20), output_probe=InputProbe("ok")), T0
+        )
         task = plan.apply(task)
         calls += 1
         pod = ObservedPod(
@@ -157,11 +160,13 @@ def bench_api(tasks: int = 3) -> None:
 
 
 if __name__ == "__main__":
-    from workerbench import bench_worker  # hack/ is on sys.path when this file runs as a script
+    from benchscale import main as bench_scale  # hack/ is on sys.path when this file runs as a script
+    from workerbench import bench_worker
 
     if sys.argv[1:] == ["worker"]:
         bench_worker()
     else:
         bench_core()
         bench_api()
+        bench_scale(["--n", "1000"])
         bench_worker()

@@ -11,6 +11,7 @@
 #   helm        helm.sh/helm/v4/cmd/helm
 #   minio       github.com/minio/minio
 #   promtool    github.com/prometheus/prometheus/cmd/promtool (checks the chart's alerting rules)
+#   kwok        sigs.k8s.io/kwok/cmd/kwok (simulated nodes for the scale benchmark only: `make bench-scale`)
 #
 # Modules come from wherever the Go toolchain is configured to fetch them (`go env GOPROXY`); nothing here names
 # a proxy. The cache is keyed by version: a second run with the same versions.env does nothing. Progress goes to
@@ -115,6 +116,10 @@ build_promtool() {
   build_module promtool github.com/prometheus/prometheus "$PROMETHEUS_VERSION" \
     github.com/prometheus/prometheus/cmd/promtool "-X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION"
 }
+build_kwok() {
+  build_module kwok sigs.k8s.io/kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok \
+    "-X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}"
+}
 
 # name | version | what it builds | usual cold time on 2 cores
 COMPONENTS=(
@@ -125,6 +130,7 @@ COMPONENTS=(
   "helm|$HELM_VERSION|helm|about 1 min"
   "minio|$MINIO_VERSION|minio|2-3 min"
   "promtool|$PROMETHEUS_VERSION|promtool|3-5 min"
+  "kwok|$KWOK_VERSION|kwok (simulated nodes, scale benchmark only)|2-4 min"
 )
 
 component() { # NAME -> "version|what|estimate"

@@ -42,4 +42,6 @@ import boto3
 from botocore.config import Config
 s3 = boto3.client('s3', config=Config(s3={'addressing_style': 'path'}))
 print(s3.get_object(Bucket='scribe-demo', Key='transcripts/interview-42/transcript.txt')['Body'].read().decode())"
-echo "Try: kubectl get tt -A; kubectl describe tt -n scribe-demo interview-42"
+# The next commands to type, from their one definition (tests/integration/test_next_steps.py runs them as printed)
+echo "== next, in your shell =="
+sed 's/^/  /' hack/next-steps.txt

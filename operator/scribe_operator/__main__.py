@@ -34,6 +34,7 @@ async def _startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
     settings.peering.standalone = True  # high availability is leader election on a Lease (leader.py)
+    settings.watching.label_selectors[handlers.POD_SELECTOR] = handlers.POD_LABEL_SELECTOR  # server-side filter
     settings.scanning.disabled = True  # no CRD/namespace discovery: the resources are fixed, RBAC stays minimal
     try:
         start_http_server(ours.metrics_port)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 import kopf
@@ -26,6 +27,8 @@ from .batch_controller import (
 from .batch_storage import BatchStorage
 from .core.batch_observed import ObservedChild, owner_batch
 from .loop import Key
+from .metrics import WATCH_EVENTS
+from .notifier import Notifier
 from .settings import OperatorSettings
 from .storage import Storage
 
@@ -66,10 +69,12 @@ class BatchRuntime:
 @kopf.on.startup()
 async def _batch_startup(**_: Any) -> None:
     ours = OperatorSettings()
+    effects = BatchEffects(AsyncClient(field_manager="scribe-operator"))
     BatchRuntime.controller = BatchController(
-        BatchEffects(AsyncClient(field_manager="scribe-operator")),
+        effects,
         BatchStorage(Storage(ours).client),
-        BatchOperatorSettings().core(),
+        replace(BatchOperatorSettings().core(), notification=ours.core().notification),
+        notifier=Notifier(effects, ours.notification_allow_http),
     )
     if not BatchRuntime.collector_registered:
         register_batch_collector(BatchRuntime.phases)
@@ -100,6 +105,7 @@ async def batch_event(
     batch_child_index: kopf.Index[Key, ObservedChild],
     **_: Any,
 ) -> None:
+    WATCH_EVENTS.labels(BATCH_PLURAL).inc()
     await BatchRuntime.bind(batch_index, batch_child_index).on_event((namespace, name), event["type"])
 
 

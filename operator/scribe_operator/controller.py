@@ -19,16 +19,19 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from lightkube.core.exceptions import ApiError
 from scribe_worker.taxonomy import Reason
 
 from .api.names import pod_name
-from .api.outputs import output_uris
+from .api.outputs import output_prefix, output_uris
 from .api.parse import ValidationProblem, parse_task
+from .api.result import ResultRecord, record_uri
 from .api.task import TaskStatus, TranscriptionTask
 from .capacity import CapacityTracker
 from .circuit import CircuitBreaker
 from .core import (
     CheckCapacity,
+    ConfirmPod,
     DeletePod,
     DeleteSecret,
     EmitEvent,
@@ -37,24 +40,32 @@ from .core import (
     Observed,
     ObservedPod,
     Plan,
+    PodCheck,
     ProbeInput,
+    ProbeOutput,
     reconcile,
 )
 from .core.breaker import failures_between
 from .core.capacity import queue_entry, waiting_entry
+from .core.classify import create_refused
 from .core.conditions import CIRCUIT_OPEN
+from .core.notify import SendNotification, cloud_event
+from .core.plan import RecordResult
 from .core.settings import CoreSettings
 from .kube.effects import Conflict, KubeEffects
 from .kube.manifests import attempt_pod, attempt_secret
+from .kube.progress import reports_progress, worker_identity
+from .kube.workerenv import model_source
 from .loop import Key, ReconcileLoop
 from .metrics import RECONCILE_DURATION, RECONCILE_ERRORS, observe_transition, track_namespace
+from .notifier import Notifier
 from .settings import OperatorSettings
-from .storage import PresignError, Storage
+from .storage import ModelSourceError, PresignError, Storage
 
 log = logging.getLogger("scribe_operator")
 
 WAKE_COALESCE_SECONDS = 0.05
-MAX_PASSES = 5  # capacity, probe, launch (or launch error), and one spare
+MAX_PASSES = 5  # capacity, the storage probes, launch (or launch error), and one spare
 
 
 class Controller(ReconcileLoop[ObservedPod]):
@@ -76,7 +87,9 @@ class Controller(ReconcileLoop[ObservedPod]):
         self.core: CoreSettings = settings.core()
         self.capacity = CapacityTracker(self.core.capacity, settings.pod_lost_grace_seconds)
         self.breaker = CircuitBreaker(settings.breaker(), storage.probe, self.wake, clock)
+        self.notifier = Notifier(effects, settings.notification_allow_http)
         self.seeded = False
+        self.identities: set[str] = set()  # namespaces whose worker account exists
         self._wake_pending: asyncio.TimerHandle | None = None
 
     # -- operator-wide state ---------------------------------------------------------------------
@@ -201,19 +214,34 @@ class Controller(ReconcileLoop[ObservedPod]):
     async def _act(self, task: TranscriptionTask, plan: Plan, now: dt.datetime) -> tuple[dict[str, Any] | None, bool]:
         """Carry out the plan's actions; returns what to observe in an immediate second pass, if anything, and
         whether an attempt's pod was created."""
-        follow_up: dict[str, Any] | None = None
+        follow_up: dict[str, Any] = {}
         launched = False
         namespace = task.metadata.namespace or "default"
         for action in plan.actions:
             if isinstance(action, CheckCapacity):
                 pod = pod_name(task.metadata.name, action.attempt)
-                follow_up = {"capacity": self.capacity.request(queue_entry(task), pod, now)}
+                follow_up["capacity"] = self.capacity.request(queue_entry(task), pod, now)
             elif isinstance(action, ProbeInput):
-                follow_up = {"input_probe": await self.storage.probe(task.spec.input)}
+                follow_up["input_probe"] = await self.storage.probe(task.spec.input)
+            elif isinstance(action, ProbeOutput):
+                probe = await self.storage.probe_bucket(output_prefix(task.spec))
+                if action.lookup and probe.result == "ok":
+                    probe = replace(probe, stored=await self.storage.stored_result(record_uri(task.spec)))
+                follow_up["output_probe"] = probe
+            elif isinstance(action, ConfirmPod):
+                found = await self.effects.get_pod(action.name, namespace)
+                follow_up["pod_check"] = PodCheck(action.name, None if found is None else ObservedPod.from_pod(found))
+            elif isinstance(action, RecordResult):
+                await self._record(task, action)
+            elif isinstance(action, SendNotification):
+                target = task.spec.notification
+                if target is not None:
+                    event = cloud_event(task, action.id)
+                    follow_up["notification"] = await self.notifier.send(namespace, target, action.id, event)
             elif isinstance(action, LaunchAttempt):
                 error = await self._launch(task, action)
                 if error is not None:
-                    follow_up = {"launch_error": error}
+                    follow_up["launch_error"] = error
                 else:
                     launched = True
             elif isinstance(action, DeletePod):
@@ -222,15 +250,32 @@ class Controller(ReconcileLoop[ObservedPod]):
                 await self.effects.delete("Secret", action.name, namespace)
             elif isinstance(action, EmitEvent):
                 await self.effects.emit(task, action)
-        return follow_up, launched
+        return follow_up or None, launched
 
     async def _launch(self, task: TranscriptionTask, launch: LaunchAttempt) -> LaunchError | None:
+        source = model_source(task.spec, self.settings)
         try:
             urls = self.storage.presign(task.spec.input, output_uris(task.spec), launch.url_ttl_seconds)
+            if source.s3 is not None:
+                model_urls = await self.storage.presign_model(source.s3.prefix, launch.url_ttl_seconds)
+                urls = replace(urls, model_urls=model_urls)
         except PresignError as exc:
             return LaunchError(launch.attempt, Reason.PRESIGN_FAILED, str(exc))
-        await self.effects.create(attempt_secret(task, launch, urls))
-        await self.effects.create(attempt_pod(task, launch, self.settings))
+        except ModelSourceError as exc:
+            return LaunchError(launch.attempt, Reason.INVALID_CONFIGURATION, str(exc))
+        namespace = task.metadata.namespace or "default"
+        progress = reports_progress(task, self.settings)
+        if progress:
+            await self._worker_identity(namespace)
+        for manifest in (attempt_secret(task, launch, urls), attempt_pod(task, launch, self.settings)):
+            try:
+                await self._create(manifest, namespace, progress)
+            except ApiError as exc:  # refused (invalid, quota, admission): the attempt fails; else retry the reconcile
+                code, message = int(exc.status.code or 0), str(exc.status.message or "")
+                refused = create_refused(launch.attempt, manifest["kind"], manifest["metadata"]["name"], code, message)
+                if refused is None:
+                    raise
+                return refused
         log.info(
             "%s/%s: launched attempt %d",
             task.metadata.namespace,
@@ -239,6 +284,35 @@ class Controller(ReconcileLoop[ObservedPod]):
             extra=log_fields(task, attempt=launch.attempt, pod=launch.pod_name),
         )
         return None
+
+    async def _create(self, manifest: dict[str, Any], namespace: str, progress: bool) -> None:
+        """Create an attempt's object; a pod refused for a missing worker account (its namespace was deleted and made
+        again since this process created the account) gets the account again and one more try."""
+        try:
+            await self.effects.create(manifest)
+        except ApiError as exc:
+            message = str(exc.status.message or "")
+            if not (progress and manifest["kind"] == "Pod" and exc.status.code == 403 and "service account" in message):
+                raise
+            self.identities.discard(namespace)
+            await self._worker_identity(namespace)
+            await self.effects.create(manifest)
+
+    async def _record(self, task: TranscriptionTask, action: RecordResult) -> None:
+        """Write the result record of a successful attempt beside its outputs (best effort, never fails the task)."""
+        outputs = {fmt: (uri, "") for fmt, uri in output_uris(task.spec).items()}
+        record = ResultRecord(task.spec.input, action.input_etag, action.input_size, action.options, outputs)
+        meta = task.metadata
+        writer = {"namespace": meta.namespace or "", "name": meta.name, "uid": meta.uid}
+        await self.storage.write_result(record_uri(task.spec), record, writer, action.attempt)
+
+    async def _worker_identity(self, namespace: str) -> None:
+        """The namespace's worker account (ServiceAccount, Role, RoleBinding), created once per operator process."""
+        if namespace in self.identities:
+            return
+        for manifest in worker_identity(namespace, self.settings):
+            await self.effects.create(manifest)
+        self.identities.add(namespace)
 
     async def _write(self, task: TranscriptionTask, status: Any, label: bool | None) -> None:
         key = (task.metadata.namespace or "", task.metadata.name)

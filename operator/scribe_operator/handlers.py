@@ -17,8 +17,15 @@ from .controller import Controller
 from .core import ObservedPod
 from .core.observed import parse_time
 from .loop import Key
+from .metrics import WATCH_EVENTS
 
 log = logging.getLogger("scribe_operator.handlers")
+
+POD_SELECTOR = ("", "v1", "pods")
+"""The pod watch asks the API server for attempt pods only (label ``scribe.dev/task`` present): kopf's ``labels=``
+on a handler filters on the client, after every pod event of the cluster has been received and parsed; this
+selector (``settings.watching.label_selectors``, set at startup) filters on the server."""
+POD_LABEL_SELECTOR = LABEL_TASK
 
 
 class Runtime:
@@ -86,7 +93,7 @@ def task_index(namespace: str | None, name: str, body: kopf.Body, **_: Any) -> d
     return {(namespace or "", name): copy.deepcopy(dict(body))}
 
 
-@kopf.index("", "v1", "pods", labels={LABEL_TASK: kopf.PRESENT})
+@kopf.index(*POD_SELECTOR)
 def pod_index(namespace: str | None, body: kopf.Body, **_: Any) -> dict[Key, ObservedPod] | None:
     owner = _owner_task(body)
     observed = ObservedPod.from_pod(copy.deepcopy(dict(body)))
@@ -105,10 +112,13 @@ async def task_event(
     pod_index: kopf.Index[Key, ObservedPod],
     **_: Any,
 ) -> None:
+    WATCH_EVENTS.labels(PLURAL).inc()
     await Runtime.bind(task_index, pod_index).on_event((namespace, name), event["type"])
 
 
-@kopf.on.event("", "v1", "pods", labels={LABEL_TASK: kopf.PRESENT})  # type: ignore[arg-type]
+# No client-side ``labels=`` filter: the server-side selector (POD_LABEL_SELECTOR) already chose these pods, so
+# the counter below counts every pod event the API server sent.
+@kopf.on.event(*POD_SELECTOR)  # type: ignore[arg-type]
 async def pod_event(
     event: kopf.RawEvent,
     namespace: str,
@@ -117,6 +127,7 @@ async def pod_event(
     pod_index: kopf.Index[Key, ObservedPod],
     **_: Any,
 ) -> None:
+    WATCH_EVENTS.labels("pods").inc()
     controller = Runtime.bind(task_index, pod_index)
     owner = _owner_task(body)
     if owner is not None:

@@ -6,13 +6,14 @@ S3 credentials are deliberately not settings: boto3's default chain finds them (
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .core import CoreSettings
 from .core.breaker import BreakerSettings
+from .core.notify import NotificationSettings
 
 DEFAULT_WORKER_IMAGE = "ghcr.io/scribe-operator/scribe-worker:0.1.0"
 
@@ -69,6 +70,67 @@ class OperatorSettings(BaseSettings):
     breaker_window_seconds: float = Field(60.0, gt=0, description="... within this many seconds.")
     breaker_cooldown_seconds: float = Field(30.0, gt=0, description="Open this long before a probe (and again).")
 
+    default_model: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", description="Model when a task names none."
+    )
+    default_model_claim: str | None = Field(
+        None, description="PersistentVolumeClaim (in the task's namespace) holding the model, when a task names none."
+    )
+    default_model_sub_path: str | None = Field(None, description="Directory of the model inside that claim.")
+    default_model_s3_prefix: str | None = Field(
+        None,
+        pattern=r"^s3://[^/]+/(.*/)?$",
+        description="s3://bucket/prefix/ holding the model, when a task names none.",
+    )
+    default_device: Literal["auto", "cpu", "cuda"] | None = Field(None, description="Device when a task names none.")
+    default_compute_type: str | None = Field(
+        None, pattern=r"^[a-z0-9_]{1,32}$", description="Compute type when a task names none."
+    )
+    worker_service_account: str = Field(
+        "scribe-worker",
+        description=(
+            "Service account the operator creates in each namespace for worker pods; its token may only patch "
+            "the progress annotation of the worker's own pod (ValidatingAdmissionPolicy scribe-worker-progress)."
+        ),
+    )
+    progress_reporting: bool = Field(
+        False,
+        description=(
+            "Give workers the progress credential. Only with the chart's ValidatingAdmissionPolicy installed (the "
+            "chart turns both on together): without it the worker account could patch any pod in its namespace."
+        ),
+    )
+    worker_progress_interval_seconds: float | None = Field(
+        None, ge=0, description="SCRIBE_PROGRESS_INTERVAL_SECONDS of the workers; the worker's default (10) if unset."
+    )
+    stall_timeout_seconds: int = Field(
+        900, ge=0, description="End an attempt whose progress has not moved this long as Stalled; 0: never."
+    )
+
+    result_cache: bool = Field(
+        True,
+        description=(
+            "Reuse a complete result already at a task's output location (same input version and options): the task "
+            "succeeds with reason CacheHit and no pod. false: every task transcribes and no result records are written."
+        ),
+    )
+
+    notification_allow_http: bool = Field(
+        False, description="Allow plain http:// notification URLs (for receivers inside a trusted network)."
+    )
+    notification_max_tries: int = Field(6, ge=1, le=100, description="POSTs of one notification at most.")
+    notification_backoff_seconds: float = Field(
+        5.0, gt=0, description="Delay before a notification's second try; doubling, up to 300 s."
+    )
+
+    @model_validator(mode="after")
+    def _one_model_source(self) -> Self:
+        if self.default_model_claim and self.default_model_s3_prefix:
+            raise ValueError("set at most one of SCRIBE_DEFAULT_MODEL_CLAIM and SCRIBE_DEFAULT_MODEL_S3_PREFIX")
+        if self.default_model_sub_path and not self.default_model_claim:
+            raise ValueError("SCRIBE_DEFAULT_MODEL_SUB_PATH needs SCRIBE_DEFAULT_MODEL_CLAIM")
+        return self
+
     @property
     def namespace_list(self) -> list[str]:
         return [n.strip() for n in self.namespaces.split(",") if n.strip()]
@@ -87,7 +149,28 @@ class OperatorSettings(BaseSettings):
             max_memory_limit=self.max_memory_limit,
             max_running_attempts=self.max_running_attempts,
             max_running_attempts_per_namespace=self.max_running_attempts_per_namespace,
+            default_model=self.default_model,
+            stall_timeout_seconds=self.stall_timeout_seconds,
+            result_cache=self.result_cache,
+            notification=NotificationSettings(
+                max_tries=self.notification_max_tries, backoff_seconds=self.notification_backoff_seconds
+            ),
+            transcript_defaults=self.transcript_defaults(),
         )
+
+    def transcript_defaults(self) -> tuple[tuple[str, str], ...]:
+        """The defaults that shape a transcript, for the result cache's options hash: a change of any of them (a new
+        worker image, another default model) makes earlier results misses."""
+        values = {
+            "workerImage": self.worker_image,
+            "defaultModel": self.default_model,
+            "defaultModelClaim": self.default_model_claim,
+            "defaultModelSubPath": self.default_model_sub_path,
+            "defaultModelS3Prefix": self.default_model_s3_prefix,
+            "defaultDevice": self.default_device,
+            "defaultComputeType": self.default_compute_type,
+        }
+        return tuple((k, v) for k, v in values.items() if v)
 
     def breaker(self) -> BreakerSettings:
         return BreakerSettings(

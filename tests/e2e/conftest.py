@@ -35,6 +35,7 @@ from lightkube.resources.core_v1 import Namespace
 
 from tests.fixtures.speech import FOX, speech_wav
 from tests.support.fixtures import delete_namespace
+from tests.support.helm import helm_binary
 from tests.support.s3 import S3Settings
 from tests.support.wait import wait_for
 
@@ -202,6 +203,22 @@ def _kubectl(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str
     return subprocess.run(["kubectl", *args], capture_output=True, text=True, timeout=timeout, check=False)
 
 
+def _apply_progress_policy() -> None:
+    """The chart's ValidatingAdmissionPolicy that narrows the workers' progress credential, as `helm install` would
+    create it (the operator these tests start gives workers that credential)."""
+    rendered = subprocess.run(
+        [helm_binary(), "template", "scribe-operator", str(REPO / "charts" / "scribe-operator"),
+         "--show-only", "templates/worker-progress-policy.yaml"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert rendered.returncode == 0, f"helm template failed:\n{rendered.stderr}"
+    applied = subprocess.run(
+        ["kubectl", "apply", "--server-side", "--force-conflicts", "-f", "-"],
+        input=rendered.stdout, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert applied.returncode == 0, f"applying the worker progress policy failed:\n{applied.stderr}"
+
+
 @pytest.fixture(scope="session")
 def crd(kube: Client) -> str:
     """The CRDs in crds/ (TranscriptionTask and what else the operator watches), applied unless the operator is
@@ -209,6 +226,7 @@ def crd(kube: Client) -> str:
     if not EXTERNAL:
         applied = _kubectl("apply", "--server-side", "--force-conflicts", "-f", str(REPO / "crds"))
         assert applied.returncode == 0, f"kubectl apply -f crds/ failed:\n{applied.stderr}"
+        _apply_progress_policy()
     waited = _kubectl("wait", "--for=condition=Established", "-f", str(REPO / "crds"), "--timeout=60s")
     assert waited.returncode == 0, f"the CRDs in crds/ are not Established:\n{waited.stdout}{waited.stderr}"
     return CRD_NAME
@@ -230,6 +248,7 @@ def operator(
         env = dict(os.environ)
         env.setdefault("SCRIBE_S3_ADDRESSING_STYLE", "path")  # MinIO; a user's S3 may say otherwise
         env.setdefault("SCRIBE_LOG_FORMAT", "text")
+        env.setdefault("SCRIBE_PROGRESS_REPORTING", "true")  # the crd fixture installed the chart's progress policy
         env.update(
             SCRIBE_NAMESPACES=",".join(watched),
             SCRIBE_HEALTH_PORT=str(_free_port()),

@@ -23,10 +23,8 @@ from tests.support.tasks import (
     list_tasks,
     parse_time,
     pod_names,
-    status_of,
     task_events,
     task_manifest,
-    task_pods,
     wait_for_phase,
     wait_for_task,
 )
@@ -119,37 +117,34 @@ def test_corrupt_audio_is_dead_after_one_attempt(
 def test_output_bucket_that_appears_after_the_first_attempt(
     kube: Client, namespace: str, operator: Operator, s3: S3Client, buckets: Buckets, fox_wav: Path
 ) -> None:
+    """The operator checks the output bucket before it starts a pod: the missing bucket costs attempt 1 but no
+    transcription, and once the bucket exists the next attempt succeeds."""
     audio, late = buckets.create(), buckets.reserve()
     s3.upload_file(str(fox_wav), audio, "fox.wav")
-    backoff = {"initialSeconds": 2, "factor": 2.0, "maxSeconds": 10, "jitter": 0.0}
+    backoff = {"initialSeconds": 4, "factor": 2.0, "maxSeconds": 10, "jitter": 0.0}
     manifest = task_manifest(
         "late", f"s3://{audio}/fox.wav", output=f"s3://{late}/out/", language="en", retryPolicy={"backoff": backoff}
     )
     create_task(kube, manifest, namespace)
 
-    def first_attempt_over() -> bool:
-        """Its pod has terminated (or status says so): the next attempt is at least the backoff away."""
-        pods = task_pods(kube, "late", namespace)
-        if pods and pods[0]["status"].get("phase") in ("Succeeded", "Failed"):
-            return True
-        attempts = status_of(kube, "late", namespace).get("attempts") or []
-        return bool(attempts and attempts[0].get("finishedAt"))
-
-    wait_for("attempt 1 of task late to end", first_attempt_over, timeout=120)
+    retrying = wait_for_phase(kube, "late", namespace, "Retrying", timeout=60)
+    status, shown = retrying["status"], describe(retrying)
+    assert status.get("reason") == "OutputUnavailable" and status["attempt"] == 1, shown
+    assert f"s3://{late}/out/" in status["message"] and status["message"].endswith("no pod was started"), shown
+    assert pod_names(kube, "late", namespace) == [], shown
     s3.create_bucket(Bucket=late)
 
     task = wait_for_phase(kube, "late", namespace, "Succeeded")
     status, shown = task["status"], describe(task)
     assert status["attempt"] == 2 and attempt_numbers(status) == [1, 2], shown
     first, second = status["attempts"]
-    assert (first.get("exitCode"), first.get("reason"), first.get("retryable")) == (30, "UploadFailed", True), shown
-    assert f"s3://{late}/out/" in (first.get("message") or ""), shown
+    assert (first.get("reason"), first.get("retryable"), first.get("pod")) == ("OutputUnavailable", True, None), shown
     assert (second.get("exitCode"), second.get("reason")) == (0, "Completed"), shown
-    assert status.get("failureCounts") == {"UploadFailed": 1}, shown
+    assert status.get("failureCounts") == {"OutputUnavailable": 1}, shown
     assert status.get("reason") == "Completed", shown
     assert status["outputs"]["json"] == f"s3://{late}/out/transcript.json", shown
     s3.head_object(Bucket=late, Key="out/transcript.json")
-    assert pod_names(kube, "late", namespace) == ["late-a1", "late-a2"]
+    assert pod_names(kube, "late", namespace) == ["late-a2"]  # one pod: the transcription ran once
 
 
 def test_bucket_that_never_appears_exhausts_retries_with_backoff(
@@ -171,22 +166,22 @@ def test_bucket_that_never_appears_exhausts_retries_with_backoff(
     n = retrying["status"]["attempt"]
     expected = timedelta(seconds=initial * factor ** (n - 1))
     assert expected <= wait_delay <= expected + timedelta(seconds=1), describe(retrying)
-    assert retrying["status"].get("reason") == "UploadFailed", describe(retrying)
+    assert retrying["status"].get("reason") == "OutputUnavailable", describe(retrying)
 
     task = wait_for_phase(kube, "never", namespace, "Dead", timeout=180)
     status, shown = task["status"], describe(task)
     assert status.get("reason") == "RetriesExhausted", shown
-    assert "UploadFailed" in (status.get("message") or ""), shown
+    assert "OutputUnavailable" in (status.get("message") or ""), shown
     assert status["attempt"] == 3 and attempt_numbers(status) == [1, 2, 3], shown
     for record in status["attempts"]:
-        assert (record.get("exitCode"), record.get("reason"), record.get("retryable")) == (30, "UploadFailed", True)
-    assert status.get("failureCounts") == {"UploadFailed": 3}, shown
+        assert (record.get("reason"), record.get("retryable"), record.get("pod")) == ("OutputUnavailable", True, None)
+    assert status.get("failureCounts") == {"OutputUnavailable": 3}, shown
     assert not status.get("retryAt"), shown
     for before, after in zip(status["attempts"], status["attempts"][1:], strict=False):
         gap = parse_time(after["createdAt"]) - parse_time(before["finishedAt"])
         delay = timedelta(seconds=initial * factor ** (before["attempt"] - 1))
         assert gap >= delay, f"attempt {after['attempt']} started {gap} after attempt {before['attempt']}:\n{shown}"
-    assert pod_names(kube, "never", namespace) == ["never-a1", "never-a2", "never-a3"]
+    assert pod_names(kube, "never", namespace) == []  # no transcription was spent on results that had nowhere to go
     failed = _conditions(status)["Failed"]
     assert (failed["status"], failed.get("reason")) == ("True", "RetriesExhausted"), shown
     _wait_dead_lettered(kube, "never", namespace)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.cluster
 
 VALID = task_manifest("valid", "s3://audio-bucket/talks/interview.wav", output="s3://transcripts/interview/")
-COLUMNS = ["NAME", "PHASE", "ATTEMPTS", "REASON", "RETRY-AT", "AGE"]
+COLUMNS = ["NAME", "PHASE", "ATTEMPTS", "REASON", "RETRY-AT", "PROGRESS", "AGE"]
 
 
 def kubectl(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

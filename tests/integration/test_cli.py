@@ -20,10 +20,12 @@ from typing import Any
 import pytest
 import yaml
 from lightkube import Client
+from lightkube.generic_resource import create_namespaced_resource
 from lightkube.models.core_v1 import ObjectReference
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Event
 from lightkube.types import PatchType
+from scribe_operator.cli.cluster import CliError, connect
 
 from tests.support.tasks import LABEL_DEAD_LETTER, TranscriptionTask, create_task, get_task, task_manifest
 
@@ -336,6 +338,19 @@ def test_purge_deletes_dead_tasks_older_than_the_age(kube: Client, namespace: st
         "transcriptiontask.scribe.dev/recent deleted: Dead for "
     )
     assert names() == ["busy"]
+
+
+def test_a_cluster_without_the_crd_says_so_and_how_to_install_it(kube: Client) -> None:
+    """The API server answers a group it does not serve with a plain-text 404: the plugin names the missing CRD."""
+    cluster = connect()
+    absent = create_namespaced_resource("absent.scribe.dev", "v1alpha1", "TranscriptionTask", "transcriptiontasks")
+    with pytest.raises(CliError) as error, cluster._call("listing tasks"):
+        list(cluster.client.list(absent, namespace="*"))
+    message = str(error.value)
+    served = f"the cluster at {cluster.server} does not serve transcriptiontasks.scribe.dev: "
+    assert message.startswith(served), message
+    assert f"the CRD {CRD_NAME} is not installed" in message and "kubectl apply --server-side -f crds/" in message
+    assert "http" not in message.removeprefix(f"the cluster at {cluster.server}"), message  # no HTTP library noise
 
 
 # --- no cluster -----------------------------------------------------------------------------------------------

@@ -5,8 +5,9 @@ ports) handles three tasks:
 
 - ``ok``: spoken audio, succeeds in one attempt;
 - ``gone``: the input does not exist, Dead at once (InputNotFound) without a pod;
-- ``flaky``: its output bucket does not exist, so each attempt fails (UploadFailed); maxRetries 1 with a 1 s
-  backoff: attempt 1 fails, a retry is scheduled, attempt 2 fails, the task is Dead (RetriesExhausted).
+- ``flaky``: its output prefix is so long that the transcripts' keys exceed S3's 1024 bytes, so S3 refuses each
+  upload (400 KeyTooLongError) and each attempt fails (UploadFailed); maxRetries 1 with a 1 s backoff: attempt 1
+  fails, a retry is scheduled, attempt 2 fails, the task is Dead (RetriesExhausted).
 
 Then the tests check exact counter values scraped from /metrics, the events on each task, the operator's JSON log
 lines and that no log line, event, status or pod holds a presigned URL. The operator is stopped before the log is
@@ -147,7 +148,8 @@ def _scripted_run(
     kube: Client, s3: S3Client, buckets: Buckets, operator: Operator, namespace: str, metrics_port: int
 ) -> str:
     """Start the operator, run the three tasks to their ends; returns /metrics once it shows their final phases."""
-    audio, out, never = buckets.create(), buckets.create(), buckets.reserve()
+    audio, out = buckets.create(), buckets.create()
+    too_long = "flaky/" + ("s" * 200 + "/") * 5  # with transcript.json: a key of 1026 bytes, over S3's limit
     s3.upload_file(str(speech_wav(FOX)), audio, "fox.wav")
     operator.start()
     fox = f"s3://{audio}/fox.wav"
@@ -157,7 +159,7 @@ def _scripted_run(
         task_manifest(
             "flaky",
             fox,
-            output=f"s3://{never}/flaky/",
+            output=f"s3://{out}/{too_long}",
             language="en",
             retryPolicy={"maxRetries": 1, "backoff": RETRY_SEEN},
         ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import urllib.request
 from functools import cache
 from pathlib import Path
 
@@ -39,3 +40,9 @@ def parse_samples(text: str) -> Samples:
         for s in family.samples:
             samples[s.name, frozenset(s.labels.items())] = s.value
     return samples
+
+
+def scrape(port: int | str) -> Samples:
+    """Every sample of the operator's /metrics page on ``port`` (127.0.0.1)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        return parse_samples(response.read().decode())

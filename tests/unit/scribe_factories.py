@@ -12,6 +12,7 @@ from scribe_operator.core import (
     CapacityVerdict,
     CheckCapacity,
     CircuitHold,
+    ConfirmPod,
     CoreSettings,
     DeletePod,
     EmitEvent,
@@ -21,7 +22,9 @@ from scribe_operator.core import (
     Observed,
     ObservedPod,
     Plan,
+    PodCheck,
     ProbeInput,
+    ProbeOutput,
     reconcile,
 )
 
@@ -56,6 +59,11 @@ def ok_probe(size: int = 10 * MIB) -> InputProbe:
     return InputProbe("ok", size, "")
 
 
+def probed(size: int = 10 * MIB, **observed: Any) -> Observed:
+    """An observation with both storage probes answered: the input (of ``size``) and the output bucket are there."""
+    return Observed(input_probe=ok_probe(size), output_probe=InputProbe("ok"), **observed)
+
+
 def events(plan: Plan) -> list[tuple[str, str]]:
     return [(a.type, a.reason) for a in plan.actions if isinstance(a, EmitEvent)]
 
@@ -71,8 +79,12 @@ class Cluster:
     task: TranscriptionTask
     now: datetime = T0
     probe: InputProbe = field(default_factory=ok_probe)
+    output_probe: InputProbe = field(default_factory=lambda: InputProbe("ok"))
+    """The answer to ProbeOutput (the output bucket's check)."""
     settings: CoreSettings = SETTINGS
     presign_fails: set[int] = field(default_factory=set)
+    refused: dict[int, LaunchError] = field(default_factory=dict)
+    """Attempts whose Secret or Pod the API server refuses, and the launch error the controller makes of it."""
     pods: dict[int, ObservedPod] = field(default_factory=dict)
     plans: list[Plan] = field(default_factory=list)
     last_observed: Observed = field(default_factory=Observed)
@@ -93,12 +105,18 @@ class Cluster:
         plan = self._run(self.observed())
         for _ in range(4):
             failed = [a for a in launches(plan) if a.attempt in self.presign_fails]
+            refused = [self.refused[a.attempt] for a in launches(plan) if a.attempt in self.refused]
             if any(isinstance(a, CheckCapacity) for a in plan.actions):
                 answers["capacity"] = self.capacity
-            elif ProbeInput() in plan.actions:
-                answers["input_probe"] = self.probe
+            elif ProbeInput() in plan.actions or ProbeOutput() in plan.actions:
+                answers["input_probe"], answers["output_probe"] = self.probe, self.output_probe
+            elif confirm := [a for a in plan.actions if isinstance(a, ConfirmPod)]:
+                found = [p for p in self.pods.values() if p.name == confirm[0].name]  # the API server's answer
+                answers["pod_check"] = PodCheck(confirm[0].name, found[0] if found else None)
             elif failed:
                 answers["launch_error"] = LaunchError(failed[0].attempt, "PresignFailed", "cannot sign: no credentials")
+            elif refused:
+                answers["launch_error"] = refused[0]
             else:
                 break
             plan = self._run(self.observed(**answers))
@@ -111,7 +129,7 @@ class Cluster:
         self.steps.append((self.task, observed, plan))
         self.task = plan.apply(self.task)
         for action in plan.actions:
-            if isinstance(action, LaunchAttempt) and action.attempt not in self.presign_fails:
+            if isinstance(action, LaunchAttempt) and action.attempt not in {*self.presign_fails, *self.refused}:
                 self.pods[action.attempt] = ObservedPod(
                     name=action.pod_name, attempt=action.attempt, phase="Pending", created_at=self.now
                 )

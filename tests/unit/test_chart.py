@@ -31,7 +31,10 @@ OPERATOR_RULES: dict[tuple[str, str], set[str]] = {
     ("scribe.dev", "transcriptiontasks/status"): {"patch"},
     ("scribe.dev", "transcriptionbatches"): {"get", "list", "watch"},
     ("scribe.dev", "transcriptionbatches/status"): {"patch"},
-    ("", "pods"): {"get", "list", "watch", "create", "delete"},
+    ("", "pods"): {"get", "list", "watch", "create", "delete", "patch"},
+    ("", "serviceaccounts"): {"create"},
+    ("rbac.authorization.k8s.io", "roles"): {"create"},
+    ("rbac.authorization.k8s.io", "rolebindings"): {"create"},
     ("", "secrets"): {"create", "delete"},
     ("", "events"): {"create", "patch"},
     ("events.k8s.io", "events"): {"create", "patch"},
@@ -219,6 +222,11 @@ def test_cluster_wide_rbac_is_exactly_what_the_operator_uses(helm: str) -> None:
     assert not of_kind(docs, "Role") and not of_kind(docs, "RoleBinding")  # no leader election with one replica
     sa = one(docs, "ServiceAccount")
     assert (sa["metadata"]["name"], sa["metadata"]["namespace"]) == (FULLNAME, NAMESPACE)
+
+
+def test_reading_notification_keys_is_opt_in(helm: str) -> None:
+    rules = rule_table(one(render({"notifications.readSecrets": "true"}), "ClusterRole")["rules"])
+    assert rules == {**OPERATOR_RULES, ("", "secrets"): {"create", "delete", "get"}}
 
 
 def test_listed_namespaces_get_roles_and_nothing_cluster_wide(helm: str) -> None:
@@ -612,3 +620,41 @@ def test_operator_dockerfile() -> None:
     assert "[worker]" not in text  # the operator image does not install the worker's extra
     ignore = (ROOT / "operator" / "Dockerfile.dockerignore").read_text().splitlines()
     assert ignore[ignore.index("*") :][:1] == ["*"]  # an allowlist: .cluster/, .venv/, .git/ never reach the build
+
+
+# --- the workers' progress credential ---------------------------------------------------------------------------
+
+
+def test_worker_progress_policy_narrows_the_worker_account(helm: str) -> None:
+    docs = render({"settings.workerServiceAccount": "transcriber", "settings.stallTimeoutSeconds": "600"})
+    policy = one(docs, "ValidatingAdmissionPolicy")
+    binding = one(docs, "ValidatingAdmissionPolicyBinding")
+    assert binding["spec"] == {"policyName": policy["metadata"]["name"], "validationActions": ["Deny"]}
+    (match,) = policy["spec"]["matchConditions"]
+    assert "':transcriber'" in match["expression"] and "system:serviceaccount:" in match["expression"]
+    assert policy["spec"]["failurePolicy"] == "Fail"
+    rules = policy["spec"]["matchConstraints"]["resourceRules"]
+    assert rules[0]["resources"] == ["pods", "pods/*"] and {"CREATE", "UPDATE"} <= set(rules[0]["operations"])
+    messages = " ".join(v["message"] for v in policy["spec"]["validations"])
+    for what in ("the pod it is bound to", "spec", "labels", "no annotation but scribe.dev/progress", "owners"):
+        assert what in messages
+    env = env_of(operator_container(docs))
+    assert (env["SCRIBE_WORKER_SERVICE_ACCOUNT"], env["SCRIBE_STALL_TIMEOUT_SECONDS"]) == ("transcriber", "600")
+    assert env["SCRIBE_PROGRESS_REPORTING"] == "true"  # the credential goes with the policy that narrows it
+    without = render({"workerProgressPolicy.install": "false"})
+    assert not of_kind(without, "ValidatingAdmissionPolicy")
+    assert env_of(operator_container(without))["SCRIBE_PROGRESS_REPORTING"] == "false"
+
+
+def test_network_policy_lets_workers_report_progress_to_the_api_server(helm: str) -> None:
+    docs = render(
+        {
+            "networkPolicy.enabled": "true",
+            "watchNamespaces": "{media}",
+            "networkPolicy.s3Cidrs": "{10.1.2.3/32}",
+            "networkPolicy.apiServerCidrs": "{10.96.0.1/32}",
+            "networkPolicy.apiServerPorts": "{443}",
+        }
+    )
+    _, _, api = one(docs, "NetworkPolicy")["spec"]["egress"]
+    assert api == {"to": [{"ipBlock": {"cidr": "10.96.0.1/32"}}], "ports": [{"protocol": "TCP", "port": 443}]}

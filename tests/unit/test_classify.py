@@ -15,12 +15,15 @@ from scribe_operator.core.classify import (
     apply_rules,
     classify_pending,
     classify_terminated,
+    create_refused,
     deadline_exceeded,
     default_retryable,
     launch_failed,
+    output_probe_failed,
     parse_termination_message,
     pod_lost,
     probe_failed,
+    stalled,
 )
 from scribe_worker.taxonomy import BY_EXIT_CODE, BY_REASON, TAXONOMY, Reason, Source
 
@@ -32,6 +35,12 @@ def message(reason: str, retryable: bool | None = None, text: str = "detail") ->
     if retryable is not None:
         body["retryable"] = retryable
     return json.dumps(body)
+
+
+def refused(code: int, message: str) -> Outcome:
+    error = create_refused(1, "Pod", "t-a1", code, message)
+    assert error is not None
+    return launch_failed(error)
 
 
 # One way to reach each reason; the table must cover the whole taxonomy.
@@ -54,9 +63,13 @@ SCENARIOS: dict[Reason, Callable[[], Outcome]] = {
         make_pod(1, node="n", waiting_reason="CreateContainerConfigError", waiting_message='secret "x" not found'), 9
     ),
     Reason.POD_LOST: lambda: pod_lost("t-a1"),
+    Reason.STALLED: lambda: stalled(make_pod(1, "Running", node="n", started_at=T0), 60, 12.0, 30.0),
     Reason.PRESIGN_FAILED: lambda: launch_failed(LaunchError(1, "PresignFailed", "no credentials")),
+    Reason.OUTPUT_UNAVAILABLE: lambda: output_probe_failed(InputProbe("not_found", message="HTTP 404"), "s3://o/p/"),
+    Reason.POD_INVALID: lambda: refused(422, 'Pod "t-a1" is invalid: spec.containers[0].resources.requests'),
+    Reason.POD_FORBIDDEN: lambda: refused(403, 'pods "t-a1" is forbidden: exceeded quota: q'),
 }
-NOT_FAILURES = {Reason.COMPLETED, Reason.RETRIES_EXHAUSTED}  # covered by the lifecycle tests
+NOT_FAILURES = {Reason.COMPLETED, Reason.CACHE_HIT, Reason.RETRIES_EXHAUSTED}  # covered by the lifecycle tests
 
 
 def test_scenarios_cover_the_whole_taxonomy() -> None:

@@ -14,7 +14,8 @@ from pydantic import BaseModel, Field
 from scribe_operator.api.batch_crd import batch_openapi_schema
 from scribe_operator.api.crd import CRD_PATH, build_crd, openapi_schema, render_crd
 from scribe_operator.api.schema import SchemaError, structural
-from scribe_operator.api.task import TranscriptionTaskSpec, to_json
+from scribe_operator.api.task import TranscriptionTaskSpec, cel_name, to_json
+from scribe_operator.api.transcription import DECODING_RULES, ENGLISH_ONLY_RULES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -71,12 +72,46 @@ def test_every_spec_string_list_and_map_is_bounded(schema: Callable[[], dict[str
 def test_cel_messages_name_their_field() -> None:
     rules = [(p, r) for p, n in nodes(openapi_schema()) for r in n.get("x-kubernetes-validations", ())]
     assert {r["rule"] for _, r in rules} >= {"self == oldSelf"}
-    assert len(rules) == 3
+    # backoff, rules[], requests <= limits (cpu, memory, gpu), tolerations[] (3), spec; decoding, English-only, model
+    assert len(rules) == 9 + len(DECODING_RULES) + len(ENGLISH_ONLY_RULES) + 1
     for path, rule in rules:
         field = path.rsplit(".", 1)[-1].removesuffix("[]")
         assert field in rule["message"], (path, rule)
     spec_rules = openapi_schema()["properties"]["spec"]["x-kubernetes-validations"]
-    assert spec_rules == [{"rule": "self == oldSelf", "message": "spec is immutable; create a new TranscriptionTask"}]
+    assert spec_rules == [
+        {"rule": "self == oldSelf", "message": "spec is immutable; create a new TranscriptionTask"},
+        *(r.to_schema() for r in ENGLISH_ONLY_RULES),
+    ]
+
+
+def test_pod_rules_guard_the_task_and_the_batch_template_alike() -> None:
+    """requests <= limits (every resource a ResourceList names; an extended resource's request equal to its limit)
+    and the toleration rules are checked at admission, for a task and for a batch's template, not only when the pod
+    is created. Property names are spelled as CEL escapes them."""
+    task = openapi_schema()["properties"]["spec"]["properties"]
+    template = batch_openapi_schema()["properties"]["spec"]["properties"]["template"]["properties"]
+    for spec in (task, template):
+        rules = spec["resources"]["x-kubernetes-validations"]
+        assert [r["message"] for r in rules] == [
+            *(
+                f"resources.requests.{name} must be less than or equal to resources.limits.{name}"
+                for name in ("cpu", "memory")
+            ),
+            "resources.requests.nvidia.com/gpu must equal resources.limits.nvidia.com/gpu when both are set "
+            "(an extended resource cannot be overcommitted)",
+        ]
+        assert "quantity(" in rules[0]["rule"] and "self.limits.nvidia__dot__com__slash__gpu" in rules[2]["rule"]
+        assert set(spec["resources"]["properties"]["requests"]["properties"]) == {"cpu", "memory", "nvidia.com/gpu"}
+        tolerations = spec["worker"]["properties"]["tolerations"]["items"]["x-kubernetes-validations"]
+        assert len(tolerations) == 3
+
+
+@pytest.mark.parametrize(
+    ("name", "escaped"),
+    [("cpu", "cpu"), ("nvidia.com/gpu", "nvidia__dot__com__slash__gpu"), ("a__b-c", "a__underscores__b__dash__c")],
+)
+def test_property_names_are_escaped_as_cel_spells_them(name: str, escaped: str) -> None:
+    assert cel_name(name) == escaped
 
 
 def test_status_has_no_defaults_and_conditions_are_a_map() -> None:
@@ -104,6 +139,7 @@ def test_crd_shape() -> None:
         ("ATTEMPTS", ".status.attempt"),
         ("REASON", ".status.reason"),
         ("RETRY-AT", ".status.retryAt"),
+        ("PROGRESS", ".status.progress.summary"),
         ("AGE", ".metadata.creationTimestamp"),
     ]
 
@@ -131,7 +167,7 @@ def is_within(part: Any, whole: Any) -> bool:
 def test_crd_defaults_agree_with_the_models() -> None:
     minimal = {"input": "s3://a12/k.wav"}
     defaulted = apply_defaults(openapi_schema()["properties"]["spec"], minimal)
-    assert set(defaulted) == {"input", "formats", "retryPolicy", "priority", "timeouts"}
+    assert set(defaulted) == {"input", "formats", "retryPolicy", "priority", "timeouts", "cache"}
     assert set(defaulted["retryPolicy"]["backoff"]) == {"initialSeconds", "factor", "maxSeconds", "jitter"}
     model = TranscriptionTaskSpec.model_validate(minimal)
     assert is_within(defaulted, to_json(model))

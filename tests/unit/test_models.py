@@ -159,6 +159,43 @@ def test_bad_outputs(uri: str) -> None:
         (spec(language="english please"), "spec.language", ""),
         (spec(worker={"serviceAccountName": "Not_Valid"}), "spec.worker.serviceAccountName", ""),
         (spec(worker={"tolerations": [{"operator": "Sometimes"}]}), "spec.worker.tolerations[0].operator", ""),
+        (
+            spec(resources={"requests": {"memory": "4Gi"}, "limits": {"memory": "1Gi"}}),
+            "spec.resources",
+            "resources.requests.memory must be less than or equal to resources.limits.memory (4Gi > 1Gi)",
+        ),
+        (
+            spec(resources={"requests": {"cpu": 2}, "limits": {"cpu": "1500m"}}),
+            "spec.resources",
+            "resources.requests.cpu must be less than or equal to resources.limits.cpu (2 > 1500m)",
+        ),
+        (spec(worker={"nodeSelector": {"gpu": "yes please"}}), "spec.worker.nodeSelector.gpu", ""),
+        (
+            spec(worker={"tolerations": [{"key": "Bad Key", "operator": "Exists"}]}),
+            "spec.worker.tolerations[0].key",
+            "",
+        ),
+        (spec(worker={"tolerations": [{"key": "k", "value": "-x"}]}), "spec.worker.tolerations[0].value", ""),
+        (
+            spec(resources={"requests": {"nvidia.com/gpu": 1}, "limits": {"nvidia.com/gpu": 2}}),
+            "spec.resources",
+            "resources.requests.nvidia.com/gpu must equal resources.limits.nvidia.com/gpu when both are set",
+        ),
+        (
+            spec(worker={"tolerations": [{"value": "gpu"}]}),
+            "spec.worker.tolerations[0]",
+            "operator must be Exists when key is empty",
+        ),
+        (
+            spec(worker={"tolerations": [{"key": "k", "operator": "Exists", "value": "v"}]}),
+            "spec.worker.tolerations[0]",
+            "value must be empty when operator is Exists",
+        ),
+        (
+            spec(worker={"tolerations": [{"key": "k", "effect": "NoSchedule", "tolerationSeconds": 5}]}),
+            "spec.worker.tolerations[0]",
+            "tolerationSeconds is only allowed with effect NoExecute",
+        ),
     ],
 )
 def test_invalid_specs_name_the_field(body: dict[str, Any], field: str, text: str) -> None:
@@ -171,7 +208,7 @@ def test_valid_rules_and_resources() -> None:
     s = TranscriptionTaskSpec.model_validate(
         spec(
             retryPolicy={"rules": [{"exitCodes": [30], "reasons": ["OOMKilled"], "action": "Fail"}]},
-            resources={"requests": {"cpu": 1, "memory": "512Mi"}, "limits": {"cpu": 0.5, "memory": "2Gi"}},
+            resources={"requests": {"cpu": 0.5, "memory": "512Mi"}, "limits": {"cpu": 1, "memory": "2Gi"}},
             worker={"nodeSelector": {"gpu": "true"}, "tolerations": [{"key": "k", "operator": "Exists"}]},
             language="en",
             model="Systran/faster-whisper-tiny.en",
@@ -179,7 +216,22 @@ def test_valid_rules_and_resources() -> None:
     )
     rule = s.retry_policy.rules[0]
     assert rule.matches(30, "UploadFailed") and rule.matches(None, "OOMKilled") and not rule.matches(None, "PodLost")
-    assert (s.resources.requests.cpu, s.resources.limits.cpu) == ("1", "0.5")
+    assert (s.resources.requests.cpu, s.resources.limits.cpu) == ("0.5", "1")
+
+
+@pytest.mark.parametrize(
+    "resources",
+    [
+        {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1000m", "memory": "1024Mi"}},  # equal
+        {"requests": {"cpu": "4"}, "limits": {"memory": "1Gi"}},  # no resource in both
+        {"requests": {"memory": "1G"}, "limits": {"memory": "1Gi"}},  # 10^9 < 2^30
+        {"limits": {"nvidia.com/gpu": 1}},  # an extended resource in limits only: the request defaults to it
+        {"requests": {"nvidia.com/gpu": 1}},  # or in requests only: the operator sets the limit to it
+        {"requests": {"nvidia.com/gpu": 2}, "limits": {"nvidia.com/gpu": 2}},
+    ],
+)
+def test_requests_within_limits_are_accepted(resources: dict[str, Any]) -> None:
+    assert isinstance(parse_spec(spec(resources=resources)), TranscriptionTaskSpec)
 
 
 def test_status_is_tolerant() -> None:

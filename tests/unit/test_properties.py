@@ -25,6 +25,8 @@ from scribe_operator.core import (
     ProbeInput,
     reconcile,
 )
+from scribe_operator.core.classify import create_refused
+from scribe_operator.core.observed import PodProgress
 
 EXIT_CODES = [0, 1, 10, 11, 12, 20, 21, 30, 40, 137, 143, None]
 MESSAGES = [
@@ -59,18 +61,24 @@ step = st.one_of(
     st.tuples(st.just("waiting"), st.sampled_from(["ImagePullBackOff", "CreateContainerConfigError", None])),
     st.tuples(st.just("probe"), st.sampled_from(PROBES)),
     st.tuples(st.just("presign"), st.booleans()),
+    st.tuples(st.just("output"), st.sampled_from(PROBES)),
+    # the API server refuses the next attempt's pod (422 invalid, 403 quota), or stops refusing (None)
+    st.tuples(st.just("refuse"), st.sampled_from([422, 403, None])),
     st.tuples(st.just("foreign"), st.integers(1, 8), st.sampled_from(["Pending", "Running", "Failed", "Succeeded"])),
     # a requeue request: a fresh token, or the current one set again; with or without reset-attempts
     st.tuples(st.just("requeue"), st.booleans(), st.booleans()),
     # a slot is free (or not), when running attempts are limited; the circuit breaker opens or closes
     st.tuples(st.just("capacity"), st.booleans()),
     st.tuples(st.just("circuit"), st.booleans()),
+    # the worker reports progress (audio seconds of 60) on its pod's annotation
+    st.tuples(st.just("report"), st.integers(0, 60)),
 )
 LIMITED = CoreSettings(max_running_attempts=2, max_running_attempts_per_namespace=1)
 FULL = CapacityVerdict(False, "OperatorCapacity", "2 of 2 attempts running operator-wide")
 tasks = st.builds(
-    lambda retries, initial, rules: make_task(
-        retryPolicy={"maxRetries": retries, "backoff": {"initialSeconds": initial, "maxSeconds": 120}, "rules": rules}
+    lambda retries, initial, rules, stall: make_task(
+        retryPolicy={"maxRetries": retries, "backoff": {"initialSeconds": initial, "maxSeconds": 120}, "rules": rules},
+        timeouts={"stallSeconds": stall},
     ),
     st.integers(0, 4),
     st.integers(1, 60),
@@ -79,8 +87,10 @@ tasks = st.builds(
             [],
             [{"reasons": ["InputNotFound", "InvalidAudio"], "action": "Retry"}],
             [{"exitCodes": [30], "action": "Fail"}],
+            [{"reasons": ["Stalled"], "action": "Fail"}],
         ]
     ),
+    st.sampled_from([None, 0, 30, 600]),
 )
 
 
@@ -105,8 +115,15 @@ def perform(c: Cluster, action: tuple[Any, ...]) -> None:
             c.probe = probe
         case ("presign", fail):
             c.presign_fails = {current + 1} if fail else set()
+        case ("output", probe):
+            c.output_probe = probe
+        case ("refuse", code):
+            error = None if code is None else create_refused(current + 1, "Pod", "p", code, "refused")
+            c.refused = {current + 1: error} if error is not None else {}
         case ("foreign", attempt, phase):
             c.pods[attempt] = make_pod(attempt, phase, task="stray", created=c.now - timedelta(seconds=5))
+        case ("report", seconds) if live and pod is not None:
+            c.pods[current] = replace(pod, progress=PodProgress(float(seconds), 60.0, c.now))
         case ("capacity", free):
             c.capacity = CapacityVerdict(True) if free else FULL
         case ("circuit", open_):

@@ -50,6 +50,7 @@ NO_SPEECH_THRESHOLD = "SCRIBE_NO_SPEECH_THRESHOLD"
 CONDITION_ON_PREVIOUS_TEXT = "SCRIBE_CONDITION_ON_PREVIOUS_TEXT"
 WINDOW_SECONDS = "SCRIBE_WINDOW_SECONDS"
 PROGRESS_INTERVAL_SECONDS = "SCRIBE_PROGRESS_INTERVAL_SECONDS"
+PROGRESS_DIR = "SCRIBE_PROGRESS_DIR"
 HTTP_TIMEOUT_SECONDS = "SCRIBE_HTTP_TIMEOUT_SECONDS"
 TERMINATION_MESSAGE_PATH = "SCRIBE_TERMINATION_MESSAGE_PATH"
 TMPDIR = "SCRIBE_TMPDIR"
@@ -138,6 +139,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(CONDITION_ON_PREVIOUS_TEXT, "boolean", "per mode", "prompt each window with the text before it"),
     Variable(WINDOW_SECONDS, "number 30..7200", "240", "audio decoded and transcribed per window (bounds memory)"),
     Variable(PROGRESS_INTERVAL_SECONDS, "number >= 0", "10", "at most one progress report per interval"),
+    Variable(PROGRESS_DIR, "directory", "none", "token, ca.crt, namespace, name: report progress on the own pod"),
     Variable(HTTP_TIMEOUT_SECONDS, "number > 0", "30", "connect/read/write timeout per HTTP request"),
     Variable(TERMINATION_MESSAGE_PATH, "path", str(DEFAULT_TERMINATION_PATH), "where the termination message goes"),
     Variable(TMPDIR, "directory", "system temp dir", "where the input (and a fetched model) are written"),
@@ -204,6 +206,7 @@ class Config:
     cpu_threads: int
     http_timeout: float
     progress_interval: float
+    progress_dir: Path | None  # None: progress goes to the log only
     termination_path: Path
     tmpdir: Path | None
 
@@ -540,6 +543,7 @@ def load(env: Mapping[str, str]) -> Config:
         cpu_threads=int(raw_threads),
         http_timeout=timeout,
         progress_interval=DEFAULT_PROGRESS_INTERVAL if progress is None else progress,
+        progress_dir=_directory(env, PROGRESS_DIR),
         termination_path=termination_path(env),
         tmpdir=_directory(env, TMPDIR),
     )

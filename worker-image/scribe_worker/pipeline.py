@@ -20,7 +20,8 @@ from scribe_worker.config import Config
 from scribe_worker.download import download
 from scribe_worker.engine import Engine, FasterWhisperEngine
 from scribe_worker.errors import WorkerError
-from scribe_worker.progress import LogTransport, Reporter
+from scribe_worker.podprogress import PodAnnotationTransport
+from scribe_worker.progress import LogTransport, Reporter, Transport
 from scribe_worker.taxonomy import Reason
 from scribe_worker.termination import Outcome
 from scribe_worker.transcript import Transcript
@@ -78,6 +79,17 @@ def _model_dir(config: Config, client: httpx.Client, stack: ExitStack) -> Path:
     return dest
 
 
+def _transports(config: Config) -> list[Transport]:
+    """Progress goes to the log and, with a progress credential (SCRIBE_PROGRESS_DIR), to the own pod."""
+    transports: list[Transport] = [LogTransport()]
+    if config.progress_dir is not None:
+        try:
+            transports.append(PodAnnotationTransport(config.progress_dir))
+        except (OSError, ValueError) as exc:  # progress is best effort: the transcription goes on without it
+            logs.warning("progress reporting on the pod is unavailable", error=str(exc))
+    return transports
+
+
 def run(config: Config, load_engine: EngineLoader = load_faster_whisper) -> Outcome:
     """Carry out the attempt; every classified failure becomes an Outcome (other exceptions propagate)."""
     transcript: Transcript | None = None
@@ -90,7 +102,7 @@ def run(config: Config, load_engine: EngineLoader = load_faster_whisper) -> Outc
                 size = download(client, config.input_url, audio, label=config.input_uri, timeout=config.http_timeout)
                 logs.info("downloaded", input=config.input_uri, bytes=size, seconds=_since(start))
                 start = time.monotonic()
-                progress = Reporter([LogTransport()], config.progress_interval)
+                progress = Reporter(_transports(config), config.progress_interval)
                 transcript = engine.transcribe(audio, config.transcription, label=config.input_uri, progress=progress)
                 logs.info(
                     "transcribed",

@@ -15,6 +15,7 @@ class Reason(StrEnum):
     """Machine-readable, CamelCase reasons as they appear in ``status.reason`` and ``status.attempts[].reason``."""
 
     COMPLETED = "Completed"
+    CACHE_HIT = "CacheHit"
     INPUT_NOT_FOUND = "InputNotFound"
     INPUT_FORBIDDEN = "InputForbidden"
     DOWNLOAD_FAILED = "DownloadFailed"
@@ -23,8 +24,12 @@ class Reason(StrEnum):
     UPLOAD_FAILED = "UploadFailed"
     INVALID_CONFIGURATION = "InvalidConfiguration"
     PRESIGN_FAILED = "PresignFailed"
+    OUTPUT_UNAVAILABLE = "OutputUnavailable"
+    POD_INVALID = "PodInvalid"
+    POD_FORBIDDEN = "PodForbidden"
     OOM_KILLED = "OOMKilled"
     DEADLINE_EXCEEDED = "DeadlineExceeded"
+    STALLED = "Stalled"
     IMAGE_PULL_BACK_OFF = "ImagePullBackOff"
     UNSCHEDULABLE = "Unschedulable"
     CREATE_CONTAINER_CONFIG_ERROR = "CreateContainerConfigError"
@@ -50,6 +55,13 @@ class Entry:
 
 TAXONOMY: tuple[Entry, ...] = (
     Entry(Reason.COMPLETED, Source.WORKER, 0, False, "the transcript and every requested format were uploaded"),
+    Entry(
+        Reason.CACHE_HIT,
+        Source.OPERATOR,
+        None,
+        False,
+        "a complete result of the same input version and options was already at the output; no pod was started",
+    ),
     Entry(Reason.INPUT_NOT_FOUND, Source.WORKER, 10, False, "the input object does not exist (HTTP 404)"),
     Entry(Reason.INPUT_FORBIDDEN, Source.WORKER, 11, True, "S3 refused the download (HTTP 403, e.g. URL expired)"),
     Entry(Reason.DOWNLOAD_FAILED, Source.WORKER, 12, True, "download failed: 5xx, connection reset or timeout"),
@@ -60,6 +72,7 @@ TAXONOMY: tuple[Entry, ...] = (
     Entry(Reason.WORKER_CRASHED, Source.POD, None, True, "non-zero exit without a termination message"),
     Entry(Reason.OOM_KILLED, Source.POD, 137, True, "the container exceeded its memory limit"),
     Entry(Reason.DEADLINE_EXCEEDED, Source.POD, None, True, "the attempt ran past its deadline"),
+    Entry(Reason.STALLED, Source.OPERATOR, None, True, "the worker's reported progress did not move for stallSeconds"),
     Entry(Reason.IMAGE_PULL_BACK_OFF, Source.POD, None, True, "the worker image could not be pulled in time"),
     Entry(Reason.UNSCHEDULABLE, Source.POD, None, True, "no node could take the pod in time"),
     Entry(
@@ -67,6 +80,27 @@ TAXONOMY: tuple[Entry, ...] = (
     ),
     Entry(Reason.POD_LOST, Source.POD, None, True, "the pod vanished: deleted, evicted or its node is gone"),
     Entry(Reason.PRESIGN_FAILED, Source.OPERATOR, None, True, "the operator could not sign URLs for the attempt"),
+    Entry(
+        Reason.OUTPUT_UNAVAILABLE,
+        Source.OPERATOR,
+        None,
+        True,
+        "the output bucket does not exist or cannot be reached; no pod was started",
+    ),
+    Entry(
+        Reason.POD_INVALID,
+        Source.OPERATOR,
+        None,
+        False,
+        "the API server rejected the attempt's pod (HTTP 422 or 400: invalid, or denied by admission policy)",
+    ),
+    Entry(
+        Reason.POD_FORBIDDEN,
+        Source.OPERATOR,
+        None,
+        True,
+        "admission refused the attempt's pod or Secret (HTTP 403: quota exceeded, Pod Security, webhook)",
+    ),
     Entry(Reason.RETRIES_EXHAUSTED, Source.OPERATOR, None, False, "the last allowed attempt failed"),
 )
 

@@ -120,13 +120,23 @@ Argument: the root context.
   resources: ["transcriptionbatches/status"]
   verbs: ["patch"]
 # One worker pod per attempt: create it, watch it, delete it when the attempt is over or past its deadline.
+# (and patch: the operator grants workers a Role with patch on pods, which RBAC allows only to who holds it).
 - apiGroups: [""]
   resources: ["pods"]
-  verbs: ["get", "list", "watch", "create", "delete"]
+  verbs: ["get", "list", "watch", "create", "delete", "patch"]
+# The workers' account in each namespace: a ServiceAccount, a Role (patch pods; the chart's
+# ValidatingAdmissionPolicy narrows it to the progress annotation of the own pod) and its RoleBinding. Created once.
+- apiGroups: [""]
+  resources: ["serviceaccounts"]
+  verbs: ["create"]
+- apiGroups: ["rbac.authorization.k8s.io"]
+  resources: ["roles", "rolebindings"]
+  verbs: ["create"]
 # One Secret per attempt holding its presigned URLs (so they never appear in a pod spec): written, never read.
+# With notifications.readSecrets also get: the signing key a task's spec.notification.secretRef names.
 - apiGroups: [""]
   resources: ["secrets"]
-  verbs: ["create", "delete"]
+  verbs: ["create", "delete"{{ if .Values.notifications.readSecrets }}, "get"{{ end }}]
 # Events about the tasks it handles.
 - apiGroups: [""]
   resources: ["events"]

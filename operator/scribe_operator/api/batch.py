@@ -18,13 +18,14 @@ from typing import Annotated, Any, Final, Self
 
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
+from .base import ApiModel
 from .cel import CelRule, validations
 from .constants import GROUP, VERSION
 from .names import MAX_LENGTH, _shorten, label_value
+from .notification import Notification, NotificationStatus
 from .s3 import BUCKET_PATTERN, INPUT_URI_PATTERN, MAX_URI_LENGTH, OUTPUT_URI_PATTERN, parse_s3_uri, strip_extension
 from .task import (
     DAY,
-    ApiModel,
     Condition,
     Format,
     ObjectMeta,
@@ -33,8 +34,10 @@ from .task import (
     Timeouts,
     TranscriptionTaskSpec,
     WorkerSpec,
+    check_model,
     to_json,
 )
+from .transcription import ENGLISH_ONLY_RULES, Decoding, Device, ModelSource, WhisperTask
 
 # --- names that make up the contract ----------------------------------------------------------------------
 
@@ -109,14 +112,30 @@ TEMPLATE_EXCLUDED: Final = frozenset({"input", "output"})
 class TaskTemplate(ApiModel):
     """The spec every child TranscriptionTask gets, except input and output (set per input)."""
 
+    model_config = ConfigDict(json_schema_extra=validations(*ENGLISH_ONLY_RULES))
+
     language: str | None = _task_field("language")
     model: str | None = _task_field("model")
+    model_source: ModelSource | None = _task_field("model_source")
+    task: WhisperTask | None = _task_field("task")
+    word_timestamps: bool | None = _task_field("word_timestamps")
+    initial_prompt: str | None = _task_field("initial_prompt")
+    hotwords: str | None = _task_field("hotwords")
+    decoding: Decoding | None = _task_field("decoding")
+    device: Device | None = _task_field("device")
+    compute_type: str | None = _task_field("compute_type")
     formats: list[Format] = _task_field("formats")
     retry_policy: RetryPolicy = _task_field("retry_policy")
     priority: int = _task_field("priority")
     timeouts: Timeouts = _task_field("timeouts")
     resources: Resources = _task_field("resources")
     worker: WorkerSpec = _task_field("worker")
+    notification: Notification | None = _task_field("notification")
+    cache: bool = _task_field("cache")
+
+    @model_validator(mode="after")
+    def _model_can(self) -> Self:
+        return check_model(self)
 
 
 class BatchDeadline(ApiModel):
@@ -214,6 +233,13 @@ class TranscriptionBatchSpec(ApiModel):
         le=MAX_BATCH_INPUTS,
         description="Most children unfinished at once; the rest wait to be created. Default: all at once.",
     )
+    notification: Notification | None = Field(
+        None,
+        description=(
+            "A webhook told once when the batch finalizes (its children each notify through template.notification); "
+            "docs/notifications.md."
+        ),
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:
@@ -275,6 +301,9 @@ class BatchStatus(ApiModel):
     deadline_at: datetime | None = Field(None, description="When unfinished children are ended.")
     finished_at: datetime | None = Field(None, description="When the batch reached its terminal phase.")
     summary: str | None = Field(None, description="The summary object (s3:// URI) once written.")
+    notification: NotificationStatus | None = Field(
+        None, description="The delivery of spec.notification's event for the batch's ending."
+    )
     summary_attempts: int = Field(0, ge=0, description="Failed attempts to write the summary.")
     conditions: list[Condition] = Field(
         default_factory=list,

@@ -25,6 +25,12 @@ PRINTER_COLUMNS: Final = (
     {"name": "Attempts", "type": "integer", "jsonPath": ".status.attempt", "description": "Attempts started."},
     {"name": "Reason", "type": "string", "jsonPath": ".status.reason", "description": "Last failure reason."},
     {"name": "Retry-At", "type": "string", "jsonPath": ".status.retryAt", "description": "Next attempt at (UTC)."},
+    {
+        "name": "Progress",
+        "type": "string",
+        "jsonPath": ".status.progress.summary",
+        "description": "Audio transcribed by the running (or last) attempt.",
+    },
     {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
 )
 

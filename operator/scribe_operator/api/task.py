@@ -9,28 +9,40 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Final, Literal, Self
+from typing import Annotated, Any, Final, Literal, NamedTuple, Protocol, Self, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
-from pydantic.alias_generators import to_camel
 from scribe_worker.taxonomy import Reason
 
+from .base import ApiModel
 from .cel import CelRule, validations
 from .constants import API_VERSION, KIND, MAX_RETRIES_LIMIT
-from .quantity import Quantity
+from .notification import Notification, NotificationStatus
+from .quantity import Quantity, parse_quantity
 from .s3 import INPUT_URI_PATTERN, MAX_URI_LENGTH, OUTPUT_URI_PATTERN
+from .transcription import (
+    COMPUTE_TYPE_PATTERN,
+    ENGLISH_ONLY_RULES,
+    Decoding,
+    Device,
+    ModelSource,
+    WhisperTask,
+    model_problem,
+)
 
 DNS1123_SUBDOMAIN: Final = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 LANGUAGE_PATTERN: Final = r"^[a-zA-Z]{2,3}([-_][a-zA-Z0-9]{1,8})?$"
 MODEL_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9._/-]*$"
+_LABEL_NAME: Final = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+LABEL_VALUE_PATTERN: Final = rf"^({_LABEL_NAME})?$"
+"""A label value as the Pod API validates it (nodeSelector values, toleration values): empty, or up to 63
+alphanumerics, '-', '_', '.', beginning and ending alphanumeric."""
+_DNS_PREFIX: Final = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/"
+TOLERATION_KEY_PATTERN: Final = rf"^(({_DNS_PREFIX})?{_LABEL_NAME})?$"
+"""A toleration key: empty, or a label key (an optional DNS-subdomain prefix and ``/``, then a name of up to 63
+characters)."""
 DAY: Final = 86_400
 MAX_PRIORITY: Final = 1_000_000
-
-
-class ApiModel(BaseModel):
-    """Base of every API model: camelCase JSON, snake_case Python, unknown fields ignored."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
 
 
 class Format(StrEnum):
@@ -63,7 +75,7 @@ class RuleAction(StrEnum):
     FAIL = "Fail"
 
 
-NON_MATCHABLE_REASONS: Final = frozenset({Reason.COMPLETED, Reason.RETRIES_EXHAUSTED})
+NON_MATCHABLE_REASONS: Final = frozenset({Reason.COMPLETED, Reason.CACHE_HIT, Reason.RETRIES_EXHAUSTED})
 """Reasons that never end an attempt as a failure, so a retry rule cannot name them."""
 MATCHABLE_REASONS: Final = tuple(r for r in Reason if r not in NON_MATCHABLE_REASONS)
 
@@ -188,6 +200,16 @@ class Timeouts(ApiModel):
             "How long an attempt's pod may stay unstarted (unschedulable, image pull) before the attempt fails."
         ),
     )
+    stall_seconds: int | None = Field(
+        None,
+        ge=0,
+        le=DAY,
+        description=(
+            "End a running attempt as Stalled (retryable) when its reported progress has not moved for this long; "
+            "0: never. When omitted, the operator's default (SCRIBE_STALL_TIMEOUT_SECONDS). Counted from the "
+            "worker's first progress report, so model loading and the download do not count."
+        ),
+    )
 
 
 class ResourceList(ApiModel):
@@ -195,10 +217,77 @@ class ResourceList(ApiModel):
 
     cpu: Quantity | None = Field(None, description="CPU, e.g. 500m or 2.")
     memory: Quantity | None = Field(None, description="Memory, e.g. 512Mi or 2Gi.")
+    gpu: int | None = Field(
+        None,
+        alias="nvidia.com/gpu",
+        ge=0,
+        le=64,
+        description="NVIDIA GPUs (the device plugin's nvidia.com/gpu); set in limits, or in requests and limits alike.",
+    )
+
+
+def cel_name(name: str) -> str:
+    """A property name as CEL spells it: the API server escapes ``__``, ``.``, ``-`` and ``/`` in property names
+    (``nvidia.com/gpu`` -> ``nvidia__dot__com__slash__gpu``)."""
+    escapes = (("__", "__underscores__"), (".", "__dot__"), ("-", "__dash__"), ("/", "__slash__"))
+    for plain, escaped in escapes:
+        name = name.replace(plain, escaped)
+    return name
+
+
+class ResourceRule(NamedTuple):
+    """The Pod API's rule for one resource of a ResourceList: ``field`` is its Python name, ``name`` its JSON name.
+    Extended resources (domain-prefixed names such as ``nvidia.com/gpu``) cannot be overcommitted: a request set next
+    to a limit must equal it (a request alone becomes the limit too). Other resources: a request may not exceed the
+    limit."""
+
+    field: str
+    name: str
+
+    @property
+    def extended(self) -> bool:
+        return "/" in self.name
+
+    @property
+    def cel(self) -> CelRule:
+        key = cel_name(self.name)
+        request, limit = f"self.requests.{key}", f"self.limits.{key}"
+        both = f"has(self.requests) && has({request}) && has(self.limits) && has({limit})"
+        if self.extended:
+            return CelRule(
+                f"!({both}) || {limit} == {request}",
+                f"resources.requests.{self.name} must equal resources.limits.{self.name} when both are set "
+                "(an extended resource cannot be overcommitted)",
+            )
+        quantities = " && ".join(f"{q} != null && isQuantity(string({q}))" for q in (request, limit))
+        compare = f"quantity(string({request})).compareTo(quantity(string({limit}))) <= 0"
+        return CelRule(
+            f"!({both} && {quantities}) || {compare}",
+            f"resources.requests.{self.name} must be less than or equal to resources.limits.{self.name}",
+        )
+
+    def violated(self, requests: ResourceList, limits: ResourceList) -> str | None:
+        """The rule's message (with the values) if ``requests`` and ``limits`` break it, else None."""
+        request, limit = getattr(requests, self.field), getattr(limits, self.field)
+        if request is None or limit is None:
+            return None
+        if self.extended:
+            return None if limit == request else f"{self.cel.message} ({request} vs {limit})"
+        if parse_quantity(str(request)) <= parse_quantity(str(limit)):
+            return None
+        return f"{self.cel.message} ({request} > {limit})"
+
+
+RESOURCE_RULES: Final = tuple(
+    ResourceRule(field, info.alias or field) for field, info in ResourceList.model_fields.items()
+)
+"""One rule per resource a ResourceList names, generated from the model (its fields and their JSON names)."""
 
 
 class Resources(ApiModel):
     """Compute resources of the worker container; operator defaults apply to what is omitted."""
+
+    model_config = ConfigDict(json_schema_extra=validations(*(r.cel for r in RESOURCE_RULES)))
 
     requests: ResourceList = Field(default_factory=ResourceList, description="Resource requests.")
     limits: ResourceList = Field(
@@ -206,17 +295,67 @@ class Resources(ApiModel):
         description="Resource limits. After an OOMKilled attempt the next attempt gets a raised memory limit.",
     )
 
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> Self:
+        for rule in RESOURCE_RULES:
+            problem = rule.violated(self.requests, self.limits)
+            if problem is not None:
+                raise ValueError(problem)
+        return self
+
+
+def _given(field: str, *, text: bool = True) -> str:
+    """CEL: ``field`` is present (and, for a string, not empty). A null is absent to ``has()``."""
+    return f"has(self.{field})" + (f" && self.{field} != ''" if text else "")
+
+
+EXISTS = "has(self.operator) && self.operator == 'Exists'"
+TOLERATION_KEYLESS = CelRule(
+    f"({_given('key')}) || ({EXISTS})",
+    "worker.tolerations[]: operator must be Exists when key is empty (it then matches every taint)",
+)
+TOLERATION_EXISTS_VALUELESS = CelRule(
+    f"!({EXISTS}) || !({_given('value')})", "worker.tolerations[]: value must be empty when operator is Exists"
+)
+TOLERATION_SECONDS_NO_EXECUTE = CelRule(
+    f"!({_given('tolerationSeconds', text=False)}) || (has(self.effect) && self.effect == 'NoExecute')",
+    "worker.tolerations[]: tolerationSeconds is only allowed with effect NoExecute",
+)
+
 
 class Toleration(ApiModel):
-    """A pod toleration, as in the core/v1 Pod API."""
+    """A pod toleration, as in the core/v1 Pod API (and its cross-field rules, which the API server checks only
+    when the pod is created)."""
 
-    key: str | None = Field(None, max_length=316, description="Taint key; empty with operator Exists matches all.")
+    model_config = ConfigDict(
+        json_schema_extra=validations(TOLERATION_KEYLESS, TOLERATION_EXISTS_VALUELESS, TOLERATION_SECONDS_NO_EXECUTE)
+    )
+
+    key: str | None = Field(
+        None,
+        max_length=316,
+        pattern=TOLERATION_KEY_PATTERN,
+        description="Taint key; empty with operator Exists matches all.",
+    )
     operator: Literal["Exists", "Equal"] | None = Field(None, description="Exists or Equal (default Equal).")
-    value: str | None = Field(None, max_length=63, description="Taint value to match with operator Equal.")
+    value: str | None = Field(
+        None, max_length=63, pattern=LABEL_VALUE_PATTERN, description="Taint value to match with operator Equal."
+    )
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = Field(
         None, description="Taint effect to match; empty matches all effects."
     )
     toleration_seconds: int | None = Field(None, description="For NoExecute: how long the pod stays bound.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        exists = self.operator == "Exists"
+        if not self.key and not exists:
+            raise ValueError(TOLERATION_KEYLESS.message)
+        if exists and self.value:
+            raise ValueError(TOLERATION_EXISTS_VALUELESS.message)
+        if self.toleration_seconds is not None and self.effect != "NoExecute":
+            raise ValueError(TOLERATION_SECONDS_NO_EXECUTE.message)
+        return self
 
 
 class WorkerSpec(ApiModel):
@@ -225,7 +364,7 @@ class WorkerSpec(ApiModel):
     image: str | None = Field(
         None, min_length=1, max_length=512, description="Worker image; the operator's default when omitted."
     )
-    node_selector: dict[str, Annotated[str, Field(max_length=63)]] = Field(
+    node_selector: dict[str, Annotated[str, Field(max_length=63, pattern=LABEL_VALUE_PATTERN)]] = Field(
         default_factory=dict, max_length=64, description="Node labels the worker pod must match."
     )
     tolerations: list[Toleration] = Field(
@@ -235,7 +374,16 @@ class WorkerSpec(ApiModel):
         None,
         max_length=253,
         pattern=DNS1123_SUBDOMAIN,
-        description="Service account of the worker pod; the namespace's default when omitted.",
+        description=(
+            "Service account of the worker pod; the operator's worker account (which may only report progress) "
+            "when omitted. Progress is reported only under the operator's worker account."
+        ),
+    )
+    runtime_class_name: str | None = Field(
+        None,
+        max_length=253,
+        pattern=DNS1123_SUBDOMAIN,
+        description="RuntimeClass of the worker pod (e.g. nvidia for GPU nodes); the cluster's default when omitted.",
     )
 
 
@@ -248,13 +396,14 @@ def _unique_formats(formats: list[Format]) -> list[Format]:
     return formats
 
 
+_ModelOptionsT = TypeVar("_ModelOptionsT", bound="_ModelOptions")
 SPEC_IMMUTABLE = CelRule("self == oldSelf", "spec is immutable; create a new TranscriptionTask")
 
 
 class TranscriptionTaskSpec(ApiModel):
     """What to transcribe, where to put the results, and how to retry. Immutable once created."""
 
-    model_config = ConfigDict(json_schema_extra=validations(SPEC_IMMUTABLE))
+    model_config = ConfigDict(json_schema_extra=validations(SPEC_IMMUTABLE, *ENGLISH_ONLY_RULES))
 
     input: str = Field(
         max_length=MAX_URI_LENGTH,
@@ -280,7 +429,37 @@ class TranscriptionTaskSpec(ApiModel):
         None,
         max_length=253,
         pattern=MODEL_PATTERN,
-        description="Transcription model (e.g. tiny.en); the worker's default when omitted.",
+        description=(
+            "Transcription model (e.g. tiny.en, small); the operator's default (SCRIBE_DEFAULT_MODEL), else the "
+            "worker's (tiny.en), when omitted. Models named *.en are English-only."
+        ),
+    )
+    model_source: ModelSource | None = Field(
+        None,
+        description=(
+            "Where the model comes from: a PersistentVolumeClaim or an S3 prefix. Omitted: the operator's default "
+            "source; {}: the model baked into the worker image."
+        ),
+    )
+    task: WhisperTask | None = Field(
+        None, description="transcribe (default): text in the spoken language; translate: English text."
+    )
+    word_timestamps: bool | None = Field(
+        None, description="Per-word start, end and probability in the json output (and word cues in vtt)."
+    )
+    initial_prompt: str | None = Field(
+        None, min_length=1, max_length=1000, description="Text that primes the first window (names, spelling, style)."
+    )
+    hotwords: str | None = Field(None, min_length=1, max_length=1000, description="Words or phrases to favour.")
+    decoding: Decoding | None = Field(None, description="Decoding mode and its knobs; the worker's defaults apply.")
+    device: Device | None = Field(
+        None, description="auto, cpu or cuda; the operator's default (SCRIBE_DEFAULT_DEVICE), else auto."
+    )
+    compute_type: str | None = Field(
+        None,
+        max_length=32,
+        pattern=COMPUTE_TYPE_PATTERN,
+        description="CTranslate2 compute type (int8, float16, int8_float16, float32, ...); default per device.",
     )
     formats: Annotated[list[Format], AfterValidator(_unique_formats)] = Field(
         default_factory=lambda: [Format.JSON, Format.TXT],
@@ -307,9 +486,57 @@ class TranscriptionTaskSpec(ApiModel):
     )
     resources: Resources = Field(default_factory=Resources, description="Worker container resources.")
     worker: WorkerSpec = Field(default_factory=WorkerSpec, description="Worker pod placement and identity.")
+    notification: Notification | None = Field(
+        None, description="A webhook told when the task reaches Succeeded or Dead (docs/notifications.md)."
+    )
+    cache: bool = Field(
+        True,
+        description=(
+            "Reuse a result already at the output: when a complete transcript of the same input version (ETag and "
+            "size) made with the same options is there, the task succeeds with reason CacheHit and no pod. false: "
+            "always transcribe. The operator's SCRIBE_RESULT_CACHE=false turns reuse off for every task."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _model_can(self) -> Self:
+        return check_model(self)
+
+
+class _ModelOptions(Protocol):
+    model: str | None
+    language: str | None
+    task: WhisperTask | None
+
+
+def check_model(spec: _ModelOptionsT) -> _ModelOptionsT:
+    """Reject what an English-only model cannot do (the CEL rules ENGLISH_ONLY_RULES, in Python)."""
+    problem = model_problem(spec.model, spec.language, spec.task)
+    if problem is not None:
+        raise ValueError(problem)
+    return spec
 
 
 # --- status ---------------------------------------------------------------------------------------------
+
+
+class Usage(ApiModel):
+    """What attempts cost: CPU and GPU time, and the highest memory use."""
+
+    cpu_seconds: float | None = Field(
+        None, ge=0, description="CPU seconds the worker container used, from its own cgroup; summed over attempts."
+    )
+    peak_memory_bytes: int | None = Field(
+        None, ge=0, description="Peak memory of the worker container, from its cgroup; the highest of any attempt."
+    )
+    gpu_seconds: float | None = Field(
+        None,
+        ge=0,
+        description=(
+            "GPUs requested (nvidia.com/gpu) times the attempt's wall time, container start to end; summed over "
+            "attempts. Omitted when no GPU was requested."
+        ),
+    )
 
 
 class AttemptRecord(ApiModel):
@@ -327,10 +554,31 @@ class AttemptRecord(ApiModel):
     retryable: bool | None = Field(None, description="Whether the failure was retryable (after rules).")
     memory_limit: str | None = Field(None, description="Memory limit the attempt ran with.")
     deadline_seconds: int | None = Field(None, description="How long the attempt was allowed to run.")
+    usage: Usage | None = Field(
+        None, description="What the attempt cost, as its worker reported at the end (none if it was killed)."
+    )
 
     @property
     def finished(self) -> bool:
         return self.finished_at is not None
+
+
+class AttemptProgress(ApiModel):
+    """How far the running (or last) attempt's worker has got, from its progress reports."""
+
+    attempt: int = Field(ge=1, description="The attempt the progress is of.")
+    processed_seconds: float = Field(ge=0, description="Audio seconds transcribed so far.")
+    total_seconds: float | None = Field(None, description="The audio's length in seconds, once the worker knows it.")
+    percent: int | None = Field(None, ge=0, le=100, description="processedSeconds of totalSeconds, in percent.")
+    summary: str = Field(description="What kubectl get shows in the PROGRESS column: 42% (or 12s while no total).")
+    reported_at: datetime | None = Field(None, description="When the worker sent its last report (its clock).")
+    heartbeat_time: datetime = Field(
+        description="When the operator last saw the progress move; the stall watchdog counts from here."
+    )
+
+    @property
+    def complete(self) -> bool:
+        return self.total_seconds is not None and self.processed_seconds >= self.total_seconds
 
 
 class Condition(ApiModel):
@@ -394,10 +642,11 @@ class TaskStatus(ApiModel):
     )
     observed_generation: int | None = Field(None, description="metadata.generation last reconciled.")
     input_size: int | None = Field(None, description="Size of the input in bytes, from the last probe.")
+    input_etag: str | None = Field(None, description="ETag of the input (its version), from the last probe.")
     started_at: datetime | None = Field(None, description="When the first attempt was launched.")
     finished_at: datetime | None = Field(None, description="When the task reached Succeeded or Dead.")
     updated_at: datetime | None = Field(
-        None, description="When the operator last changed this status (a phase, an attempt, a condition)."
+        None, description="When the operator last changed this status (a phase, an attempt, a condition, progress)."
     )
     requeues: int = Field(0, ge=0, description="Times the task was requeued from Dead (scribe.dev/requeue).")
     attempt_base: int = Field(
@@ -409,6 +658,19 @@ class TaskStatus(ApiModel):
         ),
     )
     requeue: RequeueRecord | None = Field(None, description="The last requeue request the operator handled.")
+    progress: AttemptProgress | None = Field(
+        None, description="While an attempt runs (and after it ends): the worker's last reported progress."
+    )
+    notification: NotificationStatus | None = Field(
+        None, description="The delivery of spec.notification's event for the task's last ending."
+    )
+    usage: Usage | None = Field(
+        None,
+        description=(
+            "What the task has cost so far, over all its attempts (also those no longer kept in attempts, and "
+            "across requeues): cpuSeconds and gpuSeconds summed, peakMemoryBytes the highest."
+        ),
+    )
 
     @property
     def terminal(self) -> bool:

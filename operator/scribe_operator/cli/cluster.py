@@ -122,9 +122,7 @@ class Cluster:
         except ApiError as exc:
             code = int(exc.status.code or 0)
             if code == 404 and "the server could not find the requested resource" in str(exc.status.message):
-                raise CliError(
-                    f"the cluster at {self.server} does not serve {PLURAL}.{GROUP}: is the CRD {CRD_NAME} installed?"
-                ) from None
+                raise CliError(self._not_installed()) from None
             if code == 404:
                 raise NotFound(_status_reason(exc)) from None
             if code == 409:
@@ -133,7 +131,21 @@ class Cluster:
         except CliError:
             raise
         except Exception as exc:  # connection refused, TLS, timeouts: the HTTP library's errors
+            response = getattr(exc, "response", None)
+            status = getattr(response, "status_code", None)
+            if status == 404:  # a plain-text "404 page not found": the API group is not served at all
+                raise CliError(self._not_installed()) from None
+            if isinstance(status, int):  # an HTTP error without a Kubernetes Status body (a proxy, a load balancer)
+                answer = f"HTTP {status} {getattr(response, 'reason_phrase', '') or ''}".rstrip()
+                raise CliError(f"{what}: the cluster at {self.server} answered {answer}") from None
             raise CliError(f"cannot reach the cluster at {self.server}: {type(exc).__name__}: {exc}") from None
+
+    def _not_installed(self) -> str:
+        return (
+            f"the cluster at {self.server} does not serve {PLURAL}.{GROUP}: the CRD {CRD_NAME} is not installed. "
+            "Install the operator with its Helm chart (it installs the CRDs, see docs/install.md), "
+            "or apply them: kubectl apply --server-side -f crds/"
+        )
 
     def list_tasks(self, namespace: str | None, labels: LabelSelector) -> list[dict[str, Any]]:
         with self._call("listing tasks"):

@@ -8,14 +8,16 @@ code 137), else WorkerCrashed. ``spec.retryPolicy.rules`` are applied last (:fun
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Final
 
+from scribe_worker.redact import scrub
 from scribe_worker.taxonomy import BY_EXIT_CODE, BY_REASON, TAXONOMY, Reason, Source
 
-from ..api.task import RetryRule, RuleAction
+from ..api.task import RetryRule, RuleAction, Usage
 from .observed import InputProbe, LaunchError, ObservedPod
 
 _REASON_SYNTAX: Final = re.compile(r"^[A-Z][A-Za-z0-9]{0,63}$")
@@ -59,6 +61,8 @@ class TerminationMessage:
     retryable: bool | None = None
     message: str | None = None
     outputs: dict[str, str] = field(default_factory=dict)
+    usage: Usage | None = None
+    """The container's CPU seconds and peak memory, as the worker read them from its cgroup at the end."""
 
 
 def default_retryable(reason: str) -> bool:
@@ -75,7 +79,8 @@ def failure(reason: str, message: str, exit_code: int | None = None) -> Outcome:
 
 
 def parse_termination_message(text: str | None) -> TerminationMessage | None:
-    """``{"reason", "retryable", "message", "outputs": {format: uri}}``; None unless it is a JSON object."""
+    """``{"reason", "retryable", "message", "outputs": {format: uri}, "usage": {"cpuSeconds", "peakMemoryBytes"}}``
+    (``scribe_worker.termination.render``); None unless it is a JSON object."""
     if not text:
         return None
     try:
@@ -95,7 +100,24 @@ def parse_termination_message(text: str | None) -> TerminationMessage | None:
             for k, v in (outputs.items() if isinstance(outputs, dict) else ())
             if isinstance(k, str) and isinstance(v, str) and v.startswith("s3://")
         },
+        usage=_usage(data.get("usage")),
     )
+
+
+def _amount(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        return None
+    return float(value)
+
+
+def _usage(raw: object) -> Usage | None:
+    """The termination message's usage; None when absent or nothing in it is a valid amount."""
+    if not isinstance(raw, dict):
+        return None
+    cpu, memory = _amount(raw.get("cpuSeconds")), _amount(raw.get("peakMemoryBytes"))
+    if cpu is None and memory is None:
+        return None
+    return Usage(cpu_seconds=cpu, peak_memory_bytes=None if memory is None else int(memory))
 
 
 def classify_terminated(pod: ObservedPod) -> Outcome:
@@ -148,6 +170,15 @@ def deadline_exceeded(pod: ObservedPod, deadline_seconds: int) -> Outcome:
     return failure(Reason.DEADLINE_EXCEEDED, f"pod {pod.name} ran longer than its {deadline_seconds}s deadline")
 
 
+def stalled(pod: ObservedPod, stall_seconds: int, processed: float, total: float | None) -> Outcome:
+    """The stall watchdog's verdict on a pod whose progress has not moved for ``stall_seconds``."""
+    of = f" of {total:g}" if total is not None else ""
+    return failure(
+        Reason.STALLED,
+        f"pod {pod.name} reported no progress for {stall_seconds}s (stuck at {processed:g}{of} audio seconds)",
+    )
+
+
 def pod_lost(pod_name: str | None) -> Outcome:
     """No pod to be found for an attempt that was launched."""
     return failure(Reason.POD_LOST, f"pod {pod_name or '(unknown)'} disappeared before it finished")
@@ -160,6 +191,34 @@ def probe_failed(probe: InputProbe, input_uri: str) -> Outcome | None:
         return None
     detail = f": {probe.message}" if probe.message else ""
     return failure(reason, f"checking input {input_uri}: {BY_REASON[reason].description}{detail}")
+
+
+def output_probe_failed(probe: InputProbe, prefix: str) -> Outcome | None:
+    """The outcome of a failed check of the output bucket (it is missing, forbidden or unreachable); None if the
+    check succeeded. No pod is started, so a bucket that appears later costs no transcription."""
+    if probe.result == "ok":
+        return None
+    detail = f": {probe.message}" if probe.message else ""
+    if probe.result == "forbidden":  # HeadBucket needs s3:ListBucket, which a PutObject-only identity lacks
+        detail += " (the operator's credentials need s3:ListBucket on the output bucket)"
+    return failure(Reason.OUTPUT_UNAVAILABLE, f"checking output {prefix}{detail}; no pod was started")
+
+
+CREATE_REFUSALS: Final = {400: Reason.POD_INVALID, 422: Reason.POD_INVALID, 403: Reason.POD_FORBIDDEN}
+"""HTTP status codes of a refused create of an attempt's Secret or Pod, and the failure reason they become: invalid
+(a spec the Pod API rejects, a ValidatingAdmissionPolicy's denial: 422; an admission webhook's denial without a code:
+400), or forbidden (a ResourceQuota, Pod Security admission, a webhook denying with 403, a missing service account).
+Other errors (5xx, 429, timeouts) are the API server's trouble, not the attempt's: the reconcile is retried."""
+
+
+def create_refused(attempt: int, kind: str, name: str, code: int, message: str) -> LaunchError | None:
+    """The launch error of attempt ``attempt`` when the API server refused to create its ``kind`` ``name`` with
+    HTTP ``code``; None when the error is not a refusal (retry the reconcile instead)."""
+    reason = CREATE_REFUSALS.get(code)
+    if reason is None:
+        return None
+    detail = scrub(message) if message else BY_REASON[reason].description  # a webhook may echo what it was sent
+    return LaunchError(attempt, reason, f"the API server refused {kind} {name} (HTTP {code}): {detail}")
 
 
 def launch_failed(error: LaunchError) -> Outcome:

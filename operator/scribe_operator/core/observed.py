@@ -6,16 +6,53 @@ task itself and the clock reading it is handed.
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from scribe_worker.podprogress import ANNOTATION as PROGRESS_ANNOTATION
+
 from ..api.constants import LABEL_ATTEMPT
+from ..api.result import ResultRecord
+from .notify import NotificationResult
 
 PodPhase = Literal["Pending", "Running", "Succeeded", "Failed", "Unknown"]
 ProbeResult = Literal["ok", "not_found", "forbidden", "error"]
 _PHASES: tuple[PodPhase, ...] = ("Pending", "Running", "Succeeded", "Failed", "Unknown")
+
+
+@dataclass(frozen=True)
+class PodProgress:
+    """The worker's last progress report, from its pod's ``scribe.dev/progress`` annotation."""
+
+    processed_seconds: float
+    total_seconds: float | None = None
+    at: datetime | None = None
+
+    @classmethod
+    def parse(cls, text: str | None) -> PodProgress | None:
+        """``{"processedSeconds": 12.5, "totalSeconds": 60, "at": "..."}``; None when absent or malformed."""
+        try:
+            raw = json.loads(text) if text else None
+        except ValueError:
+            return None
+        if not isinstance(raw, dict):
+            return None
+        processed, total = _seconds(raw.get("processedSeconds")), _seconds(raw.get("totalSeconds"))
+        if processed is None:
+            return None
+        if total is not None:
+            processed = min(processed, total)
+        return cls(processed, total, parse_time(raw.get("at")))
+
+
+def _seconds(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        return None
+    return float(value)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,6 +80,8 @@ class ObservedPod:
     disruption: str | None = None
     """The pod's ``DisruptionTarget`` condition, when the control plane is removing it (pod GC of a vanished node,
     taint eviction, the Eviction API, preemption): ``"<reason>: <message>"``."""
+    progress: PodProgress | None = None
+    """The worker's last progress report (annotation ``scribe.dev/progress``)."""
 
     @property
     def terminated(self) -> bool:
@@ -100,21 +139,37 @@ class ObservedPod:
             pod_message=_str(status.get("message")),
             unschedulable_message=_unschedulable(status),
             disruption=_disruption(status),
+            progress=PodProgress.parse(_str(_map(meta.get("annotations")).get(PROGRESS_ANNOTATION))),
         )
 
 
 @dataclass(frozen=True)
+class StoredResult:
+    """A result record found at the task's output location (``ProbeOutput(lookup=True)``), and the ETag each of the
+    outputs it lists has now (None: gone)."""
+
+    record: ResultRecord
+    current: Mapping[str, str | None]
+
+
+@dataclass(frozen=True)
 class InputProbe:
-    """The result of a HEAD on the input object, made because a plan asked for it (ProbeInput)."""
+    """The result of a HEAD on the input object (ProbeInput) or on the output bucket (ProbeOutput), made because a
+    plan asked for it."""
 
     result: ProbeResult
     size_bytes: int | None = None
     message: str = ""
+    etag: str | None = None
+    """The input object's ETag (ProbeInput)."""
+    stored: StoredResult | None = None
+    """The result record at the output location, when ProbeOutput asked to look it up and one is there."""
 
 
 @dataclass(frozen=True)
 class LaunchError:
-    """The effects layer could not carry out ``LaunchAttempt(attempt)`` (e.g. presigning failed)."""
+    """The effects layer could not carry out ``LaunchAttempt(attempt)``: presigning failed, or the API server refused
+    the attempt's Secret or Pod (:func:`.classify.create_refused`)."""
 
     attempt: int
     reason: str
@@ -145,16 +200,30 @@ class CircuitHold:
 
 
 @dataclass(frozen=True)
+class PodCheck:
+    """A GET of pod ``name``: ``pod`` is what the API server returned, None when it answered 404."""
+
+    name: str
+    pod: ObservedPod | None
+
+
+@dataclass(frozen=True)
 class Observed:
     """Everything observed for one task in this reconcile pass."""
 
     pods: tuple[ObservedPod, ...] = ()
     input_probe: InputProbe | None = None
+    output_probe: InputProbe | None = None
+    """The answer to ProbeOutput: whether the output bucket exists and the operator's credentials reach it."""
     launch_error: LaunchError | None = None
     capacity: CapacityVerdict | None = None
     """The answer to a CheckCapacity request; None: not asked (yet)."""
     circuit: CircuitHold | None = None
     """Set while the operator-wide circuit breaker is open (or half-open); None: closed."""
+    notification: NotificationResult | None = None
+    """The answer to SendNotification: how the POST went."""
+    pod_check: PodCheck | None = None
+    """The answer to ConfirmPod: the pod as the API server has it now, or that it does not exist."""
 
 
 def _map(value: Any) -> Mapping[str, Any]:

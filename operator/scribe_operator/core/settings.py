@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..api.constants import MAX_HISTORY
 from .capacity import Limits
+from .notify import NotificationSettings
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,20 @@ class CoreSettings:
     """Most attempts running at once, operator-wide; 0: unlimited. Over it, tasks wait in phase Queued."""
     max_running_attempts_per_namespace: int = 0
     """Most attempts running at once in one namespace; 0: unlimited."""
+    default_model: str | None = None
+    """The model of a task that names none (None: the worker's default); checked against the task's options."""
+    stall_timeout_seconds: int = 900
+    """A running attempt whose progress has not moved this long is ended as Stalled; 0: never
+    (``spec.timeouts.stallSeconds`` overrides it)."""
+
+    result_cache: bool = True
+    """Reuse complete results already at a task's output location (CacheHit), and record each success's."""
+    transcript_defaults: tuple[tuple[str, str], ...] = ()
+    """The operator's defaults that shape a transcript (worker image, default model, device, ...), hashed with a
+    task's options for the result cache."""
+
+    notification: NotificationSettings = field(default_factory=NotificationSettings)
+    """Tries and backoff of completion notifications."""
 
     @property
     def capacity(self) -> Limits:

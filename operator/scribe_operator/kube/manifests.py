@@ -1,7 +1,9 @@
 """The objects an attempt runs as, built from the task and the plan's LaunchAttempt. Pure functions.
 
-The pod passes the ``restricted`` Pod Security Standard, mounts no service-account token and carries no
-credential: the presigned URLs reach the worker only through ``secretKeyRef`` from the attempt's Secret.
+The pod passes the ``restricted`` Pod Security Standard and carries no credential in its spec: the presigned URLs
+(input, outputs, a model from S3) reach the worker only through ``secretKeyRef`` from the attempt's Secret. It
+mounts no API token but, under the operator's worker service account, one projected, pod-bound, short-lived token
+whose only use is patching the progress annotation of its own pod (see :mod:`.progress`).
 """
 
 from __future__ import annotations
@@ -17,10 +19,14 @@ from ..core import LaunchAttempt
 from ..core.memory import memory_request
 from ..settings import OperatorSettings
 from ..storage import AttemptUrls
+from .progress import progress_volume
+from .workerenv import model_source, model_volume, transcription_env
 
 WORKER_CONTAINER = "worker"
 ENV_INPUT_URL = "SCRIBE_INPUT_URL"
 ENV_OUTPUT_URLS = "SCRIBE_OUTPUT_URLS"
+ENV_MODEL_URLS = "SCRIBE_MODEL_URLS"
+GPU_RESOURCE = "nvidia.com/gpu"
 MANAGED_BY = {"app.kubernetes.io/name": "scribe-worker", "app.kubernetes.io/managed-by": "scribe-operator"}
 
 Manifest = dict[str, Any]
@@ -53,25 +59,35 @@ def attempt_secret(task: TranscriptionTask, launch: LaunchAttempt, urls: Attempt
         },
         "type": "Opaque",
         "immutable": True,
-        "stringData": {ENV_INPUT_URL: urls.input_url, ENV_OUTPUT_URLS: json.dumps(urls.output_urls)},
+        "stringData": _secret_data(urls),
     }
 
 
-def _env(task: TranscriptionTask, launch: LaunchAttempt) -> list[Manifest]:
+def _secret_data(urls: AttemptUrls) -> dict[str, str]:
+    data = {ENV_INPUT_URL: urls.input_url, ENV_OUTPUT_URLS: json.dumps(urls.output_urls)}
+    if urls.model_urls:
+        data[ENV_MODEL_URLS] = json.dumps(urls.model_urls, sort_keys=True)
+    return data
+
+
+def _env(task: TranscriptionTask, launch: LaunchAttempt, settings: OperatorSettings) -> list[Manifest]:
     spec = task.spec
     plain = {
         "SCRIBE_INPUT_URI": spec.input,
         "SCRIBE_OUTPUT_URIS": json.dumps(output_uris(spec)),
         "SCRIBE_LANGUAGE": spec.language or "",
-        "SCRIBE_MODEL": spec.model or "",
+        **transcription_env(spec, settings),
         "SCRIBE_TASK": task.metadata.name or "",
         "SCRIBE_ATTEMPT": str(launch.attempt),
         "SCRIBE_TMPDIR": "/tmp",
     }
-    secret = [
-        {"name": key, "valueFrom": {"secretKeyRef": {"name": launch.secret_name, "key": key}}}
-        for key in (ENV_INPUT_URL, ENV_OUTPUT_URLS)
-    ]
+    keys = [ENV_INPUT_URL, ENV_OUTPUT_URLS]
+    if model_source(spec, settings).s3 is not None:
+        keys.append(ENV_MODEL_URLS)
+    secret = [{"name": key, "valueFrom": {"secretKeyRef": {"name": launch.secret_name, "key": key}}} for key in keys]
+    progress = progress_volume(task, settings)
+    if progress is not None:
+        plain.update(progress.env)
     return secret + [{"name": k, "value": v} for k, v in plain.items() if v]
 
 
@@ -84,6 +100,8 @@ def _resources(task: TranscriptionTask, launch: LaunchAttempt, settings: Operato
         request = memory_request(task.spec, launch.memory_limit, settings.core())
         if request is not None:
             requests["memory"] = request
+    if GPU_RESOURCE in requests and GPU_RESOURCE not in limits:
+        limits[GPU_RESOURCE] = requests[GPU_RESOURCE]  # extended resources are scheduled by their limit
     out: Manifest = {}
     if requests:
         out["requests"] = requests
@@ -114,7 +132,7 @@ def attempt_pod(task: TranscriptionTask, launch: LaunchAttempt, settings: Operat
                 "name": WORKER_CONTAINER,
                 "image": worker.image or settings.worker_image,
                 "imagePullPolicy": settings.worker_image_pull_policy,
-                "env": _env(task, launch),
+                "env": _env(task, launch, settings),
                 "resources": _resources(task, launch, settings),
                 "securityContext": {
                     "allowPrivilegeEscalation": False,
@@ -128,8 +146,16 @@ def attempt_pod(task: TranscriptionTask, launch: LaunchAttempt, settings: Operat
         ],
         "volumes": [{"name": "tmp", "emptyDir": {}}],
     }
-    if worker.service_account_name:
-        spec["serviceAccountName"] = worker.service_account_name
+    container = spec["containers"][0]
+    for extra in (model_volume(task.spec, settings), progress_volume(task, settings)):
+        if extra is not None:
+            spec["volumes"].append(extra.volume)
+            container["volumeMounts"].append(extra.mount)
+    account = worker.service_account_name or (settings.worker_service_account if settings.progress_reporting else None)
+    if account:
+        spec["serviceAccountName"] = account
+    if worker.runtime_class_name:
+        spec["runtimeClassName"] = worker.runtime_class_name
     if worker.node_selector:
         spec["nodeSelector"] = dict(worker.node_selector)
     if worker.tolerations:

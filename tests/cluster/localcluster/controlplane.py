@@ -27,6 +27,23 @@ PORT_NAMES = ("etcd", "etcd_peer", "apiserver", "controller_manager", "scheduler
 CONTROL_PLANE = ("etcd", "minio", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
 
 
+TOOLS = ("operator", "kwok")
+"""Processes started on top of the cluster (`make dev`'s operator, the scale benchmark's kwok): stopped first."""
+# Every request at Metadata level (who, verb, resource, name, times; no bodies) in .cluster/logs/audit.log: the
+# scale benchmark counts each controller's requests from it. Node heartbeats and Lease renewals are left out.
+AUDIT_POLICY = """apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: None
+  resources: [{group: coordination.k8s.io, resources: [leases]}]
+- level: None
+  verbs: [get]
+  resources: [{group: "", resources: [nodes, nodes/status]}]
+- level: Metadata
+"""
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -54,6 +71,8 @@ class State:
 class Cluster:
     def __init__(self, paths: ClusterPaths | None = None) -> None:
         self.paths = paths or ClusterPaths.default()
+        self.extra_args: dict[str, list[str]] = {}
+        """Flags added to a component's command line when it is (re)started: see ``restart``."""
         self.node = Node(self.paths.root, self.paths.bin, NODE_NAME)
         self.host = self.node.net.host_ip  # where the API server and MinIO listen: the node's veth (pods reach it)
 
@@ -92,7 +111,12 @@ class Cluster:
         return self.paths.logs / f"{name}.log"
 
     def _start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
+        argv = [*argv, *self.extra_args.get(name, [])]
         processes.start(name, argv, run_dir=self.paths.run, log_dir=self.paths.logs, env=env, cwd=REPO)
+
+    @property
+    def audit_log(self) -> Path:
+        return self._log("audit")
 
     # -- components ------------------------------------------------------------------------------
     def _etcd(self, st: State) -> None:
@@ -166,6 +190,11 @@ class Cluster:
                 f"--kubelet-client-certificate={pki / 'apiserver-kubelet-client.crt'}",
                 f"--kubelet-client-key={pki / 'apiserver-kubelet-client.key'}",
                 "--kubelet-preferred-address-types=InternalIP,Hostname",  # `kubectl logs` reaches the node's IP
+                f"--audit-policy-file={self.paths.root / 'audit-policy.yaml'}",
+                f"--audit-log-path={self.audit_log}",
+                "--audit-log-format=json",
+                "--audit-log-maxsize=2048",
+                "--audit-log-maxbackup=1",
                 "--v=1",
             ],
         )
@@ -240,6 +269,7 @@ class Cluster:
             d.mkdir(parents=True, exist_ok=True)
         self.node.network_up()
         ensure_pki(self.paths.pki, (self.host,))
+        (self.paths.root / "audit-policy.yaml").write_text(AUDIT_POLICY)
         server = self.server
         write_kubeconfig(self.paths.kubeconfig, server, self.paths.pki, "admin")
         for user in ("controller-manager", "scheduler"):
@@ -277,6 +307,7 @@ class Cluster:
             "SCRIBE_OPERATOR_IMAGE": images.ref("operator"),
             "SCRIBE_TEST_SHELL_IMAGE": images.ref("busybox"),
             "SCRIBE_TEST_KUBECTL_IMAGE": images.ref("kubectl"),
+            "SCRIBE_TEST_STALL_WORKER_IMAGE": images.ref("stall-worker"),
         }
         text = "".join(
             f'export {k}="{v}"\n' if k == "PATH" else f"export {k}={shlex.quote(v)}\n" for k, v in lines.items()
@@ -311,12 +342,21 @@ class Cluster:
     def operator_stop(self) -> None:
         processes.stop("operator", run_dir=self.paths.run)
 
+    def restart(self, name: str, extra_args: list[str]) -> None:
+        """Stop component ``name`` and start it again with ``extra_args`` added to its flags (``[]``: as `up` starts
+        it), waiting until it is healthy: e.g. kube-controller-manager with other client QPS for the benchmark."""
+        starters = {"kube-apiserver": self._apiserver, "kube-controller-manager": self._controller_manager}
+        processes.stop(name, run_dir=self.paths.run)
+        self.extra_args[name] = list(extra_args)
+        starters[name](State.load_or_create(self.paths))
+
     def images(self) -> None:
         """Build (when their inputs changed) and load the node's images (`make images`)."""
-        self.node.images.load(["busybox", "kubectl", "operator", "worker"])
+        self.node.images.load(["busybox", "kubectl", "operator", "worker", "stall-worker"])
 
     def down(self) -> None:
-        self.operator_stop()
+        for name in TOOLS:
+            processes.stop(name, run_dir=self.paths.run)
         self.node.down()
         for name in reversed(CONTROL_PLANE):
             processes.stop(name, run_dir=self.paths.run)
@@ -325,7 +365,7 @@ class Cluster:
 
     def leftovers(self) -> list[str]:
         """What `down` should have removed and did not: a non-empty list makes `localcluster check-clean` fail."""
-        names = (*CONTROL_PLANE, "operator")
+        names = (*CONTROL_PLANE, *TOOLS)
         left = [f"process {n}" for n in names if processes.read_pid(self.paths.run / f"{n}.pid") is not None]
         return left + self.node.leftovers()
 

@@ -91,34 +91,42 @@ def _serving_ips(cert_file: Path) -> set[str]:
     return {str(ip) for ip in sans.get_values_for_type(x509.IPAddress)}
 
 
+def _issue(pki: Path, stem: str, subject: x509.Name, ips: tuple[str, ...] | None) -> None:
+    """``<stem>.crt``/``.key`` signed by the CA: a serving certificate for ``ips`` (and the serving DNS names), or a
+    client certificate when ``ips`` is None."""
+    ca_key, ca_name = _load_ca(pki)
+    key = _key()
+    builder = _builder(subject, ca_name, key.public_key()).add_extension(
+        x509.BasicConstraints(ca=False, path_length=None), critical=True
+    )
+    if ips is not None:
+        sans: list[x509.GeneralName] = [x509.DNSName(n) for n in SERVING_SANS]
+        sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
+        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        usage = [ExtendedKeyUsageOID.SERVER_AUTH]
+    else:
+        usage = [ExtendedKeyUsageOID.CLIENT_AUTH]
+    cert = builder.add_extension(x509.ExtendedKeyUsage(usage), critical=False).sign(ca_key, hashes.SHA256())
+    _write_key(pki / f"{stem}.key", key)
+    (pki / f"{stem}.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+def ensure_client(pki: Path, stem: str, cn: str, org: str | None = None) -> None:
+    """A client certificate ``<stem>.crt`` for user ``cn`` (in group ``org``), signed by the CA; idempotent. Tools
+    that must be told apart in the audit log (the scale benchmark's operator and kwok) get their own user."""
+    if not (pki / f"{stem}.crt").exists():
+        _issue(pki, stem, _name(cn, org), None)
+
+
 def ensure_pki(pki: Path, serving_ips: tuple[str, ...] = ()) -> None:
     """Create what is missing of the PKI under `pki` (idempotent): the CA, every client certificate, the SA key,
     and the API server's serving certificate, reissued when it lacks one of `serving_ips`."""
     pki.mkdir(parents=True, exist_ok=True)
-    ca_key, ca_name = _load_ca(pki)
-
-    def issue(stem: str, subject: x509.Name, ips: tuple[str, ...] | None) -> None:
-        key = _key()
-        builder = _builder(subject, ca_name, key.public_key()).add_extension(
-            x509.BasicConstraints(ca=False, path_length=None), critical=True
-        )
-        if ips is not None:
-            sans: list[x509.GeneralName] = [x509.DNSName(n) for n in SERVING_SANS]
-            sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
-            builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-            usage = [ExtendedKeyUsageOID.SERVER_AUTH]
-        else:
-            usage = [ExtendedKeyUsageOID.CLIENT_AUTH]
-        cert = builder.add_extension(x509.ExtendedKeyUsage(usage), critical=False).sign(ca_key, hashes.SHA256())
-        _write_key(pki / f"{stem}.key", key)
-        (pki / f"{stem}.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-
     ips = tuple(dict.fromkeys((*SERVING_IPS, *serving_ips)))
     if not set(ips) <= _serving_ips(pki / "apiserver.crt"):
-        issue("apiserver", _name("kube-apiserver"), ips)
+        _issue(pki, "apiserver", _name("kube-apiserver"), ips)
     for stem, (cn, org) in CLIENTS.items():
-        if not (pki / f"{stem}.crt").exists():
-            issue(stem, _name(cn, org), None)
+        ensure_client(pki, stem, cn, org)
 
     if not (pki / "sa.pub").exists():
         sa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)

@@ -8,6 +8,7 @@
 | `localhost/debian-python` | `mmdebstrap` Debian bookworm with python3, venv and pip (the Dockerfiles' base) |
 | `localhost/scribe-operator` | operator/Dockerfile, `--build-arg PYTHON_IMAGE=<that base>` |
 | `localhost/scribe-worker` | worker-image/Dockerfile, the same base |
+| `localhost/scribe-stall-worker` | that worker image with tests/support/stallworker.py as its entrypoint (tests) |
 
 Each tag is a hash of the image's inputs (files, base, binaries), so an image is rebuilt only when one of them
 changes, and a tag names one build. `SCRIBE_PYTHON_IMAGE` names another base for the two Dockerfiles (e.g. the
@@ -41,6 +42,7 @@ BASE_SUITE = "bookworm"
 BASE_PACKAGES = "python3,python3-venv,python3-pip,python-is-python3,ca-certificates"
 BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 BUSYBOX = Path("/bin/busybox")
+STALL_WORKER = REPO / "tests" / "support" / "stallworker.py"
 # build context of the two Dockerfiles (what they COPY)
 CONTEXT = ("pyproject.toml", "README.md", "operator/scribe_operator", "worker-image/scribe_worker")
 
@@ -87,6 +89,11 @@ class Images:
                 "localhost/scribe-operator",
                 lambda: self._context("operator/Dockerfile"),
                 lambda ref: self._build_dockerfile("operator/Dockerfile", ref),
+            ),
+            "stall-worker": Spec(
+                "localhost/scribe-stall-worker",
+                lambda: [self.ref("worker").encode(), self._file(STALL_WORKER)],
+                self._build_stall_worker,
             ),
             "worker": Spec(
                 "localhost/scribe-worker",
@@ -161,6 +168,19 @@ class Images:
 
     def _build_kubectl(self, ref: str) -> None:
         self._from_scratch(ref, {"/bin/kubectl": self.bin / "kubectl"}, '["/bin/kubectl"]', {"PATH": "/bin"})
+
+    def _build_stall_worker(self, ref: str) -> None:
+        """The worker image with tests/support/stallworker.py as its entrypoint (a worker that reports progress
+        once, then hangs: test tooling)."""
+        self.ensure(["worker"])
+        ctr = self.buildah("from", "--pull=false", self.ref("worker")).strip()
+        try:
+            self.buildah("copy", ctr, str(STALL_WORKER), "/opt/stallworker.py")
+            self.buildah("config", '--entrypoint=["python", "/opt/stallworker.py"]', "--cmd=", ctr)
+            self.buildah("commit", "--rm", ctr, ref)
+        except BaseException:
+            self.buildah("rm", ctr)
+            raise
 
     def _build_busybox(self, ref: str) -> None:
         applets = subprocess.run([str(BUSYBOX), "--list"], check=True, capture_output=True, text=True).stdout.split()

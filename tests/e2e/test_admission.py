@@ -1,0 +1,410 @@
+"""Bad input stops at the door, and a task that cannot get a pod says so on its first try.
+
+`kubectl apply` refuses what the Pod API would refuse later (requests above limits, inconsistent tolerations), for a
+task and for a batch's template. What only the cluster knows (a ResourceQuota, a ValidatingAdmissionPolicy) ends the
+attempt at once with the API server's own words, without a pod, and never loops.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import datetime as dt
+import ipaddress
+import json
+import ssl
+import subprocess
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from lightkube import Client, KubeConfig
+from lightkube.core.exceptions import ApiError
+from lightkube.resources.admissionregistration_v1 import (
+    ValidatingAdmissionPolicy,
+    ValidatingAdmissionPolicyBinding,
+    ValidatingWebhookConfiguration,
+)
+from lightkube.resources.core_v1 import Pod, ResourceQuota
+
+from tests.support.tasks import (
+    create_task,
+    describe,
+    pod_names,
+    secret_exists,
+    status_of,
+    task_events,
+    task_manifest,
+    wait_for_phase,
+)
+from tests.support.wait import wait_for
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+    from tests.e2e.conftest import Buckets, Operator
+
+pytestmark = pytest.mark.cluster
+
+TASK = task_manifest("t", "s3://audio-bucket/talks/interview.wav", output="s3://transcripts/interview/")
+BATCH: dict[str, Any] = {
+    "apiVersion": "scribe.dev/v1alpha1",
+    "kind": "TranscriptionBatch",
+    "metadata": {"name": "b"},
+    "spec": {"inputs": ["s3://audio-bucket/a.wav"], "template": {}},
+}
+REFUSED: dict[str, tuple[dict[str, Any], str]] = {
+    "memory-request-above-limit": (
+        {"resources": {"requests": {"memory": "4Gi"}, "limits": {"memory": "1Gi"}}},
+        "resources.requests.memory must be less than or equal to resources.limits.memory",
+    ),
+    "cpu-request-above-limit": (
+        {"resources": {"requests": {"cpu": 2}, "limits": {"cpu": "1500m"}}},
+        "resources.requests.cpu must be less than or equal to resources.limits.cpu",
+    ),
+    "gpu-request-other-than-its-limit": (
+        {"resources": {"requests": {"nvidia.com/gpu": 1}, "limits": {"nvidia.com/gpu": 2}}},
+        "resources.requests.nvidia.com/gpu must equal resources.limits.nvidia.com/gpu when both are set",
+    ),
+    "node-selector-value-not-a-label-value": (
+        {"worker": {"nodeSelector": {"gpu": "yes please"}}},
+        "worker.nodeSelector.gpu",
+    ),
+    "toleration-key-not-a-label-key": (
+        {"worker": {"tolerations": [{"key": "Bad Key", "operator": "Exists"}]}},
+        "worker.tolerations[0].key",
+    ),
+    "toleration-without-key-or-exists": (
+        {"worker": {"tolerations": [{"value": "gpu", "effect": "NoSchedule"}]}},
+        "operator must be Exists when key is empty",
+    ),
+    "toleration-exists-with-value": (
+        {"worker": {"tolerations": [{"key": "gpu", "operator": "Exists", "value": "a100"}]}},
+        "value must be empty when operator is Exists",
+    ),
+    "toleration-seconds-without-no-execute": (
+        {"worker": {"tolerations": [{"key": "gpu", "effect": "NoSchedule", "tolerationSeconds": 30}]}},
+        "tolerationSeconds is only allowed with effect NoExecute",
+    ),
+}
+ACCEPTED: dict[str, dict[str, Any]] = {
+    "equal-in-other-units": {"resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1000m"}}},
+    "null-request": {"resources": {"requests": {"cpu": None, "memory": "1G"}, "limits": {"cpu": 1, "memory": "1Gi"}}},
+    "gpu-limit-only": {"resources": {"limits": {"nvidia.com/gpu": 1}}},
+    "gpu-request-only": {"resources": {"requests": {"nvidia.com/gpu": 1}}},
+    "gpu-alike": {"resources": {"requests": {"nvidia.com/gpu": 1}, "limits": {"nvidia.com/gpu": 1}}},
+    "tolerate-everything": {"worker": {"tolerations": [{"operator": "Exists"}]}},
+    "null-fields": {"worker": {"tolerations": [{"key": "k", "operator": "Exists", "value": None, "effect": None}]}},
+}
+
+
+def kubectl(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["kubectl", *args], input=stdin, capture_output=True, text=True, timeout=60, check=False)
+
+
+def apply(manifest: dict[str, Any], namespace: str) -> subprocess.CompletedProcess[str]:
+    return kubectl("apply", "-n", namespace, "-f", "-", stdin=json.dumps(manifest))
+
+
+def task_with(name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    manifest = copy.deepcopy(TASK)
+    manifest["metadata"]["name"] = name
+    manifest["spec"].update(copy.deepcopy(spec))
+    return manifest
+
+
+def batch_with(name: str, template: dict[str, Any]) -> dict[str, Any]:
+    manifest = copy.deepcopy(BATCH)
+    manifest["metadata"]["name"] = name
+    manifest["spec"]["template"] = copy.deepcopy(template)
+    return manifest
+
+
+@pytest.mark.parametrize("case", REFUSED)
+def test_kubectl_apply_refuses_what_the_pod_api_would_refuse_later(namespace: str, crd: str, case: str) -> None:
+    spec, message = REFUSED[case]
+    for kind, manifest in (("task", task_with(case, spec)), ("batch template", batch_with(case, spec))):
+        result = apply(manifest, namespace)
+        assert result.returncode != 0, f"kubectl apply accepted a {kind} that can never get a pod:\n{manifest}"
+        assert message in result.stderr, f"{kind}: {message!r} not in kubectl's error:\n{result.stderr}"
+    assert kubectl("get", "tt,transcriptionbatches", "-n", namespace, "-o", "name").stdout.strip() == ""
+
+
+@pytest.mark.parametrize("case", ACCEPTED)
+def test_consistent_resources_and_tolerations_are_accepted(namespace: str, crd: str, case: str) -> None:
+    for manifest in (task_with(case, ACCEPTED[case]), batch_with(case, ACCEPTED[case])):
+        result = apply(manifest, namespace)
+        assert result.returncode == 0, result.stderr
+
+
+# --- what only the cluster knows -------------------------------------------------------------------------------------
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    return dict(obj.to_dict()) if hasattr(obj, "to_dict") else dict(obj)
+
+
+def test_a_full_resource_quota_fails_the_attempt_at_once_and_retries_are_bounded(
+    kube: Client, namespace: str, operator: Operator, s3: S3Client, buckets: Buckets
+) -> None:
+    audio = buckets.create()
+    s3.put_object(Bucket=audio, Key="talk.wav", Body=b"RIFF")  # never read: no pod gets to start
+    quota = ResourceQuota.from_dict(
+        {"metadata": {"name": "no-pods", "namespace": namespace}, "spec": {"hard": {"pods": "0"}}}
+    )
+    kube.create(quota)
+    wait_for(
+        "the quota controller to count the namespace",
+        lambda: (_plain(kube.get(ResourceQuota, "no-pods", namespace=namespace)).get("status") or {}).get("hard"),
+        timeout=60,
+    )
+    policy = {"maxRetries": 1, "backoff": {"initialSeconds": 1, "factor": 1.0, "maxSeconds": 1, "jitter": 0}}
+    manifest = task_manifest("quota", f"s3://{audio}/talk.wav", output=f"s3://{audio}/out/", retryPolicy=policy)
+    create_task(kube, manifest, namespace)
+    task = wait_for_phase(kube, "quota", namespace, "Dead", timeout=60)
+    status, shown = task["status"], describe(task)
+    assert status["reason"] == "RetriesExhausted" and status["attempt"] == 2, shown
+    for record in status["attempts"]:
+        assert (record.get("reason"), record.get("retryable"), record.get("pod")) == ("PodForbidden", True, None), shown
+        assert "exceeded quota: no-pods" in record["message"], shown
+        assert "the API server refused Pod quota-a" in record["message"], shown
+    assert status["failureCounts"] == {"PodForbidden": 2}, shown
+    assert pod_names(kube, "quota", namespace) == []
+    assert not secret_exists(kube, "quota-a1-urls", namespace) and not secret_exists(kube, "quota-a2-urls", namespace)
+
+
+@pytest.fixture
+def deny_pods(kube: Client, namespace: str) -> Any:
+    """A ValidatingAdmissionPolicy bound to this namespace that refuses every pod; removed afterwards."""
+    name = f"deny-{namespace}"
+    message = "attempt pods are not allowed in this namespace"
+    kube.create(
+        ValidatingAdmissionPolicy.from_dict(
+            {
+                "metadata": {"name": name},
+                "spec": {
+                    "failurePolicy": "Fail",
+                    "matchConstraints": {
+                        "resourceRules": [
+                            {"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["pods"]}
+                        ]
+                    },
+                    "validations": [{"expression": "false", "message": message}],
+                },
+            }
+        )
+    )
+    kube.create(
+        ValidatingAdmissionPolicyBinding.from_dict(
+            {
+                "metadata": {"name": name},
+                "spec": {
+                    "policyName": name,
+                    "validationActions": ["Deny"],
+                    "matchResources": {
+                        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}
+                    },
+                },
+            }
+        )
+    )
+    restricted = {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "runAsNonRoot": True,
+        "runAsUser": 1000,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    probe = Pod.from_dict(
+        {
+            "metadata": {"name": "probe", "namespace": namespace},
+            "spec": {"containers": [{"name": "c", "image": "busybox", "securityContext": restricted}]},
+        }
+    )
+
+    def refused() -> str | None:
+        """The policy is in force once a (dry-run) pod that passes Pod Security is refused with its message."""
+        try:
+            kube.create(probe, dry_run=True)
+        except ApiError as exc:
+            text = str(exc.status.message)
+            return text if message in text else None
+        return None
+
+    try:
+        wait_for("the admission policy to refuse pods in the namespace", refused, timeout=60, interval=0.5)
+        yield message
+    finally:
+        for resource in (ValidatingAdmissionPolicyBinding, ValidatingAdmissionPolicy):
+            kube.delete(resource, name)
+
+
+def test_an_admission_policy_refusal_ends_the_task_on_its_first_try(
+    kube: Client, namespace: str, operator: Operator, s3: S3Client, buckets: Buckets, deny_pods: str
+) -> None:
+    audio = buckets.create()
+    s3.put_object(Bucket=audio, Key="talk.wav", Body=b"RIFF")
+    create_task(
+        kube, task_manifest("denied", f"s3://{audio}/talk.wav", output=f"s3://{audio}/out/"), namespace
+    )  # maxRetries 3
+    task = wait_for_phase(kube, "denied", namespace, "Dead", timeout=60)
+    status, shown = task["status"], describe(task)
+    assert (status["reason"], status["attempt"]) == ("PodInvalid", 1), shown
+    assert deny_pods in status["message"] and "the API server refused Pod denied-a1 (HTTP 422)" in status["message"]
+    (record,) = status["attempts"]
+    assert (record.get("reason"), record.get("retryable"), record.get("pod")) == ("PodInvalid", False, None), shown
+    assert pod_names(kube, "denied", namespace) == [] and not secret_exists(kube, "denied-a1-urls", namespace)
+    failed = [e for e in task_events(kube, "denied", namespace) if e.get("reason") == "AttemptFailed"]
+    assert len(failed) == 1 and deny_pods in (failed[0].get("message") or ""), failed
+    assert status_of(kube, "denied", namespace)["attempt"] == 1  # it stays put: no loop
+
+
+def test_a_pod_the_pod_api_rejects_ends_the_task_on_its_first_try(
+    kube: Client, namespace: str, operator: Operator, s3: S3Client, buckets: Buckets
+) -> None:
+    """What the CRD cannot check (a nodeSelector key is a map key: no schema for it) the Pod API refuses with 422."""
+    audio = buckets.create()
+    s3.put_object(Bucket=audio, Key="talk.wav", Body=b"RIFF")
+    manifest = task_manifest(
+        "badkey", f"s3://{audio}/talk.wav", output=f"s3://{audio}/out/", worker={"nodeSelector": {"not a key!": "x"}}
+    )
+    create_task(kube, manifest, namespace)  # maxRetries 3
+    task = wait_for_phase(kube, "badkey", namespace, "Dead", timeout=60)
+    status, shown = task["status"], describe(task)
+    assert (status["reason"], status["attempt"]) == ("PodInvalid", 1), shown
+    assert "the API server refused Pod badkey-a1 (HTTP 422)" in status["message"], shown
+    assert "spec.nodeSelector" in status["message"] and "not a key!" in status["message"], shown
+    assert pod_names(kube, "badkey", namespace) == [] and not secret_exists(kube, "badkey-a1-urls", namespace)
+
+
+# --- an admission webhook that refuses pods ---------------------------------------------------------------------------
+
+WEBHOOK_MESSAGE = "the audit webhook refuses pods in this namespace"
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path, bytes]:
+    """A certificate for 127.0.0.1 (and its key), as files for the TLS server, and its PEM for the caBundle."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "scribe-test-webhook")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    pem = cert.public_bytes(serialization.Encoding.PEM)
+    cert_file, key_file = directory / "webhook.crt", directory / "webhook.key"
+    cert_file.write_bytes(pem)
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_file, key_file, pem
+
+
+class _Refuse(BaseHTTPRequestHandler):
+    """Answers every AdmissionReview with allowed: false and ``code`` (None: no code; the API server answers 400)."""
+
+    code: int | None = None
+
+    def do_POST(self) -> None:
+        review = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+        status: dict[str, Any] = {"message": WEBHOOK_MESSAGE}
+        if self.code is not None:
+            status["code"] = self.code
+        answer = {
+            "apiVersion": "admission.k8s.io/v1",
+            "kind": "AdmissionReview",
+            "response": {"uid": review["request"]["uid"], "allowed": False, "status": status},
+        }
+        body = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+
+@pytest.fixture
+def refusing_webhook(kube: Client, namespace: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A real validating admission webhook (HTTPS on this host's loopback) that refuses every pod in the namespace,
+    with the status code ``request.param`` (None: none)."""
+    host = urlsplit(str(KubeConfig.from_env().get().cluster.server)).hostname
+    if host not in ("127.0.0.1", "localhost"):
+        pytest.skip(f"the API server ({host}) cannot call a webhook on this host's loopback")
+    cert_file, key_file, pem = _self_signed(tmp_path)
+    handler = type("Refuse", (_Refuse,), {"code": request.param})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    name = f"refuse-{namespace}"
+    webhook = {
+        "name": "refuse.scribe.dev",
+        "clientConfig": {
+            "url": f"https://127.0.0.1:{server.server_address[1]}/validate",
+            "caBundle": base64.b64encode(pem).decode(),
+        },
+        "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["pods"]}],
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}},
+        "failurePolicy": "Fail",
+        "sideEffects": "None",
+        "admissionReviewVersions": ["v1"],
+        "timeoutSeconds": 5,
+    }
+    kube.create(ValidatingWebhookConfiguration.from_dict({"metadata": {"name": name}, "webhooks": [webhook]}))
+    try:
+        yield WEBHOOK_MESSAGE
+    finally:
+        kube.delete(ValidatingWebhookConfiguration, name)
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("refusing_webhook", "code", "reason", "attempts"),
+    [(None, 400, "PodInvalid", 1), (403, 403, "PodForbidden", 2)],
+    indirect=["refusing_webhook"],
+    ids=["no-code", "forbidden"],
+)
+def test_an_admission_webhook_refusal_fails_the_attempt_at_once(
+    kube: Client,
+    namespace: str,
+    operator: Operator,
+    s3: S3Client,
+    buckets: Buckets,
+    refusing_webhook: str,
+    code: int,
+    reason: str,
+    attempts: int,
+) -> None:
+    """A refusal without a code (the API server answers 400) is permanent: Dead on the first try; one with 403 is
+    retried with backoff (a webhook may change its mind), then RetriesExhausted. No pod either way."""
+    audio = buckets.create()
+    s3.put_object(Bucket=audio, Key="talk.wav", Body=b"RIFF")
+    policy = {"maxRetries": 1, "backoff": {"initialSeconds": 1, "factor": 1.0, "maxSeconds": 1, "jitter": 0}}
+    manifest = task_manifest("hooked", f"s3://{audio}/talk.wav", output=f"s3://{audio}/out/", retryPolicy=policy)
+    create_task(kube, manifest, namespace)
+    task = wait_for_phase(kube, "hooked", namespace, "Dead", timeout=60)
+    status, shown = task["status"], describe(task)
+    assert status["attempt"] == attempts, shown
+    assert status["reason"] == (reason if attempts == 1 else "RetriesExhausted"), shown
+    for record in status["attempts"]:
+        assert (record.get("reason"), record.get("retryable"), record.get("pod")) == (reason, code == 403, None), shown
+        assert f"(HTTP {code})" in record["message"] and refusing_webhook in record["message"], shown
+    assert pod_names(kube, "hooked", namespace) == []
