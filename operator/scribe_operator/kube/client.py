@@ -4,7 +4,9 @@ httpx's default pool keeps 20 idle connections of at most 100: with more request
 tasks reconciled at once), every request beyond the 20th opened a TLS connection and closed it after one request,
 and every request scanned every pooled connection for expiry. A pool of :data:`CONNECTIONS` kept-alive connections,
 where further requests wait for one, costs a quarter less CPU per request against the same API server
-(docs/performance.md) without slowing them down: one API server answers on a few connections as fast as on many.
+(docs/performance.md). A request waits for a free connection as long as it takes (no pool timeout: with a
+thousand tasks reconciled at once against a slow API server, a 10 s wait for a connection failed their reconciles
+and retried them, a storm); connecting, sending and reading keep lightkube's 10 s timeouts.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from lightkube import AsyncClient, KubeConfig
 from lightkube.config.client_adapter import verify_cluster
 
 CONNECTIONS = 16
+TIMEOUT = httpx2.Timeout(10.0, pool=None)
 FIELD_MANAGER = "scribe-operator"
 
 
@@ -26,4 +29,4 @@ def api_client(connections: int = CONNECTIONS) -> AsyncClient:
         verify=verify_cluster(config.cluster, config.user, config.abs_file),
         limits=httpx2.Limits(max_connections=connections, max_keepalive_connections=connections),
     )
-    return AsyncClient(config, field_manager=FIELD_MANAGER, transport=transport)
+    return AsyncClient(config, field_manager=FIELD_MANAGER, transport=transport, timeout=TIMEOUT)
