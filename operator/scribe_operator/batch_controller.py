@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 from prometheus_client import Counter
@@ -49,9 +50,12 @@ from .core.batch import (
     reconcile_batch,
 )
 from .core.batch_observed import ObservedChild
+from .core.notify import SendNotification, batch_cloud_event
 from .core.plan import EmitEvent
 from .kube.effects import KubeEffects
 from .loop import ReconcileLoop
+from .metrics import observe_notification
+from .notifier import Notifier
 
 log = logging.getLogger("scribe_operator.batch")
 
@@ -151,11 +155,13 @@ class BatchController(ReconcileLoop[ObservedChild]):
         storage: BatchStorage,
         settings: BatchSettings | None = None,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        notifier: Notifier | None = None,
     ) -> None:
         super().__init__()
         self.effects, self.storage, self.clock = effects, storage, clock
         self.settings = settings or BatchSettings()
         self.recent: dict[tuple[str, str], float] = {}  # (batch uid, child) -> when this process created it
+        self.notifier = notifier or Notifier(effects)
 
     async def _reconcile(self, body: Mapping[str, Any], seen: tuple[ObservedChild, ...]) -> float | None:
         children = seen
@@ -171,8 +177,13 @@ class BatchController(ReconcileLoop[ObservedChild]):
         now = self.clock()
         extras: dict[str, Any] = {}
         final, status = BatchPlan(), None
+        deferred = False
         for _ in range(MAX_PASSES):
             plan = reconcile_batch(batch, children, now, self.settings, **extras)
+            if plan.of(SendNotification) and not original.status.terminal:
+                # ended in this reconcile: notify in the next one, once the terminal status is written
+                deferred = True
+                plan = replace(plan, actions=tuple(a for a in plan.actions if not isinstance(a, SendNotification)))
             final, status = plan, plan.status or status
             follow_up = await self._act(batch, plan)
             if not follow_up:
@@ -182,7 +193,7 @@ class BatchController(ReconcileLoop[ObservedChild]):
             key = (original.metadata.namespace or "", original.metadata.name)
             self.written[key] = await self.effects.write_status(original, status)
             _observe(original, status)
-        return final.requeue_after
+        return 0.0 if deferred else final.requeue_after
 
     async def _act(self, batch: TranscriptionBatch, plan: BatchPlan) -> dict[str, Any]:
         """Carry out the plan's actions; returns the results a follow-up pass must see (expansion, summary)."""
@@ -205,6 +216,11 @@ class BatchController(ReconcileLoop[ObservedChild]):
                 follow_up["summary"] = result
             elif isinstance(action, EmitEvent):
                 await self.effects.emit(batch, action)
+            elif isinstance(action, SendNotification) and batch.spec.notification is not None:
+                event = batch_cloud_event(batch, action.id)
+                follow_up["notification"] = await self.notifier.send(
+                    namespace, batch.spec.notification, action.id, event
+                )
         if created:
             CHILDREN_CREATED.labels(namespace).inc(len(created))
             indexes = format_indexes(c.index for c in created)
@@ -232,6 +248,7 @@ def _fields(batch: TranscriptionBatch, **more: Any) -> dict[str, Any]:
 def _observe(batch: TranscriptionBatch, new: BatchStatus) -> None:
     """Log and count a transition (after its status write succeeded)."""
     old = batch.status
+    observe_notification(batch.metadata.namespace or "", old.notification, new.notification)
     if new.phase == old.phase:
         return
     log.info(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 import kopf
@@ -27,6 +28,7 @@ from .batch_storage import BatchStorage
 from .core.batch_observed import ObservedChild, owner_batch
 from .loop import Key
 from .metrics import WATCH_EVENTS
+from .notifier import Notifier
 from .settings import OperatorSettings
 from .storage import Storage
 
@@ -67,10 +69,12 @@ class BatchRuntime:
 @kopf.on.startup()
 async def _batch_startup(**_: Any) -> None:
     ours = OperatorSettings()
+    effects = BatchEffects(AsyncClient(field_manager="scribe-operator"))
     BatchRuntime.controller = BatchController(
-        BatchEffects(AsyncClient(field_manager="scribe-operator")),
+        effects,
         BatchStorage(Storage(ours).client),
-        BatchOperatorSettings().core(),
+        replace(BatchOperatorSettings().core(), notification=ours.core().notification),
+        notifier=Notifier(effects, ours.notification_allow_http),
     )
     if not BatchRuntime.collector_registered:
         register_batch_collector(BatchRuntime.phases)

@@ -25,11 +25,13 @@ from scribe_worker.taxonomy import Reason
 from .api.names import pod_name
 from .api.outputs import output_prefix, output_uris
 from .api.parse import ValidationProblem, parse_task
+from .api.result import ResultRecord, record_uri
 from .api.task import TaskStatus, TranscriptionTask
 from .capacity import CapacityTracker
 from .circuit import CircuitBreaker
 from .core import (
     CheckCapacity,
+    ConfirmPod,
     DeletePod,
     DeleteSecret,
     EmitEvent,
@@ -38,6 +40,7 @@ from .core import (
     Observed,
     ObservedPod,
     Plan,
+    PodCheck,
     ProbeInput,
     ProbeOutput,
     reconcile,
@@ -46,6 +49,8 @@ from .core.breaker import failures_between
 from .core.capacity import queue_entry, waiting_entry
 from .core.classify import create_refused
 from .core.conditions import CIRCUIT_OPEN
+from .core.notify import SendNotification, cloud_event
+from .core.plan import RecordResult
 from .core.settings import CoreSettings
 from .kube.effects import Conflict, KubeEffects
 from .kube.manifests import attempt_pod, attempt_secret
@@ -53,6 +58,7 @@ from .kube.progress import reports_progress, worker_identity
 from .kube.workerenv import model_source
 from .loop import Key, ReconcileLoop
 from .metrics import RECONCILE_DURATION, RECONCILE_ERRORS, observe_transition, track_namespace
+from .notifier import Notifier
 from .settings import OperatorSettings
 from .storage import ModelSourceError, PresignError, Storage
 
@@ -81,6 +87,7 @@ class Controller(ReconcileLoop[ObservedPod]):
         self.core: CoreSettings = settings.core()
         self.capacity = CapacityTracker(self.core.capacity, settings.pod_lost_grace_seconds)
         self.breaker = CircuitBreaker(settings.breaker(), storage.probe, self.wake, clock)
+        self.notifier = Notifier(effects, settings.notification_allow_http)
         self.seeded = False
         self.identities: set[str] = set()  # namespaces whose worker account exists
         self._wake_pending: asyncio.TimerHandle | None = None
@@ -217,7 +224,20 @@ class Controller(ReconcileLoop[ObservedPod]):
             elif isinstance(action, ProbeInput):
                 follow_up["input_probe"] = await self.storage.probe(task.spec.input)
             elif isinstance(action, ProbeOutput):
-                follow_up["output_probe"] = await self.storage.probe_bucket(output_prefix(task.spec))
+                probe = await self.storage.probe_bucket(output_prefix(task.spec))
+                if action.lookup and probe.result == "ok":
+                    probe = replace(probe, stored=await self.storage.stored_result(record_uri(task.spec)))
+                follow_up["output_probe"] = probe
+            elif isinstance(action, ConfirmPod):
+                found = await self.effects.get_pod(action.name, namespace)
+                follow_up["pod_check"] = PodCheck(action.name, None if found is None else ObservedPod.from_pod(found))
+            elif isinstance(action, RecordResult):
+                await self._record(task, action)
+            elif isinstance(action, SendNotification):
+                target = task.spec.notification
+                if target is not None:
+                    event = cloud_event(task, action.id)
+                    follow_up["notification"] = await self.notifier.send(namespace, target, action.id, event)
             elif isinstance(action, LaunchAttempt):
                 error = await self._launch(task, action)
                 if error is not None:
@@ -277,6 +297,14 @@ class Controller(ReconcileLoop[ObservedPod]):
             self.identities.discard(namespace)
             await self._worker_identity(namespace)
             await self.effects.create(manifest)
+
+    async def _record(self, task: TranscriptionTask, action: RecordResult) -> None:
+        """Write the result record of a successful attempt beside its outputs (best effort, never fails the task)."""
+        outputs = {fmt: (uri, "") for fmt, uri in output_uris(task.spec).items()}
+        record = ResultRecord(task.spec.input, action.input_etag, action.input_size, action.options, outputs)
+        meta = task.metadata
+        writer = {"namespace": meta.namespace or "", "name": meta.name, "uid": meta.uid}
+        await self.storage.write_result(record_uri(task.spec), record, writer, action.attempt)
 
     async def _worker_identity(self, namespace: str) -> None:
         """The namespace's worker account (ServiceAccount, Role, RoleBinding), created once per operator process."""

@@ -16,6 +16,7 @@ from scribe_worker.taxonomy import Reason
 
 from .api.batch import BATCH_PLURAL
 from .api.constants import PLURAL
+from .api.notification import DeliveryState, NotificationStatus
 from .api.task import MATCHABLE_REASONS, Phase, TaskStatus, TranscriptionTask
 
 DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, float("inf"))
@@ -25,6 +26,23 @@ ATTEMPT_FAILURES = Counter("scribe_attempt_failures_total", "Attempts that faile
 RETRIES_SCHEDULED = Counter("scribe_retries_scheduled_total", "Retries scheduled after a failure.", ["namespace"])
 DEAD_LETTERED = Counter("scribe_dead_lettered_total", "Tasks that went Dead, by reason.", ["namespace", "reason"])
 SUCCEEDED = Counter("scribe_tasks_succeeded_total", "Tasks that reached Succeeded.", ["namespace"])
+NOTIFICATION_TRIES = Counter(
+    "scribe_notification_tries_total", "POSTs of completion notifications, by result.", ["namespace", "result"]
+)
+NOTIFICATIONS_FAILED = Counter(
+    "scribe_notifications_failed_total", "Completion notifications given up on (tries used up).", ["namespace"]
+)
+CACHE_HITS = Counter(
+    "scribe_cache_hits_total", "Tasks that succeeded with a result already at their output (no pod).", ["namespace"]
+)
+TASK_CPU_SECONDS = Counter(
+    "scribe_task_cpu_seconds_total", "CPU seconds used by finished attempts' worker containers.", ["namespace"]
+)
+TASK_GPU_SECONDS = Counter(
+    "scribe_task_gpu_seconds_total",
+    "GPU seconds held by finished attempts (GPUs requested x wall time).",
+    ["namespace"],
+)
 ATTEMPT_DURATION = Histogram(
     "scribe_attempt_duration_seconds", "Wall time of finished attempts, start to end.", ["outcome"],
     buckets=DURATION_BUCKETS,
@@ -72,8 +90,11 @@ def track_namespace(namespace: str) -> None:
     if namespace in _TRACKED_NAMESPACES:
         return
     _TRACKED_NAMESPACES.add(namespace)
-    for counter in (ATTEMPTS_STARTED, RETRIES_SCHEDULED, SUCCEEDED):
+    for counter in (ATTEMPTS_STARTED, RETRIES_SCHEDULED, SUCCEEDED, CACHE_HITS, TASK_CPU_SECONDS, TASK_GPU_SECONDS):
         counter.labels(namespace)
+    NOTIFICATIONS_FAILED.labels(namespace)
+    for result in ("delivered", "failed"):
+        NOTIFICATION_TRIES.labels(namespace, result)
     for reason in MATCHABLE_REASONS:
         ATTEMPT_FAILURES.labels(namespace, reason.value)
     for reason in DEAD_REASONS:
@@ -93,17 +114,34 @@ def observe_transition(task: TranscriptionTask, old: TaskStatus, new: TaskStatus
         outcome = "succeeded" if record.exit_code == 0 and record.reason == "Completed" else "failed"
         if outcome == "failed":
             ATTEMPT_FAILURES.labels(ns, record.reason or "Unknown").inc()
+        if record.usage is not None:
+            TASK_CPU_SECONDS.labels(ns).inc(record.usage.cpu_seconds or 0)
+            TASK_GPU_SECONDS.labels(ns).inc(record.usage.gpu_seconds or 0)
         if record.started_at is not None:
             ATTEMPT_DURATION.labels(outcome).observe((record.finished_at - record.started_at).total_seconds())
     if new.phase is Phase.RETRYING and (old.phase is not Phase.RETRYING or new.retry_at != old.retry_at):
         RETRIES_SCHEDULED.labels(ns).inc()
     if new.phase is Phase.DEAD and old.phase is not Phase.DEAD:
         DEAD_LETTERED.labels(ns, new.reason or "Unknown").inc()
+    observe_notification(ns, old.notification, new.notification)
     if new.phase is Phase.SUCCEEDED and old.phase is not Phase.SUCCEEDED:
         SUCCEEDED.labels(ns).inc()
+        if new.reason == Reason.CACHE_HIT:
+            CACHE_HITS.labels(ns).inc()
         created = task.metadata.creation_timestamp
         if created is not None and new.finished_at is not None:
             TIME_TO_SUCCESS.observe((new.finished_at - created).total_seconds())
+
+
+def observe_notification(ns: str, old: NotificationStatus | None, after: NotificationStatus | None) -> None:
+    """Count the tries and the give-up between two delivery states of one task's or batch's notification."""
+    if after is None:
+        return
+    before = old if old is not None and old.id == after.id else None
+    if after.tries > (before.tries if before else 0):
+        NOTIFICATION_TRIES.labels(ns, "delivered" if after.state is DeliveryState.DELIVERED else "failed").inc()
+    if after.state is DeliveryState.FAILED and (before is None or before.state is not DeliveryState.FAILED):
+        NOTIFICATIONS_FAILED.labels(ns).inc()
 
 
 class PhaseCollector(Collector):

@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .core import CoreSettings
 from .core.breaker import BreakerSettings
+from .core.notify import NotificationSettings
 
 DEFAULT_WORKER_IMAGE = "ghcr.io/scribe-operator/scribe-worker:0.1.0"
 
@@ -106,6 +107,22 @@ class OperatorSettings(BaseSettings):
         900, ge=0, description="End an attempt whose progress has not moved this long as Stalled; 0: never."
     )
 
+    result_cache: bool = Field(
+        True,
+        description=(
+            "Reuse a complete result already at a task's output location (same input version and options): the task "
+            "succeeds with reason CacheHit and no pod. false: every task transcribes and no result records are written."
+        ),
+    )
+
+    notification_allow_http: bool = Field(
+        False, description="Allow plain http:// notification URLs (for receivers inside a trusted network)."
+    )
+    notification_max_tries: int = Field(6, ge=1, le=100, description="POSTs of one notification at most.")
+    notification_backoff_seconds: float = Field(
+        5.0, gt=0, description="Delay before a notification's second try; doubling, up to 300 s."
+    )
+
     @model_validator(mode="after")
     def _one_model_source(self) -> Self:
         if self.default_model_claim and self.default_model_s3_prefix:
@@ -134,7 +151,26 @@ class OperatorSettings(BaseSettings):
             max_running_attempts_per_namespace=self.max_running_attempts_per_namespace,
             default_model=self.default_model,
             stall_timeout_seconds=self.stall_timeout_seconds,
+            result_cache=self.result_cache,
+            notification=NotificationSettings(
+                max_tries=self.notification_max_tries, backoff_seconds=self.notification_backoff_seconds
+            ),
+            transcript_defaults=self.transcript_defaults(),
         )
+
+    def transcript_defaults(self) -> tuple[tuple[str, str], ...]:
+        """The defaults that shape a transcript, for the result cache's options hash: a change of any of them (a new
+        worker image, another default model) makes earlier results misses."""
+        values = {
+            "workerImage": self.worker_image,
+            "defaultModel": self.default_model,
+            "defaultModelClaim": self.default_model_claim,
+            "defaultModelSubPath": self.default_model_sub_path,
+            "defaultModelS3Prefix": self.default_model_s3_prefix,
+            "defaultDevice": self.default_device,
+            "defaultComputeType": self.default_compute_type,
+        }
+        return tuple((k, v) for k, v in values.items() if v)
 
     def breaker(self) -> BreakerSettings:
         return BreakerSettings(

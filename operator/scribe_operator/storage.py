@@ -1,4 +1,5 @@
-"""S3 for the operator: HEAD the input and the output bucket (the preflight probes) and presign each attempt's URLs.
+"""S3 for the operator: HEAD the input and the output bucket (the preflight probes), read and write result records
+(the result cache, :mod:`.api.result`) and presign each attempt's URLs.
 
 The operator's credentials sign; workers only ever see presigned URLs. boto3 is synchronous, so calls that
 touch the network run in a thread. Presigning is local computation, but fails without credentials.
@@ -7,6 +8,9 @@ touch the network run in a thread. Presigning is local computation, but fails wi
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -15,13 +19,17 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from scribe_worker import models
 
+from .api.result import ResultRecord
 from .api.s3 import parse_s3_uri
 from .core import InputProbe
+from .core.observed import StoredResult
 from .settings import OperatorSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+log = logging.getLogger("scribe_operator")
+MAX_RECORD_BYTES = 64 * 1024
 _NOT_FOUND = {"404", "NoSuchKey", "NoSuchBucket", "NotFound"}
 _FORBIDDEN = {"403", "AccessDenied", "Forbidden"}
 
@@ -66,7 +74,8 @@ class Storage:
             return _failed_probe(f"HEAD {uri}", exc)
         except (BotoCoreError, ValueError) as exc:
             return InputProbe("error", message=f"HEAD {uri}: {exc}")
-        return InputProbe("ok", size_bytes=int(head.get("ContentLength", 0)), message="")
+        etag = head.get("ETag")
+        return InputProbe("ok", size_bytes=int(head.get("ContentLength", 0)), message="", etag=etag or None)
 
     async def probe_bucket(self, uri: str) -> InputProbe:
         """HEAD the bucket of ``uri`` with the operator's credentials: ok, not_found (no such bucket), forbidden, or
@@ -80,6 +89,50 @@ class Storage:
         except (BotoCoreError, ValueError) as exc:
             return InputProbe("error", message=f"HEAD bucket {bucket or uri}: {exc}")
         return InputProbe("ok")
+
+    async def stored_result(self, uri: str) -> StoredResult | None:
+        """The result record at ``uri`` and the current ETag of every output it lists; None when there is none (or
+        it cannot be read: the cache then misses, it never fails a task)."""
+        try:
+            bucket, key = parse_s3_uri(uri)
+            got = await asyncio.to_thread(self.client.get_object, Bucket=bucket, Key=key)
+            body = await asyncio.to_thread(got["Body"].read, MAX_RECORD_BYTES + 1)
+        except (BotoCoreError, ClientError, ValueError):
+            return None
+        record = ResultRecord.parse(body) if len(body) <= MAX_RECORD_BYTES else None
+        if record is None:
+            return None
+        current = {fmt: await self._etag(output) for fmt, (output, _) in record.outputs.items()}
+        return StoredResult(record, current)
+
+    async def write_result(self, uri: str, record: ResultRecord, writer: Mapping[str, str], attempt: int) -> bool:
+        """Write ``record`` to ``uri`` with the outputs' ETags as they are now; False (logged) when it cannot."""
+        outputs: dict[str, tuple[str, str]] = {}
+        for fmt, (output, _) in record.outputs.items():
+            etag = await self._etag(output)
+            if etag is None:
+                log.warning("not recording the result at %s: output %s cannot be read", uri, output)
+                return False
+            outputs[fmt] = (output, etag)
+        document = ResultRecord(record.input_uri, record.input_etag, record.input_size, record.options, outputs)
+        body = json.dumps(document.document(writer, attempt), indent=2).encode()
+        try:
+            bucket, key = parse_s3_uri(uri)
+            await asyncio.to_thread(
+                self.client.put_object, Bucket=bucket, Key=key, Body=body, ContentType="application/json"
+            )
+        except (BotoCoreError, ClientError, ValueError) as exc:
+            log.warning("cannot write the result record %s: %s", uri, exc)
+            return False
+        return True
+
+    async def _etag(self, uri: str) -> str | None:
+        try:
+            bucket, key = parse_s3_uri(uri)
+            head = await asyncio.to_thread(self.client.head_object, Bucket=bucket, Key=key)
+        except (BotoCoreError, ClientError, ValueError):
+            return None
+        return head.get("ETag") or None
 
     def presign(self, input_uri: str, outputs: dict[str, str], ttl_seconds: int) -> AttemptUrls:
         """A GET for the input and a PUT per output, each valid ``ttl_seconds``; PresignError on failure."""

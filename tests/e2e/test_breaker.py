@@ -96,7 +96,8 @@ def test_tasks_wait_while_s3_is_away_and_all_finish_when_it_is_back(
     )
     with log_on_failure(op):
         for name in NAMES:
-            create_task(kube, task_manifest(name, f"s3://{audio}/fox.wav", language="en", retryPolicy=RETRY), namespace)
+            manifest = task_manifest(name, f"s3://{audio}/fox.wav", language="en", retryPolicy=RETRY, cache=False)
+            create_task(kube, manifest, namespace)  # identical tasks, each to run: no result reuse
 
         # every first attempt fails on its probe; the breaker opens and holds the retries
         for name in NAMES:

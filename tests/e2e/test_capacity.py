@@ -105,7 +105,9 @@ def test_limit_of_one_runs_one_attempt_at_a_time_in_creation_order_across_a_rest
             for i, name in enumerate(NAMES):
                 if i:
                     time.sleep(1.1)  # creationTimestamp has whole seconds
-                create_task(kube, task_manifest(name, f"s3://{audio}/long.wav", language="en"), namespace)
+                # identical tasks, each to run (cache: false, else the later ones reuse the first one's result)
+                manifest = task_manifest(name, f"s3://{audio}/long.wav", language="en", cache=False)
+                create_task(kube, manifest, namespace)
 
             first = wait_for_phase(kube, NAMES[0], namespace, "Running", timeout=60)
             for name in NAMES[1:]:

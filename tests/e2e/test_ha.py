@@ -92,7 +92,7 @@ def test_standby_takes_over_when_the_leader_is_killed_mid_run(
     s3.upload_file(str(long_wav), audio, "long.wav")
     names = [f"ha-{i}" for i in range(3)]
     for name in names:
-        create_task(kube, task_manifest(name, f"s3://{audio}/long.wav"), namespace)
+        create_task(kube, task_manifest(name, f"s3://{audio}/long.wav", cache=False), namespace)  # each runs
     wait_for("an attempt pod running", lambda: any(pod_names(kube, n, namespace) for n in names), timeout=60)
 
     active.kill()  # mid-run: attempts are in flight

@@ -69,6 +69,12 @@ def test_spoken_sample_is_transcribed(
     assert first.get("pod") == "fox-a1", shown
     assert first.get("node") and first.get("createdAt") and first.get("startedAt") and first.get("finishedAt"), shown
     assert not status.get("failureCounts"), shown
+
+    # what it cost: the worker container's CPU seconds and peak memory, read from its own cgroup, in status
+    usage = status.get("usage") or {}
+    assert usage.get("cpuSeconds", 0) > 0 and usage.get("peakMemoryBytes", 0) > 2**20, shown
+    assert "gpuSeconds" not in usage, shown  # no GPU requested
+    assert first.get("usage") == usage, shown  # one attempt: the task's total is its usage
     assert parse_time(status["updatedAt"]) >= parse_time(first["finishedAt"]), shown  # stamped by the last write
     ready = {c["type"]: c for c in status.get("conditions", [])}
     assert ready["Ready"]["status"] == "True", shown

@@ -12,6 +12,7 @@ from scribe_operator.core import (
     CapacityVerdict,
     CheckCapacity,
     CircuitHold,
+    ConfirmPod,
     CoreSettings,
     DeletePod,
     EmitEvent,
@@ -21,6 +22,7 @@ from scribe_operator.core import (
     Observed,
     ObservedPod,
     Plan,
+    PodCheck,
     ProbeInput,
     ProbeOutput,
     reconcile,
@@ -108,6 +110,9 @@ class Cluster:
                 answers["capacity"] = self.capacity
             elif ProbeInput() in plan.actions or ProbeOutput() in plan.actions:
                 answers["input_probe"], answers["output_probe"] = self.probe, self.output_probe
+            elif confirm := [a for a in plan.actions if isinstance(a, ConfirmPod)]:
+                found = [p for p in self.pods.values() if p.name == confirm[0].name]  # the API server's answer
+                answers["pod_check"] = PodCheck(confirm[0].name, found[0] if found else None)
             elif failed:
                 answers["launch_error"] = LaunchError(failed[0].attempt, "PresignFailed", "cannot sign: no credentials")
             elif refused:

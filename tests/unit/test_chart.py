@@ -224,6 +224,11 @@ def test_cluster_wide_rbac_is_exactly_what_the_operator_uses(helm: str) -> None:
     assert (sa["metadata"]["name"], sa["metadata"]["namespace"]) == (FULLNAME, NAMESPACE)
 
 
+def test_reading_notification_keys_is_opt_in(helm: str) -> None:
+    rules = rule_table(one(render({"notifications.readSecrets": "true"}), "ClusterRole")["rules"])
+    assert rules == {**OPERATOR_RULES, ("", "secrets"): {"create", "delete", "get"}}
+
+
 def test_listed_namespaces_get_roles_and_nothing_cluster_wide(helm: str) -> None:
     docs = render({"watchNamespaces": "{media,podcasts}"})
     assert not of_kind(docs, "ClusterRole") and not of_kind(docs, "ClusterRoleBinding")

@@ -69,7 +69,7 @@ SCENARIOS: dict[Reason, Callable[[], Outcome]] = {
     Reason.POD_INVALID: lambda: refused(422, 'Pod "t-a1" is invalid: spec.containers[0].resources.requests'),
     Reason.POD_FORBIDDEN: lambda: refused(403, 'pods "t-a1" is forbidden: exceeded quota: q'),
 }
-NOT_FAILURES = {Reason.COMPLETED, Reason.RETRIES_EXHAUSTED}  # covered by the lifecycle tests
+NOT_FAILURES = {Reason.COMPLETED, Reason.CACHE_HIT, Reason.RETRIES_EXHAUSTED}  # covered by the lifecycle tests
 
 
 def test_scenarios_cover_the_whole_taxonomy() -> None:

@@ -167,7 +167,7 @@ def is_within(part: Any, whole: Any) -> bool:
 def test_crd_defaults_agree_with_the_models() -> None:
     minimal = {"input": "s3://a12/k.wav"}
     defaulted = apply_defaults(openapi_schema()["properties"]["spec"], minimal)
-    assert set(defaulted) == {"input", "formats", "retryPolicy", "priority", "timeouts"}
+    assert set(defaulted) == {"input", "formats", "retryPolicy", "priority", "timeouts", "cache"}
     assert set(defaulted["retryPolicy"]["backoff"]) == {"initialSeconds", "factor", "maxSeconds", "jitter"}
     model = TranscriptionTaskSpec.model_validate(minimal)
     assert is_within(defaulted, to_json(model))

@@ -10,12 +10,14 @@ from scribe_factories import MIB, T0, Cluster, events, launches, make_pod, make_
 from scribe_operator.api.constants import DEAD_LETTER_VALUE, LABEL_DEAD_LETTER
 from scribe_operator.api.task import Phase
 from scribe_operator.core import (
+    ConfirmPod,
     CoreSettings,
     DeletePod,
     DeleteSecret,
     InputProbe,
     LaunchAttempt,
     Observed,
+    PodCheck,
     ProbeInput,
     ProbeOutput,
     reconcile,
@@ -27,12 +29,12 @@ UPLOAD_FAILED = '{"reason": "UploadFailed", "retryable": true, "message": "PUT 5
 
 def test_new_task_asks_for_the_storage_probes_and_shows_pending() -> None:
     plan = reconcile(make_task(), Observed(), T0)
-    assert plan.actions == (ProbeInput(), ProbeOutput())
+    assert plan.actions == (ProbeInput(), ProbeOutput(lookup=True))
     assert plan.status is not None and plan.status.phase is Phase.PENDING and plan.status.attempt == 0
     assert plan.requeue_after is None
     # replaying the same observation writes nothing and still asks for the probe
     again = reconcile(plan.apply(make_task()), Observed(), T0 + timedelta(seconds=3))
-    assert again.status is None and again.actions == (ProbeInput(), ProbeOutput())
+    assert again.status is None and again.actions == (ProbeInput(), ProbeOutput(lookup=True))
 
 
 def test_updated_at_is_when_the_status_last_changed() -> None:
@@ -245,6 +247,24 @@ def test_pod_that_never_appears_is_lost_after_the_grace() -> None:
     c.tick(1)
     c.reconcile()
     assert c.status.reason == "PodLost" and phase(c) is Phase.RETRYING
+
+
+def test_a_pod_the_watch_has_not_shown_is_asked_for_before_it_is_called_lost() -> None:
+    """A busy operator's watch can lag minutes behind: past the grace the core asks the API server (ConfirmPod) and
+    only its 404 makes the attempt PodLost; a pod it returns is followed as if the watch had shown it."""
+    c = Cluster(make_task())
+    c.reconcile()
+    pod = c.pods.pop(1)  # created, but not delivered by the watch yet
+    c.tick(SETTINGS_GRACE + 1)
+    asked = reconcile(c.task, c.observed(), c.now, c.settings)
+    assert ConfirmPod(pod.name) in asked.actions and asked.status is None  # nothing decided before the answer
+
+    running = replace(pod, phase="Running", started_at=c.now)
+    found = reconcile(c.task, c.observed(pod_check=PodCheck(pod.name, running)), c.now, c.settings)
+    assert found.status is None and found.actions == () and found.requeue_after  # followed: the deadline's wake-up
+
+    gone = reconcile(c.task, c.observed(pod_check=PodCheck(pod.name, None)), c.now, c.settings)
+    assert gone.status is not None and gone.status.reason == "PodLost"
 
 
 def test_running_pod_deleted_is_lost() -> None:

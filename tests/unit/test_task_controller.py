@@ -10,10 +10,12 @@ from dataclasses import replace
 from typing import Any
 
 from prometheus_client import REGISTRY
+from scribe_operator.api.result import ResultRecord
 from scribe_operator.api.task import TaskStatus, TranscriptionTask, to_json
 from scribe_operator.controller import Controller
 from scribe_operator.core import InputProbe, ObservedPod
 from scribe_operator.core.breaker import BreakerState
+from scribe_operator.core.observed import StoredResult
 from scribe_operator.core.plan import EmitEvent
 from scribe_operator.kube.effects import KubeEffects
 from scribe_operator.loop import Key
@@ -83,6 +85,9 @@ class FakeEffects(KubeEffects):
     async def delete(self, kind: str, name: str, namespace: str) -> None:
         return None
 
+    async def get_pod(self, name: str, namespace: str) -> dict[str, Any] | None:
+        return None  # the fake API server holds no pod the watch does not show
+
     async def write_status(self, task: TranscriptionTask, status: TaskStatus) -> dict[str, Any]:
         key = (task.metadata.namespace or "", task.metadata.name)
         body = self.watch.tasks[key]
@@ -103,16 +108,25 @@ class FakeStorage(Storage):
         self.result, self.bucket = result, bucket
         self.probed: list[str] = []
         self.buckets: list[str] = []
+        self.stored: dict[str, StoredResult] = {}  # result records, by URI
+        self.etag: str | None = None  # of every input
 
     async def probe(self, uri: str) -> InputProbe:
         self.probed.append(uri)
         if self.result == "ok":
-            return InputProbe("ok", size_bytes=1024)
+            return InputProbe("ok", size_bytes=1024, etag=self.etag)
         return InputProbe("error", message=f"HEAD {uri}: connection refused")  # type: ignore[arg-type]
 
     async def probe_bucket(self, uri: str) -> InputProbe:
         self.buckets.append(uri)
         return InputProbe("ok") if self.bucket else InputProbe("not_found", message="HEAD bucket: HTTP 404")
+
+    async def stored_result(self, uri: str) -> StoredResult | None:
+        return self.stored.get(uri)
+
+    async def write_result(self, uri: str, record: ResultRecord, writer: Mapping[str, str], attempt: int) -> bool:
+        self.stored[uri] = StoredResult(record, {fmt: etag for fmt, (_, etag) in record.outputs.items()})
+        return True
 
     def presign(self, input_uri: str, outputs: dict[str, str], ttl_seconds: int) -> AttemptUrls:
         return AttemptUrls("https://s3/in?sig", {fmt: f"https://s3/{fmt}?sig" for fmt in outputs})

@@ -83,6 +83,8 @@ def test_success_exits_zero_with_a_complete_termination_message(success: tuple[J
     assert 3.0 < message["durationSeconds"] < 6.0
     assert job.input_uri in message["message"]
     assert len(result.termination_raw) <= 4096
+    usage = message["usage"]  # the worker's own cgroup, read at the end (docs/metrics.md#cost-per-task)
+    assert usage["cpuSeconds"] > 0 and usage["peakMemoryBytes"] > 2**20, message
 
 
 def test_success_uploads_every_format_with_json_last(

@@ -11,9 +11,10 @@ import signal
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from types import FrameType
 
-from scribe_worker import config, logs, pipeline, termination
+from scribe_worker import config, logs, pipeline, termination, usage
 from scribe_worker.errors import WorkerError
 from scribe_worker.redact import register_secrets
 from scribe_worker.taxonomy import Reason
@@ -77,12 +78,15 @@ def main() -> int:
     except Terminated as stop:
         logs.warning("terminated by signal; no termination message written", signal=stop.signum)
         return 128 + stop.signum
+    outcome = replace(outcome, usage=usage.read())
     logs.info(
         "finished",
         reason=str(outcome.reason),
         exitCode=outcome.exit_code,
         retryable=outcome.retryable,
         message=outcome.message,
+        cpuSeconds=outcome.usage.cpu_seconds,
+        peakMemoryBytes=outcome.usage.peak_memory_bytes,
     )
     path = config.termination_path(env)
     try:

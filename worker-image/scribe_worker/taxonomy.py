@@ -15,6 +15,7 @@ class Reason(StrEnum):
     """Machine-readable, CamelCase reasons as they appear in ``status.reason`` and ``status.attempts[].reason``."""
 
     COMPLETED = "Completed"
+    CACHE_HIT = "CacheHit"
     INPUT_NOT_FOUND = "InputNotFound"
     INPUT_FORBIDDEN = "InputForbidden"
     DOWNLOAD_FAILED = "DownloadFailed"
@@ -54,6 +55,13 @@ class Entry:
 
 TAXONOMY: tuple[Entry, ...] = (
     Entry(Reason.COMPLETED, Source.WORKER, 0, False, "the transcript and every requested format were uploaded"),
+    Entry(
+        Reason.CACHE_HIT,
+        Source.OPERATOR,
+        None,
+        False,
+        "a complete result of the same input version and options was already at the output; no pod was started",
+    ),
     Entry(Reason.INPUT_NOT_FOUND, Source.WORKER, 10, False, "the input object does not exist (HTTP 404)"),
     Entry(Reason.INPUT_FORBIDDEN, Source.WORKER, 11, True, "S3 refused the download (HTTP 403, e.g. URL expired)"),
     Entry(Reason.DOWNLOAD_FAILED, Source.WORKER, 12, True, "download failed: 5xx, connection reset or timeout"),

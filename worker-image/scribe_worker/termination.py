@@ -14,6 +14,7 @@ from typing import Any
 
 from scribe_worker.redact import scrub
 from scribe_worker.taxonomy import BY_REASON, Reason, exit_code
+from scribe_worker.usage import Usage
 
 MAX_BYTES = 4096
 ELLIPSIS = "…"
@@ -26,6 +27,7 @@ class Outcome:
     outputs: Mapping[str, str] = field(default_factory=dict)  # format -> s3:// URI, on success
     duration_seconds: float | None = None  # of the audio, once known
     language: str | None = None  # once known
+    usage: Usage = field(default_factory=Usage)  # the container's CPU seconds and peak memory, read at the end
 
     @property
     def exit_code(self) -> int:
@@ -34,6 +36,16 @@ class Outcome:
     @property
     def retryable(self) -> bool:
         return BY_REASON[self.reason].retryable
+
+
+def usage_document(usage: Usage) -> dict[str, float | int]:
+    """``{"cpuSeconds": 12.5, "peakMemoryBytes": 734003200}``, the known values only."""
+    document: dict[str, float | int] = {}
+    if usage.cpu_seconds is not None:
+        document["cpuSeconds"] = usage.cpu_seconds
+    if usage.peak_memory_bytes is not None:
+        document["peakMemoryBytes"] = usage.peak_memory_bytes
+    return document
 
 
 def _encode(document: Mapping[str, Any]) -> bytes:
@@ -54,6 +66,8 @@ def render(outcome: Outcome, limit: int = MAX_BYTES) -> bytes:
         document["durationSeconds"] = round(outcome.duration_seconds, 3)
     if outcome.language is not None:
         document["language"] = outcome.language
+    if outcome.usage.known:
+        document["usage"] = usage_document(outcome.usage)
     # Without any message text it must fit; if not (huge object keys), shed the optional fields.
     for optional in ("outputs", "language"):
         if len(_encode({**document, "message": ELLIPSIS})) > limit:

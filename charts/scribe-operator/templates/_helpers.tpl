@@ -133,9 +133,10 @@ Argument: the root context.
   resources: ["roles", "rolebindings"]
   verbs: ["create"]
 # One Secret per attempt holding its presigned URLs (so they never appear in a pod spec): written, never read.
+# With notifications.readSecrets also get: the signing key a task's spec.notification.secretRef names.
 - apiGroups: [""]
   resources: ["secrets"]
-  verbs: ["create", "delete"]
+  verbs: ["create", "delete"{{ if .Values.notifications.readSecrets }}, "get"{{ end }}]
 # Events about the tasks it handles.
 - apiGroups: [""]
   resources: ["events"]

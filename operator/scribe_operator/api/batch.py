@@ -22,6 +22,7 @@ from .base import ApiModel
 from .cel import CelRule, validations
 from .constants import GROUP, VERSION
 from .names import MAX_LENGTH, _shorten, label_value
+from .notification import Notification, NotificationStatus
 from .s3 import BUCKET_PATTERN, INPUT_URI_PATTERN, MAX_URI_LENGTH, OUTPUT_URI_PATTERN, parse_s3_uri, strip_extension
 from .task import (
     DAY,
@@ -129,6 +130,8 @@ class TaskTemplate(ApiModel):
     timeouts: Timeouts = _task_field("timeouts")
     resources: Resources = _task_field("resources")
     worker: WorkerSpec = _task_field("worker")
+    notification: Notification | None = _task_field("notification")
+    cache: bool = _task_field("cache")
 
     @model_validator(mode="after")
     def _model_can(self) -> Self:
@@ -230,6 +233,13 @@ class TranscriptionBatchSpec(ApiModel):
         le=MAX_BATCH_INPUTS,
         description="Most children unfinished at once; the rest wait to be created. Default: all at once.",
     )
+    notification: Notification | None = Field(
+        None,
+        description=(
+            "A webhook told once when the batch finalizes (its children each notify through template.notification); "
+            "docs/notifications.md."
+        ),
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:
@@ -291,6 +301,9 @@ class BatchStatus(ApiModel):
     deadline_at: datetime | None = Field(None, description="When unfinished children are ended.")
     finished_at: datetime | None = Field(None, description="When the batch reached its terminal phase.")
     summary: str | None = Field(None, description="The summary object (s3:// URI) once written.")
+    notification: NotificationStatus | None = Field(
+        None, description="The delivery of spec.notification's event for the batch's ending."
+    )
     summary_attempts: int = Field(0, ge=0, description="Failed attempts to write the summary.")
     conditions: list[Condition] = Field(
         default_factory=list,

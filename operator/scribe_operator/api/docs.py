@@ -118,7 +118,7 @@ def taxonomy_table() -> str:
 
 
 def _default_action(reason: Reason, retryable: bool) -> str:
-    if reason is Reason.COMPLETED:
+    if reason in (Reason.COMPLETED, Reason.CACHE_HIT):
         return "success"
     if reason is Reason.RETRIES_EXHAUSTED:
         return "terminal"

@@ -17,6 +17,7 @@ from scribe_worker.taxonomy import Reason
 from .base import ApiModel
 from .cel import CelRule, validations
 from .constants import API_VERSION, KIND, MAX_RETRIES_LIMIT
+from .notification import Notification, NotificationStatus
 from .quantity import Quantity, parse_quantity
 from .s3 import INPUT_URI_PATTERN, MAX_URI_LENGTH, OUTPUT_URI_PATTERN
 from .transcription import (
@@ -74,7 +75,7 @@ class RuleAction(StrEnum):
     FAIL = "Fail"
 
 
-NON_MATCHABLE_REASONS: Final = frozenset({Reason.COMPLETED, Reason.RETRIES_EXHAUSTED})
+NON_MATCHABLE_REASONS: Final = frozenset({Reason.COMPLETED, Reason.CACHE_HIT, Reason.RETRIES_EXHAUSTED})
 """Reasons that never end an attempt as a failure, so a retry rule cannot name them."""
 MATCHABLE_REASONS: Final = tuple(r for r in Reason if r not in NON_MATCHABLE_REASONS)
 
@@ -485,6 +486,17 @@ class TranscriptionTaskSpec(ApiModel):
     )
     resources: Resources = Field(default_factory=Resources, description="Worker container resources.")
     worker: WorkerSpec = Field(default_factory=WorkerSpec, description="Worker pod placement and identity.")
+    notification: Notification | None = Field(
+        None, description="A webhook told when the task reaches Succeeded or Dead (docs/notifications.md)."
+    )
+    cache: bool = Field(
+        True,
+        description=(
+            "Reuse a result already at the output: when a complete transcript of the same input version (ETag and "
+            "size) made with the same options is there, the task succeeds with reason CacheHit and no pod. false: "
+            "always transcribe. The operator's SCRIBE_RESULT_CACHE=false turns reuse off for every task."
+        ),
+    )
 
     @model_validator(mode="after")
     def _model_can(self) -> Self:
@@ -508,6 +520,25 @@ def check_model(spec: _ModelOptionsT) -> _ModelOptionsT:
 # --- status ---------------------------------------------------------------------------------------------
 
 
+class Usage(ApiModel):
+    """What attempts cost: CPU and GPU time, and the highest memory use."""
+
+    cpu_seconds: float | None = Field(
+        None, ge=0, description="CPU seconds the worker container used, from its own cgroup; summed over attempts."
+    )
+    peak_memory_bytes: int | None = Field(
+        None, ge=0, description="Peak memory of the worker container, from its cgroup; the highest of any attempt."
+    )
+    gpu_seconds: float | None = Field(
+        None,
+        ge=0,
+        description=(
+            "GPUs requested (nvidia.com/gpu) times the attempt's wall time, container start to end; summed over "
+            "attempts. Omitted when no GPU was requested."
+        ),
+    )
+
+
 class AttemptRecord(ApiModel):
     """One attempt: its pod and how it ended."""
 
@@ -523,6 +554,9 @@ class AttemptRecord(ApiModel):
     retryable: bool | None = Field(None, description="Whether the failure was retryable (after rules).")
     memory_limit: str | None = Field(None, description="Memory limit the attempt ran with.")
     deadline_seconds: int | None = Field(None, description="How long the attempt was allowed to run.")
+    usage: Usage | None = Field(
+        None, description="What the attempt cost, as its worker reported at the end (none if it was killed)."
+    )
 
     @property
     def finished(self) -> bool:
@@ -608,6 +642,7 @@ class TaskStatus(ApiModel):
     )
     observed_generation: int | None = Field(None, description="metadata.generation last reconciled.")
     input_size: int | None = Field(None, description="Size of the input in bytes, from the last probe.")
+    input_etag: str | None = Field(None, description="ETag of the input (its version), from the last probe.")
     started_at: datetime | None = Field(None, description="When the first attempt was launched.")
     finished_at: datetime | None = Field(None, description="When the task reached Succeeded or Dead.")
     updated_at: datetime | None = Field(
@@ -625,6 +660,16 @@ class TaskStatus(ApiModel):
     requeue: RequeueRecord | None = Field(None, description="The last requeue request the operator handled.")
     progress: AttemptProgress | None = Field(
         None, description="While an attempt runs (and after it ends): the worker's last reported progress."
+    )
+    notification: NotificationStatus | None = Field(
+        None, description="The delivery of spec.notification's event for the task's last ending."
+    )
+    usage: Usage | None = Field(
+        None,
+        description=(
+            "What the task has cost so far, over all its attempts (also those no longer kept in attempts, and "
+            "across requeues): cpuSeconds and gpuSeconds summed, peakMemoryBytes the highest."
+        ),
     )
 
     @property

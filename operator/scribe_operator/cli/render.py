@@ -13,7 +13,8 @@ from typing import Any, Final
 import yaml
 
 from ..api.constants import API_VERSION, KIND
-from ..api.task import AttemptRecord, to_json
+from ..api.notification import NotificationStatus
+from ..api.task import AttemptRecord, Usage, to_json
 from ..core.observed import parse_time
 from .tasks import TaskView
 
@@ -199,6 +200,8 @@ def describe_doc(view: TaskView, events: Sequence[Mapping[str, Any]], now: datet
         "deadSince": rfc3339(view.dead_since),
         "failureCounts": dict(s.failure_counts),
         "outputs": dict(s.outputs),
+        "usage": to_json(s.usage) if s.usage else None,
+        "notification": to_json(s.notification) if s.notification else None,
         "attempts": [attempt_doc(r, now) for r in s.attempts],
         "events": [event_doc(e) for e in task_events(view, events)],
     }
@@ -216,6 +219,31 @@ def _attempts_line(view: TaskView) -> str:
         since = "since the last requeue" if s.requeues else "allowed"
         line += f" ({s.round_attempts} of {allowed} {since})" if s.requeues else f" (of {allowed} {since})"
     return line
+
+
+def usage_line(usage: Usage | None) -> str:
+    """``CPU 12.5s, peak memory 700.0 MiB, GPU 30.0s`` (the known parts), summed over the attempts."""
+    if usage is None:
+        return NONE
+    parts = []
+    if usage.cpu_seconds is not None:
+        parts.append(f"CPU {usage.cpu_seconds:.1f}s")
+    if usage.peak_memory_bytes is not None:
+        parts.append(f"peak memory {usage.peak_memory_bytes / 2**20:.1f} MiB")
+    if usage.gpu_seconds is not None:
+        parts.append(f"GPU {usage.gpu_seconds:.1f}s")
+    return ", ".join(parts) or NONE
+
+
+def notification_line(note: NotificationStatus | None) -> str | None:
+    """``Delivered after 3 tries (HTTP 200)``; None when the task has no notification (yet)."""
+    if note is None:
+        return None
+    tries = f"{note.tries} {'try' if note.tries == 1 else 'tries'}"
+    line = f"{note.state.value} after {tries}" if note.tries else note.state.value
+    if note.next_try_at is not None:
+        line += f", next at {rfc3339(note.next_try_at)}"
+    return f"{line} ({note.message})" if note.message else line
 
 
 def _requeue_line(view: TaskView, now: datetime) -> str | None:
@@ -247,6 +275,8 @@ def describe_text(view: TaskView, events: Sequence[Mapping[str, Any]], now: date
         ("Finished", _when(s.finished_at, now) if s.finished_at and not view.dead else None),
         ("Requeues", _requeue_line(view, now)),
         ("Updated", _when(s.updated_at, now) if s.updated_at else None),
+        ("Usage", usage_line(s.usage)),
+        ("Notification", notification_line(s.notification)),
     ]
     shown = [(k, v) for k, v in fields if v is not None]
     out = "".join(f"{(k + ':').ljust(DESCRIBE_LABEL_WIDTH)}{v}\n" for k, v in shown)

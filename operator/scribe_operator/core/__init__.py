@@ -5,10 +5,11 @@ from .classify import Outcome, apply_rules, classify_terminated, parse_terminati
 from .conditions import FAILED, READY
 from .deadline import attempt_deadline, url_ttl
 from .memory import memory_limit
-from .observed import CapacityVerdict, CircuitHold, InputProbe, LaunchError, Observed, ObservedPod
+from .observed import CapacityVerdict, CircuitHold, InputProbe, LaunchError, Observed, ObservedPod, PodCheck
 from .plan import (
     Action,
     CheckCapacity,
+    ConfirmPod,
     DeletePod,
     DeleteSecret,
     EmitEvent,
@@ -28,6 +29,7 @@ __all__ = [
     "CapacityVerdict",
     "CheckCapacity",
     "CircuitHold",
+    "ConfirmPod",
     "CoreSettings",
     "DeletePod",
     "DeleteSecret",
@@ -40,6 +42,7 @@ __all__ = [
     "ObservedPod",
     "Outcome",
     "Plan",
+    "PodCheck",
     "ProbeInput",
     "ProbeOutput",
     "apply_rules",

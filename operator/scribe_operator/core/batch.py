@@ -51,6 +51,13 @@ from ..api.outputs import output_uris
 from ..api.parse import problem_from
 from ..api.task import Condition, Phase, TranscriptionTaskSpec
 from .batch_observed import ObservedChild
+from .notify import (
+    NotificationResult,
+    NotificationSettings,
+    SendNotification,
+    batch_notification_id,
+    notify_step,
+)
 from .plan import EmitEvent, EventType
 
 COMPLETE = "Complete"
@@ -77,6 +84,8 @@ class BatchSettings:
     max_message_length: int = 512
     """Messages copied from children into the batch's status are clipped to this length."""
     max_failed_listed: int = MAX_FAILED_LISTED
+    notification: NotificationSettings = field(default_factory=NotificationSettings)
+    """Tries and backoff of the batch's completion notification (the operator's SCRIBE_NOTIFICATION_*)."""
 
 
 # --- observations and actions -----------------------------------------------------------------------------
@@ -132,8 +141,8 @@ class WriteSummary:
     document: Mapping[str, Any] = field(compare=False)
 
 
-BatchAction = ExpandPrefix | CreateChild | DeleteChild | WriteSummary | EmitEvent
-A = TypeVar("A", ExpandPrefix, CreateChild, DeleteChild, WriteSummary, EmitEvent)
+BatchAction = ExpandPrefix | CreateChild | DeleteChild | WriteSummary | EmitEvent | SendNotification
+A = TypeVar("A", ExpandPrefix, CreateChild, DeleteChild, WriteSummary, EmitEvent, SendNotification)
 
 
 @dataclass(frozen=True)
@@ -203,6 +212,7 @@ def reconcile_batch(
     *,
     expansion: Expansion | None = None,
     summary: SummaryResult | None = None,
+    notification: NotificationResult | None = None,
 ) -> BatchPlan:
     """The plan that moves ``batch`` towards its end, given its ``children`` as observed at ``now``."""
     settings = settings or BatchSettings()
@@ -212,6 +222,7 @@ def reconcile_batch(
     run = _Pass(batch, children, now, settings)
     if batch.status.terminal:
         run.after_end(summary)
+        run.notify(notification)
     else:
         run.advance(expansion, summary)
     return run.plan()
@@ -274,7 +285,22 @@ class _Pass:
             return
         self._summary(None, summary)
 
+    def notify(self, result: NotificationResult | None) -> None:
+        """A terminal batch's notification: the next POST, or the delivery state its result makes."""
+        key = batch_notification_id(self.batch)
+        step = notify_step(
+            self.spec.notification, key, self.status.notification, result, self.now, self.settings.notification
+        )
+        if step.status is not None:
+            self._set(notification=step.status)
+        if step.send is not None:
+            self.actions.append(step.send)
+        if step.wake_at is not None:
+            self.wake_at.append(step.wake_at)
+
     def plan(self) -> BatchPlan:
+        if self.status.terminal and not self.batch.status.terminal and self.spec.notification is not None:
+            self.wake_at.append(self.now)  # the notification goes out in the next reconcile, after this status write
         old = self.batch.status
         status = self.status.model_copy(
             update={

@@ -8,6 +8,7 @@ code 137), else WorkerCrashed. ``spec.retryPolicy.rules`` are applied last (:fun
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -16,7 +17,7 @@ from typing import Final
 from scribe_worker.redact import scrub
 from scribe_worker.taxonomy import BY_EXIT_CODE, BY_REASON, TAXONOMY, Reason, Source
 
-from ..api.task import RetryRule, RuleAction
+from ..api.task import RetryRule, RuleAction, Usage
 from .observed import InputProbe, LaunchError, ObservedPod
 
 _REASON_SYNTAX: Final = re.compile(r"^[A-Z][A-Za-z0-9]{0,63}$")
@@ -60,6 +61,8 @@ class TerminationMessage:
     retryable: bool | None = None
     message: str | None = None
     outputs: dict[str, str] = field(default_factory=dict)
+    usage: Usage | None = None
+    """The container's CPU seconds and peak memory, as the worker read them from its cgroup at the end."""
 
 
 def default_retryable(reason: str) -> bool:
@@ -76,7 +79,8 @@ def failure(reason: str, message: str, exit_code: int | None = None) -> Outcome:
 
 
 def parse_termination_message(text: str | None) -> TerminationMessage | None:
-    """``{"reason", "retryable", "message", "outputs": {format: uri}}``; None unless it is a JSON object."""
+    """``{"reason", "retryable", "message", "outputs": {format: uri}, "usage": {"cpuSeconds", "peakMemoryBytes"}}``
+    (``scribe_worker.termination.render``); None unless it is a JSON object."""
     if not text:
         return None
     try:
@@ -96,7 +100,24 @@ def parse_termination_message(text: str | None) -> TerminationMessage | None:
             for k, v in (outputs.items() if isinstance(outputs, dict) else ())
             if isinstance(k, str) and isinstance(v, str) and v.startswith("s3://")
         },
+        usage=_usage(data.get("usage")),
     )
+
+
+def _amount(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        return None
+    return float(value)
+
+
+def _usage(raw: object) -> Usage | None:
+    """The termination message's usage; None when absent or nothing in it is a valid amount."""
+    if not isinstance(raw, dict):
+        return None
+    cpu, memory = _amount(raw.get("cpuSeconds")), _amount(raw.get("peakMemoryBytes"))
+    if cpu is None and memory is None:
+        return None
+    return Usage(cpu_seconds=cpu, peak_memory_bytes=None if memory is None else int(memory))
 
 
 def classify_terminated(pod: ObservedPod) -> Outcome:

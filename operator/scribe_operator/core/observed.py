@@ -16,6 +16,8 @@ from typing import Any, Literal
 from scribe_worker.podprogress import ANNOTATION as PROGRESS_ANNOTATION
 
 from ..api.constants import LABEL_ATTEMPT
+from ..api.result import ResultRecord
+from .notify import NotificationResult
 
 PodPhase = Literal["Pending", "Running", "Succeeded", "Failed", "Unknown"]
 ProbeResult = Literal["ok", "not_found", "forbidden", "error"]
@@ -142,6 +144,15 @@ class ObservedPod:
 
 
 @dataclass(frozen=True)
+class StoredResult:
+    """A result record found at the task's output location (``ProbeOutput(lookup=True)``), and the ETag each of the
+    outputs it lists has now (None: gone)."""
+
+    record: ResultRecord
+    current: Mapping[str, str | None]
+
+
+@dataclass(frozen=True)
 class InputProbe:
     """The result of a HEAD on the input object (ProbeInput) or on the output bucket (ProbeOutput), made because a
     plan asked for it."""
@@ -149,6 +160,10 @@ class InputProbe:
     result: ProbeResult
     size_bytes: int | None = None
     message: str = ""
+    etag: str | None = None
+    """The input object's ETag (ProbeInput)."""
+    stored: StoredResult | None = None
+    """The result record at the output location, when ProbeOutput asked to look it up and one is there."""
 
 
 @dataclass(frozen=True)
@@ -185,6 +200,14 @@ class CircuitHold:
 
 
 @dataclass(frozen=True)
+class PodCheck:
+    """A GET of pod ``name``: ``pod`` is what the API server returned, None when it answered 404."""
+
+    name: str
+    pod: ObservedPod | None
+
+
+@dataclass(frozen=True)
 class Observed:
     """Everything observed for one task in this reconcile pass."""
 
@@ -197,6 +220,10 @@ class Observed:
     """The answer to a CheckCapacity request; None: not asked (yet)."""
     circuit: CircuitHold | None = None
     """Set while the operator-wide circuit breaker is open (or half-open); None: closed."""
+    notification: NotificationResult | None = None
+    """The answer to SendNotification: how the POST went."""
+    pod_check: PodCheck | None = None
+    """The answer to ConfirmPod: the pod as the API server has it now, or that it does not exist."""
 
 
 def _map(value: Any) -> Mapping[str, Any]:

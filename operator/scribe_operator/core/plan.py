@@ -7,9 +7,10 @@ NotFound as done.
 
 ``ProbeInput`` and ``ProbeOutput`` ask for information rather than a change: run the HEADs, then reconcile again
 with ``plan.apply(task)`` and the results in ``Observed.input_probe`` and ``Observed.output_probe``;
-``CheckCapacity`` likewise comes back as ``Observed.capacity``. A ``LaunchAttempt`` that fails (presigning, or the
-API server refusing its Secret or Pod) likewise comes back as ``Observed.launch_error`` in an immediate second
-reconcile.
+``CheckCapacity`` likewise comes back as ``Observed.capacity``, and ``ConfirmPod`` (a GET of a pod the watch has not
+shown) as ``Observed.pod_check``. A ``LaunchAttempt`` that fails (presigning, or the API server refusing its Secret
+or Pod) likewise comes back as ``Observed.launch_error`` in an immediate second reconcile, and ``SendNotification``
+as ``Observed.notification``. ``RecordResult`` writes the result cache's record (best effort, no answer).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Literal
 
 from ..api.constants import DEAD_LETTER_VALUE, LABEL_DEAD_LETTER
 from ..api.task import TaskStatus, TranscriptionTask
+from .notify import SendNotification
 
 EventType = Literal["Normal", "Warning"]
 
@@ -37,6 +39,7 @@ class EventReason(StrEnum):
     REQUEUE_IGNORED = "RequeueIgnored"
     QUEUED = "Queued"
     CIRCUIT_OPEN = "CircuitOpen"
+    CACHE_HIT = "CacheHit"
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,31 @@ class ProbeInput:
 
 @dataclass(frozen=True)
 class ProbeOutput:
-    """HEAD the output bucket, then reconcile again with the result (``Observed.output_probe``)."""
+    """HEAD the output bucket, then reconcile again with the result (``Observed.output_probe``). ``lookup``: also
+    read the result record at the task's output location and HEAD the outputs it lists (``InputProbe.stored``)."""
+
+    lookup: bool = False
+
+
+@dataclass(frozen=True)
+class ConfirmPod:
+    """The attempt's pod has not been seen for longer than the pod-lost grace: GET pod ``name`` from the API server,
+    then reconcile again with the answer (``Observed.pod_check``). A watch that lags (a busy operator, a slow API
+    server) is not a lost pod: only the API server's own 404 is."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    """Attempt ``attempt`` succeeded: HEAD its outputs and write the result record beside them (input version
+    ``input_etag``/``input_size``, options hash ``options``). Best effort: a record that cannot be written only
+    means a later task will not reuse this result."""
+
+    attempt: int
+    input_etag: str
+    input_size: int
+    options: str
 
 
 @dataclass(frozen=True)
@@ -96,7 +123,18 @@ class EmitEvent:
     message: str
 
 
-Action = ProbeInput | ProbeOutput | CheckCapacity | LaunchAttempt | DeletePod | DeleteSecret | EmitEvent
+Action = (
+    ProbeInput
+    | ProbeOutput
+    | ConfirmPod
+    | CheckCapacity
+    | LaunchAttempt
+    | DeletePod
+    | DeleteSecret
+    | EmitEvent
+    | RecordResult
+    | SendNotification
+)
 
 
 @dataclass(frozen=True)

@@ -10,17 +10,20 @@ One pass advances the task as far as the observation allows, attempt by attempt:
   wait while the circuit breaker is open (``Observed.circuit``: the task keeps its phase, gets the condition
   CircuitOpen, and looks again at the next probe); else, when running attempts are limited, ask whether a
   slot is free (``CheckCapacity``) and wait in phase Queued if not (no timer: a freed slot wakes it); else
-  ask for the storage probes (the input object, the output bucket); else fail the attempt up front (a probe
-  said not found/forbidden/error, or the launch could not presign, or the API server refused its Secret or
-  Pod); else launch it. Waiting never spends an attempt;
+  ask for the storage probes (the input object, the output bucket and, with the result cache on, the result
+  record there); else fail the attempt up front (a probe said not found/forbidden/error, or the launch could
+  not presign, or the API server refused its Secret or Pod); else succeed at once as CacheHit when a complete
+  result of this input version and options is already at the output (:mod:`.cache`); else launch it. Waiting
+  never spends an attempt;
 * while an attempt is in flight: wait for its pod (PodLost after the pod-lost grace), record its node and
   start, end it as Succeeded or classify its failure, and run the watchdogs (pending timeout, deadline);
 * after a failure: retry with backoff while attempts remain and the failure is retryable, else Dead.
 
-Succeeded and Dead are absorbing: their plans never change status or start anything; they only delete
-pods still running and repair a missing dead-letter label. The one way out is a requeue request (a new
-``scribe.dev/requeue`` token, :mod:`.requeue`): a Dead task goes back to Pending with a fresh budget of
-attempts counted from ``status.attemptBase``; a request on a task that is not Dead is recorded as ignored.
+Succeeded and Dead are absorbing: their plans never change the phase or start anything; they only delete
+pods still running, repair a missing dead-letter label and deliver ``spec.notification`` (:mod:`.notify`).
+The one way out is a requeue request (a new ``scribe.dev/requeue`` token, :mod:`.requeue`): a Dead task goes
+back to Pending with a fresh budget of attempts counted from ``status.attemptBase``; a request on a task that is
+not Dead is recorded as ignored.
 A task being deleted gets an empty plan.
 """
 
@@ -34,18 +37,22 @@ from scribe_worker.taxonomy import Reason
 from ..api.constants import DEAD_LETTER_VALUE, LABEL_DEAD_LETTER
 from ..api.names import pod_name, secret_name
 from ..api.outputs import output_prefix, output_uris
+from ..api.result import options_hash
 from ..api.task import AttemptProgress, AttemptRecord, Phase, TaskStatus, TranscriptionTask
 from ..api.transcription import model_problem
 from . import classify
 from .backoff import backoff_delay
+from .cache import cache_hit
 from .classify import Outcome
 from .conditions import CIRCUIT_OPEN, derive_conditions
 from .deadline import attempt_deadline, url_ttl
 from .memory import memory_limit
+from .notify import task_notify_step
 from .observed import CapacityVerdict, CircuitHold, InputProbe, Observed, ObservedPod, PodProgress
 from .plan import (
     Action,
     CheckCapacity,
+    ConfirmPod,
     DeletePod,
     DeleteSecret,
     EmitEvent,
@@ -55,9 +62,11 @@ from .plan import (
     Plan,
     ProbeInput,
     ProbeOutput,
+    RecordResult,
 )
 from .requeue import RequeueRequest, ignored, requeue_request, requeued
 from .settings import CoreSettings
+from .usage import add_usage, attempt_usage
 
 
 def reconcile(task: TranscriptionTask, observed: Observed, now: datetime, settings: CoreSettings | None = None) -> Plan:
@@ -68,7 +77,14 @@ def reconcile(task: TranscriptionTask, observed: Observed, now: datetime, settin
         return Plan()  # being deleted: owned pods and secrets go with it; start nothing new
     request = requeue_request(task)
     if task.status.terminal and request is None:
-        return Plan(dead_letter_label=_dead_letter_label(task, task.status), actions=_stray_pods(observed, None))
+        step = task_notify_step(task, observed.notification, now, settings.notification)
+        status = None if step.status is None else task.status.model_copy(update={"notification": step.status})
+        return Plan(
+            status=status,
+            dead_letter_label=_dead_letter_label(task, task.status),
+            actions=(*_stray_pods(observed, None), *([step.send] if step.send else [])),
+            requeue_after=None if step.wake_at is None else max(0.0, (step.wake_at - now).total_seconds()),
+        )
     run = _Pass(task, observed, now, settings)
     if request is not None:
         run.requeue(request)
@@ -166,6 +182,8 @@ class _Pass:
             status = status.model_copy(update={"updated_at": self.stamp})
         in_flight = self._in_flight()
         deletes = [a for a in _stray_pods(self.observed, in_flight) if a not in self.actions]
+        if status.terminal and self.spec.notification is not None:
+            self.wake_at.append(self.now)  # the notification goes out in the next reconcile, after this status write
         wake = min(self.wake_at, default=None)
         return Plan(
             status=status if changed else None,
@@ -210,16 +228,44 @@ class _Pass:
         if probe is None or output is None:
             if self.status.phase is None:
                 self._set(phase=Phase.PENDING)
-            self.actions.extend(a for a, seen in ((ProbeInput(), probe), (ProbeOutput(), output)) if seen is None)
+            wanted = ((ProbeInput(), probe), (ProbeOutput(lookup=self._reuse), output))
+            self.actions.extend(a for a, seen in wanted if seen is None)
             return False
         outcome = classify.probe_failed(probe, self.spec.input) or classify.output_probe_failed(
             output, output_prefix(self.spec)
         )
         if outcome is not None:
             self._fail(m, outcome, cleanup=False)
+        elif self._reuse and cache_hit(self.spec, probe, output, self._options):
+            self._cache_hit(probe)
         else:
             self._launch(m, probe)
         return True
+
+    @property
+    def _reuse(self) -> bool:
+        """Whether a result already at the output may be reused (operator-wide and per task)."""
+        return self.settings.result_cache and self.spec.cache
+
+    @property
+    def _options(self) -> str:
+        return options_hash(self.spec, dict(self.settings.transcript_defaults))
+
+    def _cache_hit(self, probe: InputProbe) -> None:
+        """End the task as Succeeded with the result already at its output location; no attempt is spent."""
+        prefix = output_prefix(self.spec)
+        message = f"a complete transcript of this input version with the same options is already under {prefix}"
+        self._set(
+            phase=Phase.SUCCEEDED,
+            reason=Reason.CACHE_HIT.value,
+            message=message,
+            outputs=output_uris(self.spec),
+            retry_at=None,
+            input_size=probe.size_bytes,
+            input_etag=probe.etag,
+            finished_at=self.stamp,
+        )
+        self._event("Normal", EventReason.CACHE_HIT, f"{message}; no pod was started")
 
     def _model_problem(self) -> str | None:
         """What the task asks of a model that cannot do it, with the default model filled in: the CEL rules see only
@@ -264,6 +310,7 @@ class _Pass:
         self._begin(
             AttemptRecord(attempt=m, pod=pod, created_at=self.stamp, memory_limit=memory, deadline_seconds=deadline),
             input_size=probe.size_bytes,
+            input_etag=probe.etag,
         )
         self.actions.append(
             LaunchAttempt(m, pod, secret, deadline, url_ttl(self.spec, deadline, self.settings), memory)
@@ -281,16 +328,18 @@ class _Pass:
                 deadline_seconds=attempt_deadline(self.spec, self.status.input_size, self.settings),
             ),
             input_size=self.status.input_size,
+            input_etag=self.status.input_etag,
         )
         self._event("Normal", EventReason.ATTEMPT_ADOPTED, f"{self._of(m)}: adopted existing pod {pod.name}")
 
-    def _begin(self, record: AttemptRecord, input_size: int | None) -> None:
+    def _begin(self, record: AttemptRecord, input_size: int | None, input_etag: str | None) -> None:
         self._put(record)
         self._set(
             attempt=record.attempt,
             phase=Phase.RUNNING,
             retry_at=None,
             input_size=input_size,
+            input_etag=input_etag,
             started_at=self.status.started_at or record.created_at,
             progress=None,
         )
@@ -356,6 +405,10 @@ class _Pass:
             if self.now < limit:
                 self.wake_at.append(limit)
                 return False
+        check = self.observed.pod_check
+        if check is None or check.name != expected:
+            self.actions.append(ConfirmPod(expected))  # the watch may only be late: ask the API server first
+            return False
         self._fail(n, classify.pod_lost(expected))
         return True
 
@@ -394,7 +447,7 @@ class _Pass:
         tm = classify.parse_termination_message(pod.termination_message)
         finished = self._finished(pod)
         message = f"transcripts written under {output_prefix(self.spec)}"
-        self._end(n, finished, exit_code=pod.exit_code or 0, reason=Reason.COMPLETED.value, message=message)
+        self._end(n, finished, exit_code=pod.exit_code or 0, reason=Reason.COMPLETED.value, message=message, pod=pod)
         self._set(
             phase=Phase.SUCCEEDED,
             reason=Reason.COMPLETED.value,
@@ -404,6 +457,9 @@ class _Pass:
             finished_at=finished,
         )
         self.actions.append(DeleteSecret(secret_name(self.task.metadata.name, n)))
+        etag, size = self.status.input_etag, self.status.input_size
+        if self.settings.result_cache and etag is not None and size is not None:
+            self.actions.append(RecordResult(n, etag, size, self._options))
         self._event("Normal", EventReason.SUCCEEDED, f"{self._of(n)} succeeded: {message}")
 
     def _fail(self, n: int, outcome: Outcome, pod: ObservedPod | None = None, cleanup: bool = True) -> None:
@@ -411,7 +467,7 @@ class _Pass:
         outcome = classify.apply_rules(outcome, self.spec.retry_policy.rules)
         finished = self._finished(pod)
         message = self._clip(outcome.message)
-        self._end(n, finished, outcome.exit_code, outcome.reason, message, outcome.retryable)
+        self._end(n, finished, outcome.exit_code, outcome.reason, message, outcome.retryable, pod)
         counts = dict(self.status.failure_counts)
         counts[outcome.reason] = counts.get(outcome.reason, 0) + 1
         self._set(attempt=max(self.status.attempt, n), failure_counts=counts)
@@ -442,8 +498,12 @@ class _Pass:
         reason: str,
         message: str,
         retryable: bool | None = None,
+        pod: ObservedPod | None = None,
     ) -> None:
+        """Record attempt ``n``'s end, and add what it cost (from ``pod``'s termination message) to the total."""
         record = self.status.record(n) or AttemptRecord(attempt=n, created_at=self.stamp)
+        tm = classify.parse_termination_message(pod.termination_message) if pod is not None else None
+        usage = attempt_usage(self.spec, record, tm.usage if tm is not None else None, finished)
         self._put(
             record.model_copy(
                 update={
@@ -452,15 +512,19 @@ class _Pass:
                     "reason": reason,
                     "message": message,
                     "retryable": retryable,
+                    "usage": usage,
                 }
             )
         )
+        self._set(usage=add_usage(self.status.usage, usage))
 
     # --- helpers -----------------------------------------------------------------------------------------
 
     def _pod(self, attempt: int, expected: str) -> ObservedPod | None:
-        """The observed pod of ``attempt``, preferring the expected name."""
-        pods = sorted((p for p in self.observed.pods if p.attempt == attempt), key=lambda p: p.name != expected)
+        """The observed pod of ``attempt``, preferring the expected name (the watch's, or one a GET found)."""
+        check = self.observed.pod_check
+        seen = (*self.observed.pods, *((check.pod,) if check is not None and check.pod is not None else ()))
+        pods = sorted((p for p in seen if p.attempt == attempt), key=lambda p: p.name != expected)
         return pods[0] if pods else None
 
     def _put(self, record: AttemptRecord) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..api.constants import MAX_HISTORY
 from .capacity import Limits
+from .notify import NotificationSettings
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,15 @@ class CoreSettings:
     stall_timeout_seconds: int = 900
     """A running attempt whose progress has not moved this long is ended as Stalled; 0: never
     (``spec.timeouts.stallSeconds`` overrides it)."""
+
+    result_cache: bool = True
+    """Reuse complete results already at a task's output location (CacheHit), and record each success's."""
+    transcript_defaults: tuple[tuple[str, str], ...] = ()
+    """The operator's defaults that shape a transcript (worker image, default model, device, ...), hashed with a
+    task's options for the result cache."""
+
+    notification: NotificationSettings = field(default_factory=NotificationSettings)
+    """Tries and backoff of completion notifications."""
 
     @property
     def capacity(self) -> Limits:

@@ -4,6 +4,7 @@ changes nothing. Status writes carry the resourceVersion they were computed from
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import logging
 import os
@@ -87,6 +88,17 @@ class KubeEffects:
             if _code(exc) != 404:
                 raise
 
+    async def get_pod(self, name: str, namespace: str) -> dict[str, Any] | None:
+        """The pod as the API server has it now; None when it does not exist."""
+        API_REQUESTS.labels("get", "pods").inc()
+        try:
+            pod = await self.client.get(Pod, name, namespace=namespace)
+        except ApiError as exc:
+            if _code(exc) == 404:
+                return None
+            raise
+        return pod.to_dict()
+
     async def write_status(self, obj: Reconciled, status: BaseModel) -> dict[str, Any]:
         """Replace the status (merge patch, nulls clear) if the object is still at the version we read."""
         patch = {"metadata": {"resourceVersion": obj.metadata.resource_version}, "status": to_json(status, nulls=True)}
@@ -109,6 +121,20 @@ class KubeEffects:
                 raise Conflict(str(exc.status.message)) from exc
             raise
         return dict(result.to_dict())
+
+    async def secret_value(self, namespace: str, name: str, key: str) -> bytes | str:
+        """The value of ``key`` in Secret ``name``, or (a str) why it cannot be had: missing, or not readable."""
+        API_REQUESTS.labels("get", "secrets").inc()
+        try:
+            secret = await self.client.get(Secret, name, namespace=namespace)
+        except ApiError as exc:
+            if _code(exc) == 404:
+                return f"secret {name} not found in {namespace}"
+            if _code(exc) == 403:
+                return f"the operator may not read secret {name} in {namespace} (chart: notifications.readSecrets)"
+            raise
+        encoded = (secret.data or {}).get(key)
+        return f"secret {name} in {namespace} has no key {key}" if encoded is None else base64.b64decode(encoded)
 
     async def emit(self, obj: Reconciled, event: EmitEvent) -> None:
         """A core/v1 Event on the object (what `kubectl describe` shows); failures are logged, not raised. Over the
