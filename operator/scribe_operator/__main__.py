@@ -17,8 +17,9 @@ from aiohttp import web
 from lightkube import AsyncClient
 from prometheus_client import start_http_server
 
-from . import batch_handlers, handlers, login, logs  # noqa: F401 - handlers modules register with kopf
+from . import batch_handlers, handlers, kopftuning, login, logs  # noqa: F401 - handlers modules register with kopf
 from .controller import Controller
+from .kube.client import api_client
 from .kube.effects import KubeEffects
 from .leader import ElectionConfig, LeaderElector, LeadershipLost
 from .metrics import register_phase_collector, register_running_collector
@@ -36,15 +37,14 @@ async def _startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -
     settings.peering.standalone = True  # high availability is leader election on a Lease (leader.py)
     settings.watching.label_selectors[handlers.POD_SELECTOR] = handlers.POD_LABEL_SELECTOR  # server-side filter
     settings.scanning.disabled = True  # no CRD/namespace discovery: the resources are fixed, RBAC stays minimal
+    kopftuning.tune(settings)  # no diff base (no change handlers), start-up linear in the objects listed
     try:
         start_http_server(ours.metrics_port)
     except OSError as exc:  # metrics are auxiliary: say so loudly, keep reconciling
         logging.getLogger("scribe_operator").error("metrics port %d unavailable: %s", ours.metrics_port, exc)
     register_phase_collector(handlers.Runtime.phases)
     register_running_collector(handlers.Runtime.running)
-    handlers.Runtime.controller = Controller(
-        ours, KubeEffects(AsyncClient(field_manager="scribe-operator")), Storage(ours)
-    )
+    handlers.Runtime.controller = Controller(ours, KubeEffects(api_client()), Storage(ours))
 
 
 SA_NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")

@@ -58,6 +58,9 @@ RECONCILE_ERRORS = Counter("scribe_reconcile_errors_total", "Reconciles that fai
 API_REQUESTS = Counter(
     "scribe_kube_api_requests_total", "Requests the operator made to the Kubernetes API.", ["verb", "resource"]
 )
+EVENTS_DROPPED = Counter(
+    "scribe_events_dropped_total", "Events not posted: over the per-object or the shared rate limit.", ["reason"]
+)
 WATCH_EVENTS = Counter(
     "scribe_watch_events_total", "Watch events the operator received from the API server, by resource.", ["resource"]
 )

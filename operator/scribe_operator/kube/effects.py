@@ -24,7 +24,8 @@ from ..api.batch import BATCH_KIND, BATCH_PLURAL
 from ..api.constants import GROUP, KIND, LABEL_DEAD_LETTER, PLURAL, VERSION
 from ..api.task import ObjectMeta, TranscriptionTask, to_json
 from ..core.plan import EmitEvent
-from ..metrics import API_REQUESTS
+from ..metrics import API_REQUESTS, EVENTS_DROPPED
+from .ratelimit import EventLimiter
 
 log = logging.getLogger("scribe_operator.kube")
 
@@ -61,9 +62,10 @@ def _code(exc: ApiError) -> int:
 
 
 class KubeEffects:
-    def __init__(self, client: AsyncClient) -> None:
+    def __init__(self, client: AsyncClient, limiter: EventLimiter | None = None) -> None:
         self.client = client
         self.instance = os.environ.get("HOSTNAME", "scribe-operator")
+        self.limiter = limiter or EventLimiter()
 
     async def create(self, manifest: dict[str, Any]) -> bool:
         """Create a Pod, Secret or TranscriptionTask from its manifest; False if it already existed."""
@@ -135,9 +137,14 @@ class KubeEffects:
         return f"secret {name} in {namespace} has no key {key}" if encoded is None else base64.b64decode(encoded)
 
     async def emit(self, obj: Reconciled, event: EmitEvent) -> None:
-        """A core/v1 Event on the object (what `kubectl describe` shows); failures are logged, not raised."""
-        now = dt.datetime.now(dt.UTC)
+        """A core/v1 Event on the object (what `kubectl describe` shows); failures are logged, not raised. Over the
+        rate limits (:mod:`.ratelimit`) it is dropped and counted."""
         meta = obj.metadata
+        refused = self.limiter.allow((obj.kind, meta.namespace, meta.name))
+        if refused is not None:
+            EVENTS_DROPPED.labels(refused).inc()
+            return
+        now = dt.datetime.now(dt.UTC)
         record = Event(
             metadata=KubeObjectMeta(generateName=f"{meta.name}.", namespace=meta.namespace),
             involvedObject=ObjectReference(
