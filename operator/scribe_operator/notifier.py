@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
+import httpx2
 
 from .api.notification import Notification
 from .core.notify import NotificationResult
@@ -50,9 +50,9 @@ class Notifier:
         body = json.dumps(event, separators=(",", ":"), sort_keys=True).encode()
         headers = {"Content-Type": CONTENT_TYPE, "Idempotency-Key": key, SIGNATURE_HEADER: sign(secret, body)}
         try:
-            async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False) as client:
+            async with httpx2.AsyncClient(timeout=self.timeout, follow_redirects=False) as client:
                 response = await client.post(target.url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             return NotificationResult(key, False, f"POST failed: {type(exc).__name__}: {exc}")
         if response.is_success:
             return NotificationResult(key, True, f"HTTP {response.status_code}")
