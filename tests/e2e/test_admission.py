@@ -290,8 +290,8 @@ def test_a_pod_the_pod_api_rejects_ends_the_task_on_its_first_try(
 WEBHOOK_MESSAGE = "the audit webhook refuses pods in this namespace"
 
 
-def _self_signed(directory: Path) -> tuple[Path, Path, bytes]:
-    """A certificate for 127.0.0.1 (and its key), as files for the TLS server, and its PEM for the caBundle."""
+def _self_signed(directory: Path, ip: str) -> tuple[Path, Path, bytes]:
+    """A certificate for ``ip`` (and its key), as files for the TLS server, and its PEM for the caBundle."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "scribe-test-webhook")])
     now = dt.datetime.now(dt.UTC)
@@ -299,7 +299,7 @@ def _self_signed(directory: Path) -> tuple[Path, Path, bytes]:
         x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
         .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip))]), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )  # fmt: skip
@@ -340,14 +340,17 @@ class _Refuse(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def refusing_webhook(kube: Client, namespace: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
-    """A real validating admission webhook (HTTPS on this host's loopback) that refuses every pod in the namespace,
-    with the status code ``request.param`` (None: none)."""
-    host = urlsplit(str(KubeConfig.from_env().get().cluster.server)).hostname
-    if host not in ("127.0.0.1", "localhost"):
-        pytest.skip(f"the API server ({host}) cannot call a webhook on this host's loopback")
-    cert_file, key_file, pem = _self_signed(tmp_path)
+    """A real validating admission webhook that refuses every pod in the namespace, with the status code
+    ``request.param`` (None: none). It serves HTTPS on the API server's own address (the local cluster's API server
+    runs on this host), so the API server can call it; a cluster whose API server is elsewhere cannot."""
+    host = urlsplit(str(KubeConfig.from_env().get().cluster.server)).hostname or ""
+    host = "127.0.0.1" if host == "localhost" else host
     handler = type("Refuse", (_Refuse,), {"code": request.param})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    try:
+        server = ThreadingHTTPServer((host, 0), handler)
+    except OSError as exc:
+        pytest.skip(f"the API server ({host}) is not on this host, so it cannot call a webhook served here: {exc}")
+    cert_file, key_file, pem = _self_signed(tmp_path, host)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_file, key_file)
     server.socket = context.wrap_socket(server.socket, server_side=True)
@@ -357,7 +360,7 @@ def refusing_webhook(kube: Client, namespace: str, tmp_path: Path, request: pyte
     webhook = {
         "name": "refuse.scribe.dev",
         "clientConfig": {
-            "url": f"https://127.0.0.1:{server.server_address[1]}/validate",
+            "url": f"https://{host}:{server.server_address[1]}/validate",
             "caBundle": base64.b64encode(pem).decode(),
         },
         "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["pods"]}],
