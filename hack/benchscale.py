@@ -321,7 +321,7 @@ class Bench:
     def kubeconfig(self, stem: str, user: str) -> Path:
         ensure_client(self.paths.pki, stem, user, "system:masters")
         path = self.dir / f"{stem}.kubeconfig"
-        write_kubeconfig(path, f"https://127.0.0.1:{self.state.ports['apiserver']}", self.paths.pki, stem)
+        write_kubeconfig(path, self.cluster.server, self.paths.pki, stem)  # the API server's address (the node's veth)
         return path
 
     def ensure_audit(self) -> None:
