@@ -53,9 +53,13 @@ case "${1:-deploy}" in
       args+=(--set-string "tests.image.repository=${SCRIBE_TEST_KUBECTL_IMAGE%:*}")
       args+=(--set-string "tests.image.tag=${SCRIBE_TEST_KUBECTL_IMAGE##*:}")
     fi
-    # A CRD applied before with `kubectl apply -f crds/` (make dev, the tests) is taken over, not refused.
+    # Objects applied before with kubectl (the CRDs by make dev and the tests, the worker progress policy by the
+    # e2e harness) are taken over, not refused: ownership, and the fields kubectl's server-side apply manages.
     if "$HELM" upgrade --help | grep -q -- '--take-ownership'; then
       args+=(--take-ownership)
+    fi
+    if "$HELM" upgrade --help | grep -q -- '--force-conflicts'; then
+      args+=(--force-conflicts)
     fi
     # shellcheck disable=SC2086  # HELM_ARGS is a list of flags
     "$HELM" "${args[@]}" ${HELM_ARGS:-}
