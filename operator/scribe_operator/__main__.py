@@ -17,14 +17,16 @@ from aiohttp import web
 from lightkube import AsyncClient
 from prometheus_client import start_http_server
 
-from . import batch_handlers, handlers, kopftuning, login, logs  # noqa: F401 - handlers modules register with kopf
-from .controller import Controller
-from .kube.client import api_client
-from .kube.effects import KubeEffects
-from .leader import ElectionConfig, LeaderElector, LeadershipLost
-from .metrics import register_phase_collector, register_running_collector
-from .settings import OperatorSettings
-from .storage import Storage
+from scribe_operator.kinds.batch import handlers as batch_handlers  # noqa: F401 - handlers modules register with kopf
+from scribe_operator.kinds.task import handlers
+from scribe_operator.kinds.task.controller import Controller
+from scribe_operator.kinds.task.storage import Storage
+from scribe_operator.runtime import kopftuning, login, logs  # noqa: F401 - handlers modules register with kopf
+from scribe_operator.runtime.kube.client import api_client
+from scribe_operator.runtime.kube.effects import KubeEffects
+from scribe_operator.runtime.leader import ElectionConfig, LeaderElector, LeadershipLost
+from scribe_operator.runtime.metrics import register_phase_collector, register_running_collector
+from scribe_operator.runtime.settings import OperatorSettings
 
 
 @kopf.on.startup()

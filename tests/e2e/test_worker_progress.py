@@ -25,8 +25,8 @@ from lightkube.models.authentication_v1 import BoundObjectReference, TokenReques
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Pod, ServiceAccount, ServiceAccountToken
 from lightkube.resources.rbac_authorization_v1 import Role, RoleBinding
-from scribe_operator.kube.progress import worker_identity
-from scribe_operator.settings import OperatorSettings
+from scribe_operator.kinds.task.progress import worker_identity
+from scribe_operator.runtime.settings import OperatorSettings
 from scribe_worker.podprogress import ANNOTATION, PodAnnotationTransport
 
 from tests.support.tasks import (

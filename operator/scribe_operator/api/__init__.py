@@ -1,10 +1,7 @@
 """The TranscriptionTask API: models, names, constants, parsing and the CRD generator."""
 
-from .constants import API_VERSION, GROUP, KIND, PLURAL, VERSION
-from .names import label_value, pod_name, secret_name
-from .outputs import effective_formats, output_prefix, output_uris
-from .parse import ValidationProblem, parse_spec, parse_status, parse_task
-from .task import (
+from scribe_operator.api.constants import API_VERSION, GROUP, KIND, PLURAL, VERSION
+from scribe_operator.kinds.task.api.model import (
     AttemptRecord,
     Backoff,
     Condition,
@@ -24,6 +21,9 @@ from .task import (
     WorkerSpec,
     to_json,
 )
+from scribe_operator.kinds.task.api.names import label_value, pod_name, secret_name
+from scribe_operator.kinds.task.api.outputs import effective_formats, output_prefix, output_uris
+from scribe_operator.kinds.task.api.parse import ValidationProblem, parse_spec, parse_status, parse_task
 
 __all__ = [
     "API_VERSION",

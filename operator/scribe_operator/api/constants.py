@@ -14,7 +14,7 @@ CATEGORIES: Final = ("scribe",)
 CRD_NAME: Final = f"{PLURAL}.{GROUP}"
 
 LABEL_TASK: Final = f"{GROUP}/task"
-"""On attempt pods and secrets: the owning task's name (see :func:`scribe_operator.api.names.label_value`)."""
+"""On attempt pods and secrets: the owning task's name (see :func:`~.kinds.task.api.names.label_value`)."""
 LABEL_ATTEMPT: Final = f"{GROUP}/attempt"
 """On attempt pods and secrets: the attempt number, 1-based, as a decimal string."""
 LABEL_DEAD_LETTER: Final = f"{GROUP}/dead-letter"

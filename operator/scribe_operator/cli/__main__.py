@@ -6,9 +6,9 @@ import os
 import sys
 from datetime import UTC, datetime
 
-from .args import parse_args
-from .cluster import CliError, connect
-from .commands import run
+from scribe_operator.cli.args import parse_args
+from scribe_operator.cli.cluster import CliError, connect
+from scribe_operator.cli.commands import run
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,8 +14,8 @@ from typing import Final
 from lightkube import operators
 from lightkube.core.client import LabelSelector, LabelValue
 
-from .. import __version__
-from ..api.constants import LABEL_DEAD_LETTER
+from scribe_operator import __version__
+from scribe_operator.api.constants import LABEL_DEAD_LETTER
 
 PROG: Final = "kubectl scribe"
 OUTPUTS: Final = ("table", "json", "yaml")

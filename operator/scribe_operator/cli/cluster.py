@@ -18,7 +18,7 @@ from lightkube.generic_resource import create_namespaced_resource
 from lightkube.resources.core_v1 import Event
 from lightkube.types import PatchType
 
-from ..api.constants import CRD_NAME, GROUP, KIND, PLURAL, VERSION
+from scribe_operator.api.constants import CRD_NAME, GROUP, KIND, PLURAL, VERSION
 
 TaskResource = create_namespaced_resource(GROUP, VERSION, KIND, PLURAL)
 FIELD_MANAGER: Final = "kubectl-scribe"

@@ -14,11 +14,16 @@ from typing import Final, TextIO
 
 from lightkube.core.client import LabelSelector
 
-from ..api.constants import ANNOTATION_REQUEUE, ANNOTATION_REQUEUE_RESET_ATTEMPTS, DEAD_LETTER_VALUE, LABEL_DEAD_LETTER
-from . import render
-from .args import format_duration
-from .cluster import CliError, Conflict, NotFound, TaskApi
-from .tasks import TaskView
+from scribe_operator.api.constants import (
+    ANNOTATION_REQUEUE,
+    ANNOTATION_REQUEUE_RESET_ATTEMPTS,
+    DEAD_LETTER_VALUE,
+    LABEL_DEAD_LETTER,
+)
+from scribe_operator.cli import render
+from scribe_operator.cli.args import format_duration
+from scribe_operator.cli.cluster import CliError, Conflict, NotFound, TaskApi
+from scribe_operator.cli.tasks import TaskView
 
 CONFLICT_RETRIES: Final = 3
 

@@ -12,11 +12,11 @@ from typing import Any, Final
 
 import yaml
 
-from ..api.constants import API_VERSION, KIND
-from ..api.notification import NotificationStatus
-from ..api.task import AttemptRecord, Usage, to_json
-from ..core.observed import parse_time
-from .tasks import TaskView
+from scribe_operator.api.constants import API_VERSION, KIND
+from scribe_operator.api.notification import NotificationStatus
+from scribe_operator.cli.tasks import TaskView
+from scribe_operator.kinds.task.api.model import AttemptRecord, Usage, to_json
+from scribe_operator.kinds.task.core.observed import parse_time
 
 NONE: Final = "<none>"
 RESOURCE: Final = "transcriptiontask.scribe.dev"

@@ -1,6 +1,6 @@
 """A TranscriptionTask as the plugin reads it: metadata, the raw spec, and the status through the API models.
 
-The status is parsed with :func:`scribe_operator.api.parse.parse_status` (never raises: a field that does not
+The status is parsed with :func:`scribe_operator.kinds.task.api.parse.parse_status` (never raises: a field that does not
 validate is dropped), so the plugin reads exactly what the operator writes.
 """
 
@@ -12,11 +12,11 @@ from typing import Any
 
 from scribe_worker.taxonomy import Reason
 
-from ..api.constants import DEAD_LETTER_VALUE, LABEL_DEAD_LETTER
-from ..api.parse import ValidationProblem, parse_spec, parse_status
-from ..api.task import AttemptRecord, Phase, TaskStatus, TranscriptionTaskSpec
-from ..core.conditions import FAILED
-from ..core.observed import parse_time
+from scribe_operator.api.constants import DEAD_LETTER_VALUE, LABEL_DEAD_LETTER
+from scribe_operator.kinds.task.api.model import AttemptRecord, Phase, TaskStatus, TranscriptionTaskSpec
+from scribe_operator.kinds.task.api.parse import ValidationProblem, parse_spec, parse_status
+from scribe_operator.kinds.task.core.conditions import FAILED
+from scribe_operator.kinds.task.core.observed import parse_time
 
 
 @dataclass(frozen=True)

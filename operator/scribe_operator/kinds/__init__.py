@@ -1,0 +1,1 @@
+"""The resource kinds the operator serves, one package each: API model, pure core, controller, manifests, wiring."""

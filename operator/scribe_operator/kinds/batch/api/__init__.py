@@ -1,0 +1,1 @@
+"""The TranscriptionBatch API: models, parsing, the CRD and the generated API reference."""

@@ -1,0 +1,289 @@
+"""The reconcile loop of TranscriptionBatch around its pure core: observe, decide, carry out, requeue.
+
+Shaped like :mod:`..task.controller`: one batch is reconciled at a time (a lock per batch); batch events,
+child-task events and requeue timers all end in :meth:`BatchController.reconcile`, which reads only what the
+watches delivered (no GETs). Status writes carry the resourceVersion they were computed from, so a stale write
+is refused and the batch is reconciled again from the newer version. Nothing in memory is authoritative: the
+only memory, the children this process created recently, merely saves repeated creates (AlreadyExists) while
+the watch catches up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import replace
+from typing import Any
+
+from prometheus_client import Counter
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import REGISTRY, Collector
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from scribe_operator.api.constants import API_VERSION, KIND
+from scribe_operator.api.s3 import parse_s3_uri
+from scribe_operator.kinds.batch.api.model import (
+    BATCH_KIND,
+    LABEL_BATCH,
+    LABEL_BATCH_INDEX,
+    MAX_BATCH_INPUTS,
+    BatchStatus,
+    TranscriptionBatch,
+    batch_label_value,
+    expands_to,
+    format_indexes,
+)
+from scribe_operator.kinds.batch.api.parse import parse_batch
+from scribe_operator.kinds.batch.core.observed import ObservedChild
+from scribe_operator.kinds.batch.core.reconcile import (
+    BatchPlan,
+    BatchSettings,
+    CreateChild,
+    DeleteChild,
+    ExpandPrefix,
+    WriteSummary,
+    reconcile_batch,
+)
+from scribe_operator.kinds.batch.storage import BatchStorage
+from scribe_operator.kinds.task.api.model import to_json
+from scribe_operator.kinds.task.api.parse import ValidationProblem
+from scribe_operator.kinds.task.core.notify import SendNotification, batch_cloud_event
+from scribe_operator.kinds.task.core.plan import EmitEvent
+from scribe_operator.runtime.kube.effects import KubeEffects
+from scribe_operator.runtime.loop import ReconcileLoop
+from scribe_operator.runtime.metrics import observe_notification
+from scribe_operator.runtime.notifier import Notifier
+
+log = logging.getLogger("scribe_operator.batch")
+
+MAX_PASSES = 4  # expand, decide (create / finalize), record the summary, and one spare
+RECENT_CREATE_SECONDS = 30.0
+MANAGED_BY = {"app.kubernetes.io/managed-by": "scribe-operator"}
+
+CHILDREN_CREATED = Counter("scribe_batch_children_created_total", "Child tasks created by batches.", ["namespace"])
+BATCHES_FINISHED = Counter(
+    "scribe_batches_finished_total", "Batches that reached a terminal phase, by phase and reason.",
+    ["namespace", "phase", "reason"],
+)  # fmt: skip
+SUMMARIES = Counter("scribe_batch_summaries_total", "Summary writes, by result.", ["result"])
+BATCH_RECONCILE_ERRORS = Counter("scribe_batch_reconcile_errors_total", "Batch reconciles retried.", ["kind"])
+
+
+class BatchOperatorSettings(BaseSettings):
+    """Batch tunables from the environment (``SCRIBE_BATCH_*``), documented in docs/batches.md."""
+
+    model_config = SettingsConfigDict(env_prefix="SCRIBE_BATCH_", extra="ignore")
+
+    max_creates_per_pass: int = Field(50, ge=1, description="Children created per reconcile at most.")
+    expansion_timeout_seconds: float = Field(600.0, ge=0, description="How long a failing prefix listing is retried.")
+    summary_retry_seconds: float = Field(30.0, ge=1, description="Spacing of retries of a failed summary write.")
+    max_summary_attempts: int = Field(5, ge=1, description="Summary write attempts before giving up.")
+
+    def core(self) -> BatchSettings:
+        return BatchSettings(
+            max_creates_per_pass=self.max_creates_per_pass,
+            expansion_timeout_seconds=self.expansion_timeout_seconds,
+            summary_retry_seconds=self.summary_retry_seconds,
+            max_summary_attempts=self.max_summary_attempts,
+        )
+
+
+# --- manifests --------------------------------------------------------------------------------------------
+
+
+def child_manifest(batch: TranscriptionBatch, create: CreateChild) -> dict[str, Any]:
+    """Child task ``create.name``: owned by the batch (deleting the batch deletes it), labelled with the batch
+    and its input's index."""
+    name = batch.metadata.name
+    return {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "metadata": {
+            "name": create.name,
+            "namespace": batch.metadata.namespace,
+            "labels": {**MANAGED_BY, LABEL_BATCH: batch_label_value(name), LABEL_BATCH_INDEX: str(create.index)},
+            "ownerReferences": [
+                {
+                    "apiVersion": batch.api_version,
+                    "kind": BATCH_KIND,
+                    "name": name,
+                    "uid": batch.metadata.uid,
+                    "controller": True,
+                    "blockOwnerDeletion": True,
+                }
+            ],
+        },
+        "spec": to_json(create.spec),
+    }
+
+
+def prefix_filter(batch: TranscriptionBatch) -> Callable[[str], bool]:
+    """Which keys under the batch's inputPrefix become inputs (see :func:`.api.model.expands_to`)."""
+    bucket = parse_s3_uri(batch.spec.input_prefix or "").bucket
+    return lambda key: expands_to(key, batch.spec.output_prefix, bucket)
+
+
+# --- effects ----------------------------------------------------------------------------------------------
+
+
+class BatchEffects(KubeEffects):
+    """The Kubernetes calls of a batch plan: the shared, idempotent effects, named for what a batch does."""
+
+    async def create_child(self, manifest: dict[str, Any]) -> bool:
+        """Create a child task; False if it already existed."""
+        return await self.create(manifest)
+
+    async def delete_child(self, name: str, namespace: str) -> None:
+        await self.delete(KIND, name, namespace)
+
+
+# --- the loop ---------------------------------------------------------------------------------------------
+
+
+class BatchController(ReconcileLoop[ObservedChild]):
+    """The TranscriptionBatch controller: a reconcile loop around the pure batch core."""
+
+    kind = "batch"
+    errors = BATCH_RECONCILE_ERRORS
+
+    def __init__(
+        self,
+        effects: BatchEffects,
+        storage: BatchStorage,
+        settings: BatchSettings | None = None,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        notifier: Notifier | None = None,
+    ) -> None:
+        super().__init__()
+        self.effects, self.storage, self.clock = effects, storage, clock
+        self.settings = settings or BatchSettings()
+        self.recent: dict[tuple[str, str], float] = {}  # (batch uid, child) -> when this process created it
+        self.notifier = notifier or Notifier(effects)
+
+    async def _reconcile(self, body: Mapping[str, Any], seen: tuple[ObservedChild, ...]) -> float | None:
+        children = seen
+        parsed = parse_batch(body)
+        if isinstance(parsed, ValidationProblem):
+            meta = body.get("metadata", {})
+            log.error(
+                "ignoring invalid batch: %s", parsed.message,
+                extra={"namespace": meta.get("namespace"), "batch": meta.get("name"), "fields": list(parsed.fields)},
+            )  # fmt: skip
+            return None
+        batch = original = parsed
+        now = self.clock()
+        extras: dict[str, Any] = {}
+        final, status = BatchPlan(), None
+        deferred = False
+        for _ in range(MAX_PASSES):
+            plan = reconcile_batch(batch, children, now, self.settings, **extras)
+            if plan.of(SendNotification) and not original.status.terminal:
+                # ended in this reconcile: notify in the next one, once the terminal status is written
+                deferred = True
+                plan = replace(plan, actions=tuple(a for a in plan.actions if not isinstance(a, SendNotification)))
+            final, status = plan, plan.status or status
+            follow_up = await self._act(batch, plan)
+            if not follow_up:
+                break
+            batch, extras = plan.apply(batch), follow_up
+        if status is not None:
+            key = (original.metadata.namespace or "", original.metadata.name)
+            self.written[key] = await self.effects.write_status(original, status)
+            _observe(original, status)
+        return 0.0 if deferred else final.requeue_after
+
+    async def _act(self, batch: TranscriptionBatch, plan: BatchPlan) -> dict[str, Any]:
+        """Carry out the plan's actions; returns the results a follow-up pass must see (expansion, summary)."""
+        follow_up: dict[str, Any] = {}
+        namespace = batch.metadata.namespace or "default"
+        created: list[CreateChild] = []
+        for action in plan.actions:
+            if isinstance(action, ExpandPrefix):
+                follow_up["expansion"] = await self.storage.list_prefix(
+                    action.prefix, MAX_BATCH_INPUTS, prefix_filter(batch)
+                )
+            elif isinstance(action, CreateChild):
+                if await self._create(batch, action):
+                    created.append(action)
+            elif isinstance(action, DeleteChild):
+                await self.effects.delete_child(action.name, namespace)
+            elif isinstance(action, WriteSummary):
+                result = await self.storage.put_json(action.uri, action.document)
+                SUMMARIES.labels("written" if result.error is None else "failed").inc()
+                follow_up["summary"] = result
+            elif isinstance(action, EmitEvent):
+                await self.effects.emit(batch, action)
+            elif isinstance(action, SendNotification) and batch.spec.notification is not None:
+                event = batch_cloud_event(batch, action.id)
+                follow_up["notification"] = await self.notifier.send(
+                    namespace, batch.spec.notification, action.id, event
+                )
+        if created:
+            CHILDREN_CREATED.labels(namespace).inc(len(created))
+            indexes = format_indexes(c.index for c in created)
+            message = f"created {len(created)} child tasks (inputs {indexes})"
+            log.info(message, extra=_fields(batch))
+            await self.effects.emit(batch, EmitEvent("Normal", "ChildrenCreated", message))
+        return follow_up
+
+    async def _create(self, batch: TranscriptionBatch, action: CreateChild) -> bool:
+        """Create the child unless this process created it moments ago (the watch has not shown it yet)."""
+        key = (batch.metadata.uid, action.name)  # a batch re-created under the same name is another batch
+        clock = time.monotonic()
+        self.recent = {k: t for k, t in self.recent.items() if clock - t < RECENT_CREATE_SECONDS}
+        if key in self.recent:
+            return False
+        made = await self.effects.create_child(child_manifest(batch, action))
+        self.recent[key] = clock
+        return made
+
+
+def _fields(batch: TranscriptionBatch, **more: Any) -> dict[str, Any]:
+    return {"namespace": batch.metadata.namespace, "batch": batch.metadata.name, **more}
+
+
+def _observe(batch: TranscriptionBatch, new: BatchStatus) -> None:
+    """Log and count a transition (after its status write succeeded)."""
+    old = batch.status
+    observe_notification(batch.metadata.namespace or "", old.notification, new.notification)
+    if new.phase == old.phase:
+        return
+    log.info(
+        "%s -> %s", old.phase or "New", new.phase,
+        extra=_fields(batch, phase=str(new.phase), reason=new.reason, counts=to_json(new.counts)),
+    )  # fmt: skip
+    if new.terminal:
+        BATCHES_FINISHED.labels(batch.metadata.namespace or "", str(new.phase), new.reason or "").inc()
+
+
+class BatchPhaseCollector(Collector):
+    """``scribe_batches{namespace,phase}``: batches by phase, counted from the watch cache at scrape time."""
+
+    def __init__(self, batches: Callable[[], Iterable[tuple[str, str]]]) -> None:
+        self.batches = batches
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily("scribe_batches", "Batches by phase.", labels=["namespace", "phase"])
+        counts: dict[tuple[str, str], int] = {}
+        for key in self.batches():
+            counts[key] = counts.get(key, 0) + 1
+        for (ns, phase), n in sorted(counts.items()):
+            family.add_metric([ns, phase], n)
+        yield family
+
+
+def register_batch_collector(batches: Callable[[], Iterable[tuple[str, str]]]) -> None:
+    REGISTRY.register(BatchPhaseCollector(batches))
+
+
+__all__ = [
+    "BatchController",
+    "BatchEffects",
+    "BatchOperatorSettings",
+    "child_manifest",
+    "prefix_filter",
+    "register_batch_collector",
+]

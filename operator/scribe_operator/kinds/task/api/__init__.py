@@ -1,0 +1,1 @@
+"""The TranscriptionTask API: models, names, parsing, the CRD and the generated API reference."""

@@ -1,0 +1,103 @@
+"""The task's conditions: Ready and Failed, derived from the phase; Queued and CircuitOpen, while they apply.
+
+``Ready`` is True once the task Succeeded (reason: the phase); ``Failed`` is True once it is Dead (reason:
+the terminal failure reason, e.g. RetriesExhausted); while False, their reason is the current phase.
+``Queued`` is True while the task waits for a free attempt slot (phase Queued; reason OperatorCapacity or
+NamespaceCapacity) and ``CircuitOpen`` while the circuit breaker holds its next attempt (reason: the failure that
+opened the breaker). Those two appear the first time they apply and turn False (``Admitted``, ``CircuitClosed``)
+when it ends. A condition that stays True keeps its reason and message from when it turned True, so waiting costs
+no status writes. lastTransitionTime changes only when a condition's status changes, so re-deriving them from an
+unchanged state changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Final, Literal, Protocol
+
+from scribe_operator.kinds.task.api.model import Condition, Phase, TaskStatus
+
+READY: Final = "Ready"
+FAILED: Final = "Failed"
+QUEUED: Final = "Queued"
+CIRCUIT_OPEN: Final = "CircuitOpen"
+CONDITION_TYPES: Final = (READY, FAILED, QUEUED, CIRCUIT_OPEN)
+ADMITTED: Final = "Admitted"
+CIRCUIT_CLOSED: Final = "CircuitClosed"
+
+
+class Cause(Protocol):
+    """Why a condition is True (a capacity verdict, a circuit hold)."""
+
+    @property
+    def reason(self) -> str: ...
+
+    @property
+    def message(self) -> str: ...
+
+
+def derive_conditions(
+    status: TaskStatus,
+    previous: Sequence[Condition],
+    now: datetime,
+    generation: int | None,
+    queued: Cause | None = None,
+    circuit: Cause | None = None,
+) -> list[Condition]:
+    """The conditions for ``status``; conditions of other types in ``previous`` are kept as they are.
+
+    ``queued``: why the task is Queued, if it entered the phase now. ``circuit``: set when the circuit breaker held
+    the task's next attempt in this pass.
+    """
+    phase = status.phase or Phase.PENDING
+    ready = phase is Phase.SUCCEEDED
+    dead = phase is Phase.DEAD
+    wanted = [
+        _condition(READY, ready, phase.value, status.message),
+        _condition(FAILED, dead, status.reason if dead else phase.value, status.message if dead else None),
+    ]
+    old = {c.type: c for c in previous}
+    result = [c for c in previous if c.type not in CONDITION_TYPES]
+    for cond in wanted:
+        result.append(_stamped(cond, old.get(cond.type), now, generation))
+    for kind, cause, released in (
+        (QUEUED, queued if phase is Phase.QUEUED else None, ADMITTED),
+        (CIRCUIT_OPEN, circuit, CIRCUIT_CLOSED),
+    ):
+        active = phase is Phase.QUEUED if kind == QUEUED else circuit is not None
+        held = _held(kind, active, cause, released, old.get(kind), now, generation)
+        if held is not None:
+            result.append(held)
+    return result
+
+
+def _held(
+    kind: str,
+    active: bool,
+    cause: Cause | None,
+    released: str,
+    before: Condition | None,
+    now: datetime,
+    generation: int | None,
+) -> Condition | None:
+    """A condition that is True while a wait lasts: added when it starts, False once it ended, else left out."""
+    if active:
+        if before is not None and before.status == "True":
+            return before  # still waiting: nothing changes
+        reason, message = (cause.reason, cause.message) if cause is not None else (kind, None)
+        return _stamped(_condition(kind, True, reason, message), before, now, generation)
+    if before is None or before.status != "True":
+        return before
+    return _stamped(_condition(kind, False, released, None), before, now, generation)
+
+
+def _stamped(cond: Condition, before: Condition | None, now: datetime, generation: int | None) -> Condition:
+    changed = before is None or before.status != cond.status or before.last_transition_time is None
+    since = now if changed or before is None else before.last_transition_time
+    return cond.model_copy(update={"last_transition_time": since, "observed_generation": generation})
+
+
+def _condition(kind: str, true: bool, reason: str | None, message: str | None) -> Condition:
+    state: Literal["True", "False"] = "True" if true else "False"
+    return Condition(type=kind, status=state, reason=reason or kind, message=message)

@@ -1,0 +1,166 @@
+"""The API calls that carry out a plan (of a task or a batch). Every one is idempotent: a create that meets
+AlreadyExists and a delete that meets NotFound are successes, so replaying a plan after a crash or a stale read
+changes nothing. Status writes carry the resourceVersion they were computed from."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import logging
+import os
+from typing import Any, Protocol
+
+from lightkube import AsyncClient
+from lightkube.core.exceptions import ApiError
+from lightkube.generic_resource import create_namespaced_resource
+from lightkube.models.core_v1 import EventSource, ObjectReference
+from lightkube.models.meta_v1 import ObjectMeta as KubeObjectMeta
+from lightkube.resources.core_v1 import Event, Pod, Secret, ServiceAccount
+from lightkube.resources.rbac_authorization_v1 import Role, RoleBinding
+from lightkube.types import PatchType
+from pydantic import BaseModel
+
+from scribe_operator.api.constants import GROUP, KIND, LABEL_DEAD_LETTER, PLURAL, VERSION
+from scribe_operator.kinds.batch.api.model import BATCH_KIND, BATCH_PLURAL
+from scribe_operator.kinds.task.api.model import ObjectMeta, TranscriptionTask, to_json
+from scribe_operator.kinds.task.core.plan import EmitEvent
+from scribe_operator.runtime.kube.ratelimit import EventLimiter
+from scribe_operator.runtime.metrics import API_REQUESTS, EVENTS_DROPPED
+
+log = logging.getLogger("scribe_operator.runtime.kube")
+
+TaskResource = create_namespaced_resource(GROUP, VERSION, KIND, PLURAL)
+BatchResource = create_namespaced_resource(GROUP, VERSION, BATCH_KIND, BATCH_PLURAL)
+COMPONENT = "scribe-operator"
+
+# kind -> (lightkube resource, plural for the API-request metric)
+_RESOURCES: dict[str, tuple[Any, str]] = {
+    "Pod": (Pod, "pods"),
+    "Secret": (Secret, "secrets"),
+    "ServiceAccount": (ServiceAccount, "serviceaccounts"),
+    "Role": (Role, "roles"),
+    "RoleBinding": (RoleBinding, "rolebindings"),
+    KIND: (TaskResource, PLURAL),
+    BATCH_KIND: (BatchResource, BATCH_PLURAL),
+}
+
+
+class Conflict(Exception):
+    """The object changed since it was read: reconcile again from the newer version."""
+
+
+class Reconciled(Protocol):
+    """A task or a batch: what status writes and events need of it."""
+
+    api_version: str
+    kind: str
+    metadata: ObjectMeta
+
+
+def _code(exc: ApiError) -> int:
+    return int(exc.status.code or 0)
+
+
+class KubeEffects:
+    def __init__(self, client: AsyncClient, limiter: EventLimiter | None = None) -> None:
+        self.client = client
+        self.instance = os.environ.get("HOSTNAME", "scribe-operator")
+        self.limiter = limiter or EventLimiter()
+
+    async def create(self, manifest: dict[str, Any]) -> bool:
+        """Create a Pod, Secret or TranscriptionTask from its manifest; False if it already existed."""
+        resource, plural = _RESOURCES[manifest["kind"]]
+        API_REQUESTS.labels("create", plural).inc()
+        try:
+            await self.client.create(resource.from_dict(manifest))
+        except ApiError as exc:
+            if _code(exc) == 409:
+                return False
+            raise
+        return True
+
+    async def delete(self, kind: str, name: str, namespace: str) -> None:
+        resource, plural = _RESOURCES[kind]
+        API_REQUESTS.labels("delete", plural).inc()
+        try:
+            await self.client.delete(resource, name, namespace=namespace)
+        except ApiError as exc:
+            if _code(exc) != 404:
+                raise
+
+    async def get_pod(self, name: str, namespace: str) -> dict[str, Any] | None:
+        """The pod as the API server has it now; None when it does not exist."""
+        API_REQUESTS.labels("get", "pods").inc()
+        try:
+            pod = await self.client.get(Pod, name, namespace=namespace)
+        except ApiError as exc:
+            if _code(exc) == 404:
+                return None
+            raise
+        return pod.to_dict()
+
+    async def write_status(self, obj: Reconciled, status: BaseModel) -> dict[str, Any]:
+        """Replace the status (merge patch, nulls clear) if the object is still at the version we read."""
+        patch = {"metadata": {"resourceVersion": obj.metadata.resource_version}, "status": to_json(status, nulls=True)}
+        return await self._patch(obj, patch, status=True)
+
+    async def set_dead_letter_label(self, task: TranscriptionTask, dead: bool) -> dict[str, Any]:
+        patch = {"metadata": {"labels": {LABEL_DEAD_LETTER: "true" if dead else None}}}
+        return await self._patch(task, patch, status=False)
+
+    async def _patch(self, obj: Reconciled, patch: dict[str, Any], *, status: bool) -> dict[str, Any]:
+        resource, plural = _RESOURCES[obj.kind]
+        API_REQUESTS.labels("patch", f"{plural}/status" if status else plural).inc()
+        try:
+            result = await self.client.patch(
+                resource.Status if status else resource, obj.metadata.name, patch,
+                namespace=obj.metadata.namespace, patch_type=PatchType.MERGE,
+            )  # fmt: skip
+        except ApiError as exc:
+            if _code(exc) in (404, 409):
+                raise Conflict(str(exc.status.message)) from exc
+            raise
+        return dict(result.to_dict())
+
+    async def secret_value(self, namespace: str, name: str, key: str) -> bytes | str:
+        """The value of ``key`` in Secret ``name``, or (a str) why it cannot be had: missing, or not readable."""
+        API_REQUESTS.labels("get", "secrets").inc()
+        try:
+            secret = await self.client.get(Secret, name, namespace=namespace)
+        except ApiError as exc:
+            if _code(exc) == 404:
+                return f"secret {name} not found in {namespace}"
+            if _code(exc) == 403:
+                return f"the operator may not read secret {name} in {namespace} (chart: notifications.readSecrets)"
+            raise
+        encoded = (secret.data or {}).get(key)
+        return f"secret {name} in {namespace} has no key {key}" if encoded is None else base64.b64decode(encoded)
+
+    async def emit(self, obj: Reconciled, event: EmitEvent) -> None:
+        """A core/v1 Event on the object (what `kubectl describe` shows); failures are logged, not raised. Over the
+        rate limits (:mod:`.ratelimit`) it is dropped and counted."""
+        meta = obj.metadata
+        refused = self.limiter.allow((obj.kind, meta.namespace, meta.name))
+        if refused is not None:
+            EVENTS_DROPPED.labels(refused).inc()
+            return
+        now = dt.datetime.now(dt.UTC)
+        record = Event(
+            metadata=KubeObjectMeta(generateName=f"{meta.name}.", namespace=meta.namespace),
+            involvedObject=ObjectReference(
+                apiVersion=obj.api_version, kind=obj.kind, name=meta.name, namespace=meta.namespace, uid=meta.uid,
+                resourceVersion=meta.resource_version,
+            ),
+            reason=event.reason, message=event.message[:1024], type=event.type,
+            firstTimestamp=now, lastTimestamp=now, count=1,
+            source=EventSource(component=COMPONENT), reportingComponent=f"{GROUP}/operator",
+            reportingInstance=self.instance,
+        )  # fmt: skip
+        API_REQUESTS.labels("create", "events").inc()
+        try:
+            await self.client.create(record)
+        except ApiError as exc:
+            log.warning(
+                "could not record event %s on %s: %s", event.reason, meta.name, exc.status.message,
+                extra={"namespace": meta.namespace, "task" if obj.kind == KIND else "batch": meta.name},
+            )  # fmt: skip

@@ -1,0 +1,134 @@
+"""Builders and a tiny simulated cluster for the unit tests of TranscriptionBatch and its decision core."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from scribe_operator.kinds.batch.api.model import BatchStatus, TranscriptionBatch, TranscriptionBatchSpec, child_name
+from scribe_operator.kinds.batch.core.observed import ObservedChild
+from scribe_operator.kinds.batch.core.reconcile import (
+    BatchPlan,
+    BatchSettings,
+    CreateChild,
+    DeleteChild,
+    ExpandPrefix,
+    Expansion,
+    SummaryResult,
+    WriteSummary,
+    reconcile_batch,
+)
+from scribe_operator.kinds.task.api.model import Phase
+from scribe_operator.kinds.task.core.plan import EmitEvent
+
+T0 = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
+UID = "batch-uid-1"
+SETTINGS = BatchSettings()
+
+
+def inputs(n: int, bucket: str = "audio") -> list[str]:
+    return [f"s3://{bucket}/calls/call-{i}.wav" for i in range(n)]
+
+
+def make_batch(
+    name: str = "calls", n: int | None = 3, status: BatchStatus | None = None, created: datetime = T0, **spec: Any
+) -> TranscriptionBatch:
+    """A batch of ``n`` listed inputs (or ``spec`` overrides, camelCase JSON, e.g. inputPrefix with n=None)."""
+    body: dict[str, Any] = {"inputs": inputs(n)} if n is not None else {}
+    body.update(spec)
+    return TranscriptionBatch(
+        metadata={"name": name, "namespace": "media", "uid": UID, "generation": 1, "creation_timestamp": created},
+        spec=TranscriptionBatchSpec.model_validate(body),
+        status=status or BatchStatus(),
+    )
+
+
+def child(
+    index: int, phase: Phase | None = None, batch: str = "calls", uid: str | None = UID, **kw: Any
+) -> ObservedChild:
+    return ObservedChild(name=child_name(batch, index), index=index, owner_uid=uid, phase=phase, **kw)
+
+
+def creates(plan: BatchPlan) -> list[int]:
+    return [a.index for a in plan.actions if isinstance(a, CreateChild)]
+
+
+def deletes(plan: BatchPlan) -> list[str]:
+    return [a.name for a in plan.actions if isinstance(a, DeleteChild)]
+
+
+def events(plan: BatchPlan) -> list[tuple[str, str]]:
+    return [(a.type, a.reason) for a in plan.actions if isinstance(a, EmitEvent)]
+
+
+def summaries(plan: BatchPlan) -> list[WriteSummary]:
+    return [a for a in plan.actions if isinstance(a, WriteSummary)]
+
+
+@dataclass
+class BatchCluster:
+    """Carries out batch plans as the effects layer does; children are plain values the test edits."""
+
+    batch: TranscriptionBatch
+    now: datetime = T0
+    settings: BatchSettings = SETTINGS
+    children: dict[int, ObservedChild] = field(default_factory=dict)
+    expansion: Expansion = field(default_factory=lambda: Expansion("ok", tuple(inputs(3))))
+    summary_fails: bool = False
+    ever_created: list[int] = field(default_factory=list)
+    """Every index a CreateChild was carried out for that actually created a child (AlreadyExists excluded)."""
+    written: dict[str, dict[str, Any]] = field(default_factory=dict)
+    plans: list[BatchPlan] = field(default_factory=list)
+
+    def reconcile(self) -> BatchPlan:
+        """One handler invocation with its follow-up passes (expansion, summary), as the controller runs it.
+
+        Returns the passes merged: every action, the last status written, the last pass' requeue."""
+        extras: dict[str, Any] = {}
+        actions: list[Any] = []
+        status = None
+        plan = BatchPlan()
+        for _ in range(4):
+            plan = reconcile_batch(self.batch, tuple(self.children.values()), self.now, self.settings, **extras)
+            self.plans.append(plan)
+            actions.extend(plan.actions)
+            status = plan.status or status
+            self.batch = plan.apply(self.batch)
+            extras = self._act(plan)
+            if not extras:
+                break
+        return BatchPlan(status=status, actions=tuple(actions), requeue_after=plan.requeue_after)
+
+    def _act(self, plan: BatchPlan) -> dict[str, Any]:
+        follow: dict[str, Any] = {}
+        for action in plan.actions:
+            if isinstance(action, ExpandPrefix):
+                follow["expansion"] = self.expansion
+            elif isinstance(action, CreateChild) and action.index not in self.children:
+                self.children[action.index] = ObservedChild(
+                    name=action.name, index=action.index, owner_uid=self.batch.metadata.uid, phase=None
+                )
+                self.ever_created.append(action.index)
+            elif isinstance(action, DeleteChild):
+                self.children = {i: c for i, c in self.children.items() if c.name != action.name}
+            elif isinstance(action, WriteSummary):
+                if self.summary_fails:
+                    follow["summary"] = SummaryResult(action.uri, "HTTP 503 SlowDown")
+                else:
+                    self.written[action.uri] = dict(action.document)
+                    follow["summary"] = SummaryResult(action.uri)
+        return follow
+
+    def tick(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+    def set(self, index: int, phase: Phase | None, **kw: Any) -> None:
+        self.children[index] = replace(self.children[index], phase=phase, **kw)
+
+    def delete(self, index: int) -> None:
+        self.children.pop(index, None)
+
+    @property
+    def status(self) -> BatchStatus:
+        return self.batch.status
