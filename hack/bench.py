@@ -31,7 +31,8 @@ from botocore.config import Config
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from scribe_operator.kinds.task.api.model import AttemptRecord, TaskStatus, TranscriptionTask  # noqa: E402
+from scribe_operator.kinds.task.api.model import TranscriptionTask  # noqa: E402
+from scribe_operator.kinds.task.api.status import AttemptRecord, TaskStatus  # noqa: E402
 from scribe_operator.kinds.task.core import InputProbe, Observed, ObservedPod, reconcile  # noqa: E402
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)

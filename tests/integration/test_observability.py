@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from lightkube import Client
-from scribe_operator.kinds.task.api.model import MATCHABLE_REASONS
+from scribe_operator.kinds.task.api.retry import MATCHABLE_REASONS
 from scribe_operator.runtime.metrics import DEAD_REASONS
 
 from tests.e2e.conftest import Buckets, Operator, _free_port

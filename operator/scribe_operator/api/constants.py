@@ -31,3 +31,5 @@ MAX_HISTORY: Final = 20
 """``status.attempts`` keeps the last this-many attempts; ``status.failureCounts`` counts them all."""
 MAX_RETRIES_LIMIT: Final = 100
 """Upper bound of ``spec.retryPolicy.maxRetries``; so an attempt number is at most 101."""
+DAY: Final = 86_400
+"""Seconds in a day: the unit of the API's upper bounds on durations."""

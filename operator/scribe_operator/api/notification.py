@@ -13,7 +13,7 @@ from typing import Final
 from pydantic import Field
 
 from scribe_operator.api.base import ApiModel
-from scribe_operator.kinds.task.api.transcription import DNS1123_SUBDOMAIN
+from scribe_operator.api.patterns import DNS1123_SUBDOMAIN
 
 SECRET_KEY_PATTERN: Final = r"^[-._a-zA-Z0-9]+$"
 WEBHOOK_URL_PATTERN: Final = r"^https?://[^\s/?#]+[^\s]*$"

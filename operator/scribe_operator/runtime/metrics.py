@@ -16,8 +16,10 @@ from scribe_worker.taxonomy import Reason
 
 from scribe_operator.api.constants import PLURAL
 from scribe_operator.api.notification import DeliveryState, NotificationStatus
-from scribe_operator.kinds.batch.api.model import BATCH_PLURAL
-from scribe_operator.kinds.task.api.model import MATCHABLE_REASONS, Phase, TaskStatus, TranscriptionTask
+from scribe_operator.kinds.batch.api.names import BATCH_PLURAL
+from scribe_operator.kinds.task.api.model import TranscriptionTask
+from scribe_operator.kinds.task.api.retry import MATCHABLE_REASONS
+from scribe_operator.kinds.task.api.status import Phase, TaskStatus
 
 DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, float("inf"))
 

@@ -6,7 +6,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from scribe_operator.kinds.batch.api.model import BatchStatus, TranscriptionBatch, TranscriptionBatchSpec, child_name
+from scribe_operator.kinds.batch.api.model import TranscriptionBatch
+from scribe_operator.kinds.batch.api.names import child_name
+from scribe_operator.kinds.batch.api.spec import TranscriptionBatchSpec
+from scribe_operator.kinds.batch.api.status import BatchStatus
 from scribe_operator.kinds.batch.core.observed import ObservedChild
 from scribe_operator.kinds.batch.core.reconcile import (
     BatchPlan,
@@ -19,7 +22,7 @@ from scribe_operator.kinds.batch.core.reconcile import (
     WriteSummary,
     reconcile_batch,
 )
-from scribe_operator.kinds.task.api.model import Phase
+from scribe_operator.kinds.task.api.status import Phase
 from scribe_operator.kinds.task.core.plan import EmitEvent
 
 T0 = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)

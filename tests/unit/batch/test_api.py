@@ -13,30 +13,25 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from scribe_operator.kinds.batch.api.crd import BATCH_CRD_PATH, batch_openapi_schema, build_batch_crd, render_batch_crd
 from scribe_operator.kinds.batch.api.docs import main as batch_docs_main
-from scribe_operator.kinds.batch.api.model import (
-    LABEL_BATCH,
-    LABEL_BATCH_INDEX,
+from scribe_operator.kinds.batch.api.indexes import format_indexes, parse_indexes
+from scribe_operator.kinds.batch.api.layout import child_output, child_spec, expands_to, summary_uri
+from scribe_operator.kinds.batch.api.names import LABEL_BATCH, LABEL_BATCH_INDEX, child_name
+from scribe_operator.kinds.batch.api.parse import parse_batch, parse_batch_status
+from scribe_operator.kinds.batch.api.spec import (
     MAX_BATCH_INPUTS,
     TEMPLATE_EXCLUDED,
     BatchDeadline,
-    BatchStatus,
     TaskTemplate,
     TranscriptionBatchSpec,
-    child_name,
-    child_output,
-    child_spec,
-    expands_to,
-    format_indexes,
-    parse_indexes,
-    summary_uri,
 )
-from scribe_operator.kinds.batch.api.parse import parse_batch, parse_batch_status
+from scribe_operator.kinds.batch.api.status import BatchStatus
 from scribe_operator.kinds.batch.controller import child_manifest, prefix_filter
 from scribe_operator.kinds.batch.core.observed import ObservedChild, owner_batch
 from scribe_operator.kinds.batch.core.reconcile import CreateChild
 from scribe_operator.kinds.task.api.crd import CRD_PATH, render_crd
-from scribe_operator.kinds.task.api.model import Phase, TranscriptionTaskSpec
 from scribe_operator.kinds.task.api.parse import ValidationProblem
+from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
+from scribe_operator.kinds.task.api.status import Phase
 
 from tests.unit.batch.factories import T0, UID, make_batch
 from tests.unit.codegen.test_crd import nodes

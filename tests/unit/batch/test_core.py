@@ -7,7 +7,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from scribe_operator.kinds.batch.api.model import BatchPhase, BatchStatus, FailedInput, child_name
+from scribe_operator.kinds.batch.api.names import child_name
+from scribe_operator.kinds.batch.api.status import BatchPhase, BatchStatus, FailedInput
 from scribe_operator.kinds.batch.core.reconcile import (
     BatchSettings,
     CreateChild,
@@ -16,7 +17,7 @@ from scribe_operator.kinds.batch.core.reconcile import (
     SummaryResult,
     reconcile_batch,
 )
-from scribe_operator.kinds.task.api.model import Phase
+from scribe_operator.kinds.task.api.status import Phase
 
 from tests.unit.batch.factories import (
     T0,

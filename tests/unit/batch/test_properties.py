@@ -12,7 +12,8 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from scribe_operator.kinds.batch.api.model import BatchStatus, TranscriptionBatch
+from scribe_operator.kinds.batch.api.model import TranscriptionBatch
+from scribe_operator.kinds.batch.api.status import BatchStatus
 from scribe_operator.kinds.batch.core.observed import ObservedChild
 from scribe_operator.kinds.batch.core.reconcile import (
     BatchPlan,
@@ -25,7 +26,7 @@ from scribe_operator.kinds.batch.core.reconcile import (
     WriteSummary,
     reconcile_batch,
 )
-from scribe_operator.kinds.task.api.model import Phase
+from scribe_operator.kinds.task.api.status import Phase
 
 from tests.unit.batch.factories import T0, inputs, make_batch
 

@@ -11,10 +11,12 @@ from typing import Annotated, Any
 import pytest
 import yaml
 from pydantic import BaseModel, Field
+from scribe_operator.api.meta import to_json
 from scribe_operator.api.schema import SchemaError, structural
 from scribe_operator.kinds.batch.api.crd import batch_openapi_schema
 from scribe_operator.kinds.task.api.crd import CRD_PATH, build_crd, openapi_schema, render_crd
-from scribe_operator.kinds.task.api.model import TranscriptionTaskSpec, cel_name, to_json
+from scribe_operator.kinds.task.api.resources import cel_name
+from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
 from scribe_operator.kinds.task.api.transcription import DECODING_RULES, ENGLISH_ONLY_RULES
 
 ROOT = Path(__file__).resolve().parents[3]

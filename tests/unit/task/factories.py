@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scribe_operator.api.constants import ANNOTATION_REQUEUE, ANNOTATION_REQUEUE_RESET_ATTEMPTS
-from scribe_operator.kinds.task.api.model import Phase, TaskStatus, TranscriptionTask, TranscriptionTaskSpec
+from scribe_operator.kinds.task.api.model import TranscriptionTask
+from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
+from scribe_operator.kinds.task.api.status import Phase, TaskStatus
 from scribe_operator.kinds.task.core import (
     CapacityVerdict,
     CheckCapacity,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scribe_operator.kinds.task.api.model import AttemptRecord, Backoff, TranscriptionTaskSpec
+from scribe_operator.kinds.task.api.retry import Backoff
+from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
+from scribe_operator.kinds.task.api.status import AttemptRecord
 from scribe_operator.kinds.task.core import (
     CoreSettings,
     attempt_deadline,

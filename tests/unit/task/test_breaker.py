@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scribe_operator.kinds.task.api.model import AttemptRecord, Phase, TaskStatus
+from scribe_operator.kinds.task.api.status import AttemptRecord, Phase, TaskStatus
 from scribe_operator.kinds.task.core import CircuitHold, Observed, reconcile
 from scribe_operator.kinds.task.core.breaker import (
     TRIPPING_REASONS,

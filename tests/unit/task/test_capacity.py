@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from scribe_operator.kinds.task.api.model import Phase, TaskStatus
+from scribe_operator.kinds.task.api.status import Phase, TaskStatus
 from scribe_operator.kinds.task.capacity import CapacityTracker, WaitQueue
 from scribe_operator.kinds.task.core import (
     CapacityVerdict,

@@ -8,7 +8,8 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from scribe_operator.kinds.task.api.model import Phase, RetryRule
+from scribe_operator.kinds.task.api.retry import RetryRule
+from scribe_operator.kinds.task.api.status import Phase
 from scribe_operator.kinds.task.core import InputProbe, LaunchError, Outcome
 from scribe_operator.kinds.task.core.classify import (
     apply_rules,

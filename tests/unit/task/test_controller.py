@@ -10,8 +10,10 @@ from dataclasses import replace
 from typing import Any
 
 from prometheus_client import REGISTRY
-from scribe_operator.kinds.task.api.model import TaskStatus, TranscriptionTask, to_json
+from scribe_operator.api.meta import to_json
+from scribe_operator.kinds.task.api.model import TranscriptionTask
 from scribe_operator.kinds.task.api.result import ResultRecord
+from scribe_operator.kinds.task.api.status import TaskStatus
 from scribe_operator.kinds.task.controller import Controller
 from scribe_operator.kinds.task.core import InputProbe, ObservedPod
 from scribe_operator.kinds.task.core.breaker import BreakerState

@@ -13,7 +13,8 @@ from typing import Any
 import yaml
 from prometheus_client import REGISTRY
 from scribe_operator.api.constants import MAX_HISTORY
-from scribe_operator.kinds.task.api.model import Phase, TaskStatus, to_json
+from scribe_operator.api.meta import to_json
+from scribe_operator.kinds.task.api.status import Phase, TaskStatus
 from scribe_operator.runtime.metrics import observe_transition, track_namespace
 
 from tests.unit.task.factories import Cluster, make_task, phase

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from scribe_operator.api.constants import DEAD_LETTER_VALUE, LABEL_DEAD_LETTER
-from scribe_operator.kinds.task.api.model import Phase
+from scribe_operator.kinds.task.api.status import Phase
 from scribe_operator.kinds.task.core import (
     ConfirmPod,
     CoreSettings,

@@ -14,7 +14,8 @@ from scribe_operator.api.notification import DeliveryState
 from scribe_operator.cli.render import notification_line
 from scribe_operator.kinds.batch.core.reconcile import reconcile_batch
 from scribe_operator.kinds.task.api.crd import openapi_schema
-from scribe_operator.kinds.task.api.model import Phase, TranscriptionTaskSpec
+from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
+from scribe_operator.kinds.task.api.status import Phase
 from scribe_operator.kinds.task.core import CoreSettings
 from scribe_operator.kinds.task.core.notify import (
     NotificationResult,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from lightkube.core.exceptions import ApiError
 from lightkube.models.meta_v1 import Status
-from scribe_operator.kinds.task.api.model import Phase
+from scribe_operator.kinds.task.api.status import Phase
 from scribe_operator.kinds.task.core import DeleteSecret, InputProbe, LaunchError
 from scribe_operator.kinds.task.core.classify import create_refused
 

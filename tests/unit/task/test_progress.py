@@ -7,7 +7,7 @@ import datetime as dt
 import json
 from dataclasses import replace
 
-from scribe_operator.kinds.task.api.model import Phase
+from scribe_operator.kinds.task.api.status import Phase
 from scribe_operator.kinds.task.core import CoreSettings, DeletePod
 from scribe_operator.kinds.task.core.observed import ObservedPod, PodProgress
 from scribe_worker.podprogress import ANNOTATION, annotation_value

@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scribe_operator.api.constants import ANNOTATION_REQUEUE, DEAD_LETTER_VALUE, LABEL_DEAD_LETTER
-from scribe_operator.kinds.task.api.model import Phase
+from scribe_operator.kinds.task.api.status import Phase
 from scribe_operator.kinds.task.core import (
     CapacityVerdict,
     CheckCapacity,

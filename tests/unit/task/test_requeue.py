@@ -6,8 +6,9 @@ from datetime import timedelta
 
 import pytest
 from scribe_operator.api.constants import ANNOTATION_REQUEUE, DEAD_LETTER_VALUE, LABEL_DEAD_LETTER
-from scribe_operator.kinds.task.api.model import Phase, RequeueOutcome, to_json
+from scribe_operator.api.meta import to_json
 from scribe_operator.kinds.task.api.parse import parse_status
+from scribe_operator.kinds.task.api.status import Phase, RequeueOutcome
 from scribe_operator.kinds.task.core import CoreSettings, DeletePod, InputProbe, Observed, ProbeInput, reconcile
 from scribe_operator.kinds.task.core.requeue import MAX_TOKEN_LENGTH, token_key
 

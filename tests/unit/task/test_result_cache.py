@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
-from scribe_operator.kinds.task.api.model import Phase, TranscriptionTaskSpec
 from scribe_operator.kinds.task.api.outputs import output_uris
 from scribe_operator.kinds.task.api.result import TRANSCRIPT_NEUTRAL, ResultRecord, options_hash, record_uri
+from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
+from scribe_operator.kinds.task.api.status import Phase
 from scribe_operator.kinds.task.core import CoreSettings, InputProbe
 from scribe_operator.kinds.task.core.observed import StoredResult
 from scribe_operator.kinds.task.core.plan import DeleteSecret, ProbeOutput, RecordResult

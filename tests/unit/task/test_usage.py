@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 from scribe_operator.cli.render import usage_line
-from scribe_operator.kinds.task.api.model import Phase, Usage
+from scribe_operator.kinds.task.api.status import Phase, Usage
 from scribe_operator.kinds.task.core.classify import parse_termination_message
 from scribe_operator.runtime.metrics import observe_transition, track_namespace
 from scribe_worker import termination, usage

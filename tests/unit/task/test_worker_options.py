@@ -11,8 +11,11 @@ from typing import Any
 import pytest
 import yaml
 from pydantic import ValidationError
-from scribe_operator.kinds.batch.api.model import TaskTemplate, TranscriptionBatchSpec, child_spec
-from scribe_operator.kinds.task.api.model import Phase, TranscriptionTask, TranscriptionTaskSpec
+from scribe_operator.kinds.batch.api.layout import child_spec
+from scribe_operator.kinds.batch.api.spec import TaskTemplate, TranscriptionBatchSpec
+from scribe_operator.kinds.task.api.model import TranscriptionTask
+from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
+from scribe_operator.kinds.task.api.status import Phase
 from scribe_operator.kinds.task.core import CoreSettings, LaunchAttempt
 from scribe_operator.kinds.task.manifests import attempt_pod, attempt_secret
 from scribe_operator.kinds.task.progress import PROGRESS_DIR, worker_identity

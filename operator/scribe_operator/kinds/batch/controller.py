@@ -24,19 +24,15 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from scribe_operator.api.constants import API_VERSION, KIND
+from scribe_operator.api.meta import to_json
 from scribe_operator.api.s3 import parse_s3_uri
-from scribe_operator.kinds.batch.api.model import (
-    BATCH_KIND,
-    LABEL_BATCH,
-    LABEL_BATCH_INDEX,
-    MAX_BATCH_INPUTS,
-    BatchStatus,
-    TranscriptionBatch,
-    batch_label_value,
-    expands_to,
-    format_indexes,
-)
+from scribe_operator.kinds.batch.api.indexes import format_indexes
+from scribe_operator.kinds.batch.api.layout import expands_to
+from scribe_operator.kinds.batch.api.model import TranscriptionBatch
+from scribe_operator.kinds.batch.api.names import BATCH_KIND, LABEL_BATCH, LABEL_BATCH_INDEX, batch_label_value
 from scribe_operator.kinds.batch.api.parse import parse_batch
+from scribe_operator.kinds.batch.api.spec import MAX_BATCH_INPUTS
+from scribe_operator.kinds.batch.api.status import BatchStatus
 from scribe_operator.kinds.batch.core.observed import ObservedChild
 from scribe_operator.kinds.batch.core.reconcile import (
     BatchPlan,
@@ -48,7 +44,6 @@ from scribe_operator.kinds.batch.core.reconcile import (
     reconcile_batch,
 )
 from scribe_operator.kinds.batch.storage import BatchStorage
-from scribe_operator.kinds.task.api.model import to_json
 from scribe_operator.kinds.task.api.parse import ValidationProblem
 from scribe_operator.kinds.task.core.notify import SendNotification, batch_cloud_event
 from scribe_operator.kinds.task.core.plan import EmitEvent
@@ -121,7 +116,7 @@ def child_manifest(batch: TranscriptionBatch, create: CreateChild) -> dict[str, 
 
 
 def prefix_filter(batch: TranscriptionBatch) -> Callable[[str], bool]:
-    """Which keys under the batch's inputPrefix become inputs (see :func:`.api.model.expands_to`)."""
+    """Which keys under the batch's inputPrefix become inputs (see :func:`.api.layout.expands_to`)."""
     bucket = parse_s3_uri(batch.spec.input_prefix or "").bucket
     return lambda key: expands_to(key, batch.spec.output_prefix, bucket)
 

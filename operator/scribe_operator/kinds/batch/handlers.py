@@ -17,7 +17,7 @@ import kopf
 from lightkube import AsyncClient
 
 from scribe_operator.api.constants import GROUP, PLURAL, VERSION
-from scribe_operator.kinds.batch.api.model import BATCH_PLURAL, LABEL_BATCH
+from scribe_operator.kinds.batch.api.names import BATCH_PLURAL, LABEL_BATCH
 from scribe_operator.kinds.batch.controller import (
     BatchController,
     BatchEffects,

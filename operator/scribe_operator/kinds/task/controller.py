@@ -22,11 +22,12 @@ from typing import Any
 from lightkube.core.exceptions import ApiError
 from scribe_worker.taxonomy import Reason
 
-from scribe_operator.kinds.task.api.model import TaskStatus, TranscriptionTask
+from scribe_operator.kinds.task.api.model import TranscriptionTask
 from scribe_operator.kinds.task.api.names import pod_name
 from scribe_operator.kinds.task.api.outputs import output_prefix, output_uris
 from scribe_operator.kinds.task.api.parse import ValidationProblem, parse_task
 from scribe_operator.kinds.task.api.result import ResultRecord, record_uri
+from scribe_operator.kinds.task.api.status import TaskStatus
 from scribe_operator.kinds.task.capacity import CapacityTracker
 from scribe_operator.kinds.task.circuit import CircuitBreaker
 from scribe_operator.kinds.task.core import (

@@ -12,7 +12,8 @@ import json
 from typing import Any
 
 from scribe_operator.api.constants import API_VERSION, KIND, LABEL_ATTEMPT, LABEL_TASK
-from scribe_operator.kinds.task.api.model import TranscriptionTask, to_json
+from scribe_operator.api.meta import to_json
+from scribe_operator.kinds.task.api.model import TranscriptionTask
 from scribe_operator.kinds.task.api.names import label_value
 from scribe_operator.kinds.task.api.outputs import output_uris
 from scribe_operator.kinds.task.core import LaunchAttempt

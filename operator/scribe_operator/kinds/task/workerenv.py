@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from scribe_worker import config as worker
 
-from scribe_operator.kinds.task.api.model import TranscriptionTaskSpec
+from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
 from scribe_operator.kinds.task.api.transcription import ModelSource, PvcModel, S3Model
 from scribe_operator.runtime.settings import OperatorSettings
 

@@ -13,7 +13,7 @@ import yaml
 
 from scribe_operator.api.constants import GROUP, VERSION
 from scribe_operator.api.schema import structural
-from scribe_operator.kinds.batch.api.model import (
+from scribe_operator.kinds.batch.api.names import (
     BATCH_CATEGORIES,
     BATCH_CRD_NAME,
     BATCH_KIND,
@@ -21,9 +21,9 @@ from scribe_operator.kinds.batch.api.model import (
     BATCH_PLURAL,
     BATCH_SHORT_NAMES,
     BATCH_SINGULAR,
-    BatchStatus,
-    TranscriptionBatchSpec,
 )
+from scribe_operator.kinds.batch.api.spec import TranscriptionBatchSpec
+from scribe_operator.kinds.batch.api.status import BatchStatus
 from scribe_operator.kinds.task.api.crd import _Dumper
 
 BATCH_CRD_PATH: Final = f"crds/{GROUP}_{BATCH_PLURAL}.yaml"

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from scribe_operator.kinds.batch.api.model import BatchStatus, TranscriptionBatch, TranscriptionBatchSpec
+from scribe_operator.kinds.batch.api.model import TranscriptionBatch
+from scribe_operator.kinds.batch.api.spec import TranscriptionBatchSpec
+from scribe_operator.kinds.batch.api.status import BatchStatus
 from scribe_operator.kinds.task.api.parse import ValidationProblem, parse_object, validate_spec, validate_status
 
 

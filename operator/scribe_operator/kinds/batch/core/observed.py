@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scribe_operator.api.constants import GROUP
-from scribe_operator.kinds.batch.api.model import BATCH_KIND, LABEL_BATCH_INDEX
-from scribe_operator.kinds.task.api.model import TERMINAL_PHASES, Phase
+from scribe_operator.kinds.batch.api.names import BATCH_KIND, LABEL_BATCH_INDEX
+from scribe_operator.kinds.task.api.status import TERMINAL_PHASES, Phase
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -31,26 +31,25 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import ValidationError
 
-from scribe_operator.kinds.batch.api.model import (
-    BATCH_API_VERSION,
-    MAX_BATCH_INPUTS,
+from scribe_operator.api.meta import Condition
+from scribe_operator.kinds.batch.api.indexes import format_indexes, parse_indexes
+from scribe_operator.kinds.batch.api.layout import child_spec, summary_uri
+from scribe_operator.kinds.batch.api.model import TranscriptionBatch
+from scribe_operator.kinds.batch.api.names import BATCH_API_VERSION, child_name
+from scribe_operator.kinds.batch.api.spec import MAX_BATCH_INPUTS
+from scribe_operator.kinds.batch.api.status import (
     MAX_FAILED_LISTED,
     BatchCounts,
     BatchPhase,
     BatchReason,
     BatchStatus,
     FailedInput,
-    TranscriptionBatch,
-    child_name,
-    child_spec,
-    format_indexes,
-    parse_indexes,
-    summary_uri,
 )
 from scribe_operator.kinds.batch.core.observed import ObservedChild
-from scribe_operator.kinds.task.api.model import Condition, Phase, TranscriptionTaskSpec
 from scribe_operator.kinds.task.api.outputs import output_uris
 from scribe_operator.kinds.task.api.parse import problem_from
+from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
+from scribe_operator.kinds.task.api.status import Phase
 from scribe_operator.kinds.task.core.notify import (
     NotificationResult,
     NotificationSettings,

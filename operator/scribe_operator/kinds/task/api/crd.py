@@ -23,7 +23,8 @@ from scribe_operator.api.constants import (
     VERSION,
 )
 from scribe_operator.api.schema import structural
-from scribe_operator.kinds.task.api.model import TaskStatus, TranscriptionTaskSpec
+from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
+from scribe_operator.kinds.task.api.status import TaskStatus
 
 CRD_PATH: Final = f"crds/{GROUP}_{PLURAL}.yaml"
 """Where the generated CRD is checked in, relative to the repository root."""

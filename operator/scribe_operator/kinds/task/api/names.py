@@ -17,7 +17,7 @@ _LONGEST_SUFFIX: Final = f"-a{MAX_RETRIES_LIMIT + 1}-urls"
 _HASH_LENGTH: Final = 8
 
 
-def _shorten(name: str, budget: int) -> str:
+def shorten(name: str, budget: int) -> str:
     if len(name) <= budget:
         return name
     digest = hashlib.sha256(name.encode()).hexdigest()[:_HASH_LENGTH]
@@ -26,7 +26,7 @@ def _shorten(name: str, budget: int) -> str:
 
 def base_name(task_name: str) -> str:
     """The task name, or a stable shortening of it, leaving room for the longest attempt suffix."""
-    return _shorten(task_name, MAX_LENGTH - len(_LONGEST_SUFFIX))
+    return shorten(task_name, MAX_LENGTH - len(_LONGEST_SUFFIX))
 
 
 def pod_name(task_name: str, attempt: int) -> str:
@@ -41,4 +41,4 @@ def secret_name(task_name: str, attempt: int) -> str:
 
 def label_value(task_name: str) -> str:
     """Value of the ``scribe.dev/task`` label: the task name, shortened with a hash beyond 63 characters."""
-    return _shorten(task_name, MAX_LENGTH)
+    return shorten(task_name, MAX_LENGTH)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 from scribe_operator.api.s3 import parse_s3_uri, strip_extension
-from scribe_operator.kinds.task.api.model import Format, TranscriptionTaskSpec
+from scribe_operator.kinds.task.api.spec import Format, TranscriptionTaskSpec
 
 OUTPUT_BASENAME: Final = "transcript"
 """Every format is written as ``<prefix>transcript.<format>``."""

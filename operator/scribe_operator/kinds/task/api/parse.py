@@ -13,7 +13,10 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from scribe_operator.kinds.task.api.model import ObjectMeta, TaskStatus, TranscriptionTask, TranscriptionTaskSpec
+from scribe_operator.api.meta import ObjectMeta
+from scribe_operator.kinds.task.api.model import TranscriptionTask
+from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
+from scribe_operator.kinds.task.api.status import TaskStatus
 
 SpecT = TypeVar("SpecT", bound=BaseModel)
 StatusT = TypeVar("StatusT", bound=BaseModel)

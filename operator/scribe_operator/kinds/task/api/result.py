@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from scribe_operator.api.constants import API_VERSION
-from scribe_operator.kinds.task.api.model import TranscriptionTaskSpec
 from scribe_operator.kinds.task.api.outputs import effective_formats, output_prefix
+from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
 
 RECORD_NAME: Final = ".scribe-result.json"
 RECORD_KIND: Final = "TranscriptionResult"

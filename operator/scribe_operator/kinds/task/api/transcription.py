@@ -16,9 +16,9 @@ from scribe_worker import config as worker
 
 from scribe_operator.api.base import ApiModel
 from scribe_operator.api.cel import CelRule, validations
+from scribe_operator.api.patterns import DNS1123_SUBDOMAIN
 from scribe_operator.api.s3 import MAX_URI_LENGTH, OUTPUT_URI_PATTERN
 
-DNS1123_SUBDOMAIN: Final = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 SUB_PATH_PATTERN: Final = r"^[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*)*$"
 COMPUTE_TYPE_PATTERN: Final = r"^[a-z0-9_]{1,32}$"
 

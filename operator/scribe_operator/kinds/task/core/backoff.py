@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import math
 
-from scribe_operator.kinds.task.api.model import Backoff
+from scribe_operator.kinds.task.api.retry import Backoff
 
 MIN_DELAY_SECONDS = 1.0
 

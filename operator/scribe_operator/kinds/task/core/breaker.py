@@ -20,7 +20,7 @@ from typing import Final
 
 from scribe_worker.taxonomy import Reason
 
-from scribe_operator.kinds.task.api.model import TaskStatus
+from scribe_operator.kinds.task.api.status import TaskStatus
 from scribe_operator.kinds.task.core.observed import CircuitHold
 
 TRIPPING_REASONS: Final = frozenset(

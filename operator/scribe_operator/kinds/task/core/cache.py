@@ -7,8 +7,8 @@ has the ETag recorded when it was written (so nothing has overwritten or deleted
 
 from __future__ import annotations
 
-from scribe_operator.kinds.task.api.model import TranscriptionTaskSpec
 from scribe_operator.kinds.task.api.outputs import output_uris
+from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
 from scribe_operator.kinds.task.core.observed import InputProbe
 
 

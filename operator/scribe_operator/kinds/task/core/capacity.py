@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
 
-from scribe_operator.kinds.task.api.model import Phase, TranscriptionTask
+from scribe_operator.kinds.task.api.model import TranscriptionTask
+from scribe_operator.kinds.task.api.status import Phase
 from scribe_operator.kinds.task.core.observed import CapacityVerdict
 
 Key = tuple[str, str]

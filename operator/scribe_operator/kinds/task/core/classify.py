@@ -17,7 +17,8 @@ from typing import Final
 from scribe_worker.redact import scrub
 from scribe_worker.taxonomy import BY_EXIT_CODE, BY_REASON, TAXONOMY, Reason, Source
 
-from scribe_operator.kinds.task.api.model import RetryRule, RuleAction, Usage
+from scribe_operator.kinds.task.api.retry import RetryRule, RuleAction
+from scribe_operator.kinds.task.api.status import Usage
 from scribe_operator.kinds.task.core.observed import InputProbe, LaunchError, ObservedPod
 
 _REASON_SYNTAX: Final = re.compile(r"^[A-Z][A-Za-z0-9]{0,63}$")

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Final, Literal, Protocol
 
-from scribe_operator.kinds.task.api.model import Condition, Phase, TaskStatus
+from scribe_operator.api.meta import Condition
+from scribe_operator.kinds.task.api.status import Phase, TaskStatus
 
 READY: Final = "Ready"
 FAILED: Final = "Failed"

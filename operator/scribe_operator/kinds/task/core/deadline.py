@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from scribe_operator.kinds.task.api.model import TranscriptionTaskSpec
+from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
 from scribe_operator.kinds.task.core.settings import CoreSettings
 
 MIB = 2**20

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from scribe_worker.taxonomy import Reason
 
 from scribe_operator.api.quantity import format_mebibytes, memory_bytes
-from scribe_operator.kinds.task.api.model import AttemptRecord, TranscriptionTaskSpec
+from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
+from scribe_operator.kinds.task.api.status import AttemptRecord
 from scribe_operator.kinds.task.core.settings import CoreSettings
 
 

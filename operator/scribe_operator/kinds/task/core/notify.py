@@ -16,9 +16,11 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from scribe_operator.api.constants import API_VERSION, PLURAL
+from scribe_operator.api.meta import ObjectMeta, to_json
 from scribe_operator.api.notification import DeliveryState, Notification, NotificationStatus
-from scribe_operator.kinds.batch.api.model import BATCH_PLURAL, TranscriptionBatch
-from scribe_operator.kinds.task.api.model import ObjectMeta, TranscriptionTask, to_json
+from scribe_operator.kinds.batch.api.model import TranscriptionBatch
+from scribe_operator.kinds.batch.api.names import BATCH_PLURAL
+from scribe_operator.kinds.task.api.model import TranscriptionTask
 
 EVENT_TYPE_PREFIX: Final = "dev.scribe."
 MAX_MESSAGE: Final = 512

@@ -20,7 +20,8 @@ from enum import StrEnum
 from typing import Literal
 
 from scribe_operator.api.constants import DEAD_LETTER_VALUE, LABEL_DEAD_LETTER
-from scribe_operator.kinds.task.api.model import TaskStatus, TranscriptionTask
+from scribe_operator.kinds.task.api.model import TranscriptionTask
+from scribe_operator.kinds.task.api.status import TaskStatus
 from scribe_operator.kinds.task.core.notify import SendNotification
 
 EventType = Literal["Normal", "Warning"]

@@ -35,10 +35,11 @@ from scribe_worker import config as worker_config
 from scribe_worker.taxonomy import Reason
 
 from scribe_operator.api.constants import DEAD_LETTER_VALUE, LABEL_DEAD_LETTER
-from scribe_operator.kinds.task.api.model import AttemptProgress, AttemptRecord, Phase, TaskStatus, TranscriptionTask
+from scribe_operator.kinds.task.api.model import TranscriptionTask
 from scribe_operator.kinds.task.api.names import pod_name, secret_name
 from scribe_operator.kinds.task.api.outputs import output_prefix, output_uris
 from scribe_operator.kinds.task.api.result import options_hash
+from scribe_operator.kinds.task.api.status import AttemptProgress, AttemptRecord, Phase, TaskStatus
 from scribe_operator.kinds.task.api.transcription import model_problem
 from scribe_operator.kinds.task.core import classify
 from scribe_operator.kinds.task.core.backoff import backoff_delay

@@ -24,7 +24,8 @@ from datetime import datetime
 from typing import Final
 
 from scribe_operator.api.constants import ANNOTATION_REQUEUE, ANNOTATION_REQUEUE_RESET_ATTEMPTS
-from scribe_operator.kinds.task.api.model import Phase, RequeueOutcome, RequeueRecord, TaskStatus, TranscriptionTask
+from scribe_operator.kinds.task.api.model import TranscriptionTask
+from scribe_operator.kinds.task.api.status import Phase, RequeueOutcome, RequeueRecord, TaskStatus
 
 MAX_TOKEN_LENGTH: Final = 128
 """Tokens longer than this are recorded as ``sha256:<hex>`` (status stays small; comparison stays exact)."""

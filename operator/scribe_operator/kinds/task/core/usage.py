@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from scribe_operator.kinds.task.api.model import AttemptRecord, TranscriptionTaskSpec, Usage
+from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
+from scribe_operator.kinds.task.api.status import AttemptRecord, Usage
 
 
 def gpus_requested(spec: TranscriptionTaskSpec) -> int:
