@@ -2,8 +2,14 @@
 
 One object is reconciled at a time (a lock per key); watch events and requeue timers both end in
 :meth:`ReconcileLoop.reconcile`, which reads only what the watches delivered (``lookup``), prefers our own newer
-write over a stale event, and requeues after what the subclass's ``_reconcile`` returns: a refused (stale) write
-soon, an error after a pause. Nothing in it is authoritative: a restart re-derives everything from the API server.
+write over a stale event, and requeues after what the subclass's ``_reconcile`` returns. A failed reconcile is
+retried with per-key exponential backoff (:class:`.backoff.ItemBackoff`): a refused (stale) write from
+:data:`CONFLICT_BACKOFF`, any other error from :data:`ERROR_BACKOFF`; a reconcile that succeeds resets both.
+
+A requeue is a timer; when it fires, the reconcile runs as an asyncio task that the loop keeps (the event loop
+holds only a weak reference to a task: one nobody keeps may be garbage-collected before it ends) until it is
+done. Forgetting an object cancels its timer and its wake-up tasks. Nothing in the loop is authoritative: a
+restart re-derives everything from the API server.
 """
 
 from __future__ import annotations
@@ -11,18 +17,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 from prometheus_client import Counter, Histogram
 
+from scribe_operator.runtime.backoff import ItemBackoff
 from scribe_operator.runtime.kube.effects import Conflict
 
 log = logging.getLogger("scribe_operator")
 
 Key = tuple[str, str]  # (namespace, name)
 Seen = TypeVar("Seen")  # what the watches hold about an object's children (pods of a task, tasks of a batch)
-CONFLICT_RETRY_SECONDS = 1.0
-ERROR_RETRY_SECONDS = 5.0
+
+CONFLICT_BACKOFF: Final = (1.0, 30.0)
+"""(base, cap) seconds of the retries after a refused (stale) status write: the watch brings the newer version."""
+ERROR_BACKOFF: Final = (5.0, 300.0)
+"""(base, cap) seconds of the retries after any other failed reconcile (API or storage errors, a bug)."""
 
 
 def resource_version(body: Mapping[str, Any]) -> int:
@@ -43,7 +53,10 @@ class ReconcileLoop(Generic[Seen]):
     def __init__(self) -> None:
         self.locks: dict[Key, asyncio.Lock] = {}
         self.timers: dict[Key, asyncio.TimerHandle] = {}
+        self.wakeups: dict[Key, set[asyncio.Task[None]]] = {}  # reconciles started by timers, until they end
         self.written: dict[Key, dict[str, Any]] = {}  # the newest body our own writes returned
+        self.conflicts: ItemBackoff[Key] = ItemBackoff(*CONFLICT_BACKOFF)
+        self.failures: ItemBackoff[Key] = ItemBackoff(*ERROR_BACKOFF)
         self.lookup: Callable[[Key], tuple[Mapping[str, Any] | None, Iterable[Seen]]] | None = None
 
     async def _reconcile(self, body: Mapping[str, Any], seen: tuple[Seen, ...]) -> float | None:
@@ -52,19 +65,45 @@ class ReconcileLoop(Generic[Seen]):
     # -- scheduling ------------------------------------------------------------------------------
     def requeue(self, key: Key, delay: float) -> None:
         """Reconcile `key` again after `delay` seconds (replacing any earlier timer for it)."""
-        old = self.timers.pop(key, None)
-        if old is not None:
-            old.cancel()
+        self._cancel_timer(key)
         loop = asyncio.get_running_loop()
-        self.timers[key] = loop.call_later(max(0.0, delay), lambda: asyncio.ensure_future(self.reconcile_key(key)))
+        self.timers[key] = loop.call_later(max(0.0, delay), self._wake, key)
 
-    def forget(self, key: Key) -> None:
-        """The object is gone: drop its timer and what we remembered of it."""
+    def _wake(self, key: Key) -> None:
+        """A timer fired: reconcile `key` in a task the loop keeps until it ends."""
+        self.timers.pop(key, None)
+        task = asyncio.get_running_loop().create_task(
+            self.reconcile_key(key), name=f"reconcile {self.kind} {key[0]}/{key[1]}"
+        )
+        tasks = self.wakeups.setdefault(key, set())
+        tasks.add(task)
+        task.add_done_callback(lambda done: self._woken(key, done))
+
+    def _woken(self, key: Key, task: asyncio.Task[None]) -> None:
+        tasks = self.wakeups.get(key)
+        if tasks is not None:
+            tasks.discard(task)
+            if not tasks:
+                del self.wakeups[key]
+
+    def _cancel_timer(self, key: Key) -> None:
         timer = self.timers.pop(key, None)
         if timer is not None:
             timer.cancel()
+
+    def forget(self, key: Key) -> None:
+        """The object is gone: cancel its timer and wake-ups, drop what we remembered of it."""
+        self._cancel_timer(key)
+        current = asyncio.current_task() if _in_loop() else None
+        for task in self.wakeups.pop(key, set()):
+            if task is current:  # a wake-up that found the object gone: it ends by itself, kept until then
+                self.wakeups[key] = {task}
+            else:
+                task.cancel()
         self.written.pop(key, None)
         self.locks.pop(key, None)
+        self.conflicts.forget(key)
+        self.failures.forget(key)
 
     async def on_event(self, key: Key, event_type: str | None) -> None:
         """A watch event for the object itself: forget it once deleted, else reconcile it."""
@@ -98,16 +137,25 @@ class ReconcileLoop(Generic[Seen]):
                     delay = await self._reconcile(body, tuple(seen))
             except Conflict:
                 self.errors.labels("conflict").inc()
-                delay = CONFLICT_RETRY_SECONDS
+                delay = self.conflicts.when(key)
             except Exception:
                 self.errors.labels("error").inc()
+                delay = self.failures.when(key)
                 log.exception(
-                    "%s/%s: %s reconcile failed; retrying in %ss", *key, self.kind, ERROR_RETRY_SECONDS,
-                    extra={"namespace": key[0], self.kind: key[1]},
+                    "%s/%s: %s reconcile failed; retrying in %ss", *key, self.kind, delay,
+                    extra={"namespace": key[0], self.kind: key[1], "retries": self.failures.retries(key)},
                 )  # fmt: skip
-                delay = ERROR_RETRY_SECONDS
-        timer = self.timers.pop(key, None)
-        if timer is not None:
-            timer.cancel()
+            else:
+                self.conflicts.forget(key)
+                self.failures.forget(key)
+        self._cancel_timer(key)
         if delay is not None:
             self.requeue(key, delay)
+
+
+def _in_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True

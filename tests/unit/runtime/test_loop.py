@@ -1,0 +1,181 @@
+"""The shared reconcile loop: per-key exponential backoff of failed reconciles (reset by a success), and
+wake-ups that are kept until they end and cancelled when their object is forgotten."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import itertools
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from prometheus_client import CollectorRegistry, Counter
+from scribe_operator.runtime.backoff import ItemBackoff
+from scribe_operator.runtime.kube.effects import Conflict
+from scribe_operator.runtime.loop import CONFLICT_BACKOFF, ERROR_BACKOFF, Key, ReconcileLoop
+
+KEY: Key = ("media", "a")
+OTHER: Key = ("media", "b")
+BODY = {"metadata": {"name": "a", "namespace": "media", "resourceVersion": "1"}}
+
+
+# --- ItemBackoff ----------------------------------------------------------------------------------------------------
+
+
+def test_backoff_doubles_per_failure_up_to_the_cap_and_a_success_resets_it() -> None:
+    backoff: ItemBackoff[str] = ItemBackoff(base=5.0, cap=60.0)
+    assert [backoff.when("a") for _ in range(6)] == [5.0, 10.0, 20.0, 40.0, 60.0, 60.0]
+    assert backoff.retries("a") == 6
+    backoff.forget("a")
+    assert backoff.retries("a") == 0 and backoff.when("a") == 5.0
+
+
+def test_backoff_keys_are_independent() -> None:
+    backoff: ItemBackoff[str] = ItemBackoff(base=1.0, cap=100.0)
+    for _ in range(4):
+        backoff.when("a")
+    assert backoff.when("b") == 1.0
+    assert backoff.when("a") == 16.0
+
+
+def test_backoff_stays_finite_however_long_a_key_fails() -> None:
+    backoff: ItemBackoff[str] = ItemBackoff(base=0.005, cap=1000.0)
+    backoff.failures["a"] = 10_000
+    assert backoff.when("a") == 1000.0
+
+
+@pytest.mark.parametrize(("base", "cap"), [(0.0, 1.0), (-1.0, 1.0), (2.0, 1.0)])
+def test_backoff_refuses_a_base_outside_zero_to_cap(base: float, cap: float) -> None:
+    with pytest.raises(ValueError, match="base"):
+        ItemBackoff(base=base, cap=cap)
+
+
+@given(st.floats(0.001, 100), st.floats(1, 10_000), st.integers(1, 80))
+def test_backoff_is_monotone_and_capped(base: float, extra: float, failures: int) -> None:
+    backoff: ItemBackoff[str] = ItemBackoff(base=base, cap=base + extra)
+    delays = [backoff.when("k") for _ in range(failures)]
+    assert delays[0] == base
+    assert all(a <= b for a, b in itertools.pairwise(delays))
+    assert all(d <= base + extra for d in delays)
+
+
+# --- the loop -------------------------------------------------------------------------------------------------------
+
+
+class Scripted(ReconcileLoop[None]):
+    """A loop whose reconciles raise or return what the test scripted, in order."""
+
+    kind = "thing"
+
+    def __init__(self, *outcomes: float | Exception | None) -> None:
+        super().__init__()
+        self.errors = Counter("loop_test_errors", "errors", ["kind"], registry=CollectorRegistry())
+        self.outcomes = list(outcomes)
+        self.calls = 0
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+        self.release.set()
+
+    async def _reconcile(self, body: Mapping[str, Any], seen: tuple[None, ...]) -> float | None:
+        self.calls += 1
+        self.started.set()
+        await self.release.wait()
+        outcome = self.outcomes.pop(0) if self.outcomes else None
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+
+def delay_of(loop: ReconcileLoop[Any], key: Key) -> float:
+    timer = loop.timers[key]
+    return timer.when() - asyncio.get_running_loop().time()
+
+
+async def test_errors_requeue_with_growing_delays_and_a_success_resets_them() -> None:
+    loop = Scripted(RuntimeError("boom"), RuntimeError("boom"), RuntimeError("boom"), None, RuntimeError("boom"))
+    base, cap = ERROR_BACKOFF
+    expected = [base, 2 * base, 4 * base]
+    for want in expected:
+        await loop.reconcile(KEY, BODY, ())
+        assert delay_of(loop, KEY) == pytest.approx(want, abs=0.5)
+    assert loop.failures.retries(KEY) == 3
+    await loop.reconcile(KEY, BODY, ())  # succeeds: no requeue asked, the backoff forgotten
+    assert KEY not in loop.timers and loop.failures.retries(KEY) == 0
+    await loop.reconcile(KEY, BODY, ())
+    assert delay_of(loop, KEY) == pytest.approx(base, abs=0.5)
+    assert cap >= 4 * base
+    loop.forget(KEY)
+
+
+async def test_conflicts_back_off_on_their_own_scale_per_key() -> None:
+    loop = Scripted(Conflict("stale"), Conflict("stale"), Conflict("stale"))
+    base, _ = CONFLICT_BACKOFF
+    await loop.reconcile(KEY, BODY, ())
+    await loop.reconcile(KEY, BODY, ())
+    assert delay_of(loop, KEY) == pytest.approx(2 * base, abs=0.2)
+    await loop.reconcile(OTHER, BODY, ())  # another object's first conflict: the base delay
+    assert delay_of(loop, OTHER) == pytest.approx(base, abs=0.2)
+    assert loop.failures.retries(KEY) == 0  # conflicts are not errors
+    loop.forget(KEY)
+    loop.forget(OTHER)
+
+
+async def test_the_requested_requeue_wins_after_a_success() -> None:
+    loop = Scripted(RuntimeError("boom"), 42.0)
+    await loop.reconcile(KEY, BODY, ())
+    await loop.reconcile(KEY, BODY, ())
+    assert delay_of(loop, KEY) == pytest.approx(42.0, abs=0.5)
+    loop.forget(KEY)
+
+
+def _lookup(key: Key) -> tuple[Mapping[str, Any] | None, Iterable[None]]:
+    return BODY, ()
+
+
+async def test_a_timer_reconciles_in_a_task_the_loop_keeps_until_it_ends() -> None:
+    loop = Scripted(None)
+    loop.lookup = _lookup
+    loop.release.clear()
+    loop.requeue(KEY, 0)
+    await asyncio.wait_for(loop.started.wait(), 5)
+    assert KEY not in loop.timers
+    (task,) = loop.wakeups[KEY]
+    gc.collect()  # the loop's reference keeps it alive while it waits
+    assert not task.done()
+    loop.release.set()
+    await asyncio.wait_for(task, 5)
+    assert KEY not in loop.wakeups and loop.calls == 1
+
+
+async def test_forget_cancels_the_timer_and_the_running_wake_up() -> None:
+    loop = Scripted(None)
+    loop.lookup = _lookup
+    loop.requeue(OTHER, 3600)
+    timer = loop.timers[OTHER]
+    loop.forget(OTHER)
+    assert timer.cancelled() and OTHER not in loop.timers
+
+    loop.release.clear()
+    loop.requeue(KEY, 0)
+    await asyncio.wait_for(loop.started.wait(), 5)
+    (task,) = loop.wakeups[KEY]
+    loop.forget(KEY)
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert KEY not in loop.wakeups and KEY not in loop.timers
+
+
+async def test_a_wake_up_that_finds_its_object_gone_forgets_it_and_ends() -> None:
+    loop = Scripted()
+    loop.lookup = lambda key: (None, ())
+    loop.failures.when(KEY)
+    loop.requeue(KEY, 0)
+    loop.timers[KEY].cancel()
+    loop._wake(KEY)  # the timer fires
+    (task,) = loop.wakeups[KEY]
+    await asyncio.wait_for(task, 5)
+    assert not task.cancelled() and loop.calls == 0
+    assert KEY not in loop.wakeups and loop.failures.retries(KEY) == 0
