@@ -67,10 +67,7 @@ cluster-clean: cluster-down ## Stop the local cluster and delete its state (.clu
 ## -- development ---------------------------------------------------------------------------------------------
 .PHONY: manifests
 manifests: venv ## Generate the CRD (crds/) and the generated parts of docs/ from the API models
-	$(PY) -m scribe_operator.kinds.task.api.crd > crds/scribe.dev_transcriptiontasks.yaml
-	$(PY) -m scribe_operator.kinds.batch.api.crd > crds/scribe.dev_transcriptionbatches.yaml
-	$(PY) -m scribe_operator.kinds.task.api.docs
-	$(PY) -m scribe_operator.kinds.batch.api.docs
+	$(PY) -m scribe_operator.codegen
 	bash hack/sync-chart-crds.sh
 
 .PHONY: lint

@@ -1,4 +1,4 @@
-"""The operator's Prometheus metrics as the tests see them: the families metrics.py defines, and scrapes."""
+"""The operator's Prometheus metrics as the tests see them: the families runtime/metrics.py defines, and scrapes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-METRICS_SOURCE = Path(__file__).resolve().parents[2] / "operator" / "scribe_operator" / "metrics.py"
+METRICS_SOURCE = Path(__file__).resolve().parents[2] / "operator" / "scribe_operator" / "runtime" / "metrics.py"
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 """(sample name, labels) -> value."""
@@ -17,7 +17,7 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 @cache
 def operator_metrics() -> dict[str, str]:
-    """name -> type (counter, histogram, gauge) of every metric family the operator defines, read from metrics.py."""
+    """name -> type (counter, histogram, gauge) of every metric family the operator defines, read from runtime/metrics.py."""
     text = METRICS_SOURCE.read_text()
     found = re.findall(r'\b(Counter|Histogram|Gauge|GaugeMetricFamily|Summary)\(\s*"(\w+)"', text)
     metrics = {name: kind.removesuffix("MetricFamily").lower() for kind, name in found}

@@ -11,8 +11,9 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
-from scribe_operator.kinds.batch.api.crd import BATCH_CRD_PATH, batch_openapi_schema, build_batch_crd, render_batch_crd
-from scribe_operator.kinds.batch.api.docs import main as batch_docs_main
+from scribe_operator.codegen.crd import build_crd, openapi_schema, render_crd
+from scribe_operator.codegen.docs import render_docs
+from scribe_operator.kinds.batch.api.crd import BATCH_API
 from scribe_operator.kinds.batch.api.indexes import format_indexes, parse_indexes
 from scribe_operator.kinds.batch.api.layout import child_output, child_spec, expands_to, summary_uri
 from scribe_operator.kinds.batch.api.names import LABEL_BATCH, LABEL_BATCH_INDEX, child_name
@@ -28,7 +29,7 @@ from scribe_operator.kinds.batch.api.status import BatchStatus
 from scribe_operator.kinds.batch.controller import child_manifest, prefix_filter
 from scribe_operator.kinds.batch.core.observed import ObservedChild, owner_batch
 from scribe_operator.kinds.batch.core.reconcile import CreateChild
-from scribe_operator.kinds.task.api.crd import CRD_PATH, render_crd
+from scribe_operator.kinds.task.api.crd import TASK_API
 from scribe_operator.kinds.task.api.parse import ValidationProblem
 from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
 from scribe_operator.kinds.task.api.status import Phase
@@ -43,25 +44,25 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_checked_in_batch_crd_is_current() -> None:
-    path = ROOT / BATCH_CRD_PATH
-    assert path.exists(), f"{BATCH_CRD_PATH} is missing: run `make manifests`"
-    assert path.read_text() == render_batch_crd(), f"{BATCH_CRD_PATH} is out of date: run `make manifests`"
-    assert yaml.safe_load(render_batch_crd()) == build_batch_crd()
+    path = ROOT / BATCH_API.crd_path
+    assert path.exists(), f"{BATCH_API.crd_path} is missing: run `make manifests`"
+    assert path.read_text() == render_crd(BATCH_API), f"{BATCH_API.crd_path} is out of date: run `make manifests`"
+    assert yaml.safe_load(render_crd(BATCH_API)) == build_crd(BATCH_API)
 
 
 def test_the_task_crd_is_still_generated_on_its_own() -> None:
-    assert (ROOT / CRD_PATH).read_text() == render_crd()
-    assert yaml.safe_load(render_crd())["spec"]["names"]["kind"] == "TranscriptionTask"
+    assert (ROOT / TASK_API.crd_path).read_text() == render_crd(TASK_API)
+    assert yaml.safe_load(render_crd(TASK_API))["spec"]["names"]["kind"] == "TranscriptionTask"
 
 
 def test_batch_status_has_no_defaults() -> None:
     """Structure and bounds of the batch schema are checked with the task's, in test_crd.py."""
-    status = batch_openapi_schema()["properties"]["status"]
+    status = openapi_schema(BATCH_API)["properties"]["status"]
     assert not [p for p, n in nodes(status) if "default" in n]
 
 
 def test_batch_crd_names_columns_and_rules() -> None:
-    crd = build_batch_crd()
+    crd = build_crd(BATCH_API)
     names = crd["spec"]["names"]
     assert (names["kind"], names["plural"], names["shortNames"], names["categories"]) == (
         "TranscriptionBatch", "transcriptionbatches", ["tb"], ["scribe"]
@@ -246,7 +247,8 @@ def test_the_example_manifest_is_a_valid_batch() -> None:
 
 
 def test_batch_docs_field_reference_is_current() -> None:
-    assert batch_docs_main(["--check", str(ROOT)]) == 0, "docs/batches.md is out of date: run `make manifests`"
-    text = (ROOT / "docs" / "batches.md").read_text()
+    path = ROOT / BATCH_API.fields_doc.doc
+    text = path.read_text()
+    assert render_docs(ROOT, [BATCH_API])[path] == text, "docs/batches.md is out of date: run `make manifests`"
     for reason in ("ChildDeleted", "BatchDeadlineExceeded", "InvalidInput", "InputPrefixEmpty", "TooManyInputs"):
         assert f"`{reason}`" in text, reason

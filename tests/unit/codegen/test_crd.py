@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
 import yaml
 from pydantic import BaseModel, Field
+from scribe_operator.api.kind import KindApi
 from scribe_operator.api.meta import to_json
 from scribe_operator.api.schema import SchemaError, structural
-from scribe_operator.kinds.batch.api.crd import batch_openapi_schema
-from scribe_operator.kinds.task.api.crd import CRD_PATH, build_crd, openapi_schema, render_crd
+from scribe_operator.codegen.crd import build_crd, openapi_schema, render_crd
+from scribe_operator.kinds.batch.api.crd import BATCH_API
+from scribe_operator.kinds.task.api.crd import TASK_API
 from scribe_operator.kinds.task.api.resources import cel_name
 from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
 from scribe_operator.kinds.task.api.transcription import DECODING_RULES, ENGLISH_ONLY_RULES
@@ -22,14 +24,24 @@ from scribe_operator.kinds.task.api.transcription import DECODING_RULES, ENGLISH
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def test_checked_in_crd_is_current() -> None:
-    path = ROOT / CRD_PATH
-    assert path.exists(), f"{CRD_PATH} is missing: run `make manifests`"
-    assert path.read_text() == render_crd(), f"{CRD_PATH} is out of date: run `make manifests`"
+KINDS = pytest.mark.parametrize("api", [TASK_API, BATCH_API], ids=["task", "batch"])
+"""The structural and CEL-cost checks hold for both CRDs."""
 
 
-def test_rendered_yaml_round_trips() -> None:
-    assert yaml.safe_load(render_crd()) == build_crd()
+@KINDS
+def test_checked_in_crd_is_current(api: KindApi) -> None:
+    path = ROOT / api.crd_path
+    assert path.exists(), f"{api.crd_path} is missing: run `make manifests`"
+    assert path.read_text() == render_crd(api), f"{api.crd_path} is out of date: run `make manifests`"
+
+
+@KINDS
+def test_rendered_yaml_round_trips(api: KindApi) -> None:
+    assert yaml.safe_load(render_crd(api)) == build_crd(api)
+
+
+def task_schema() -> dict[str, Any]:
+    return openapi_schema(TASK_API)
 
 
 def nodes(node: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
@@ -42,13 +54,9 @@ def nodes(node: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
             yield from nodes(node[key], f"{path}[]")
 
 
-SCHEMAS = pytest.mark.parametrize("schema", [openapi_schema, batch_openapi_schema], ids=["task", "batch"])
-"""The structural and CEL-cost checks hold for both CRDs."""
-
-
-@SCHEMAS
-def test_schema_is_structural(schema: Callable[[], dict[str, Any]]) -> None:
-    for path, node in nodes(schema()):
+@KINDS
+def test_schema_is_structural(api: KindApi) -> None:
+    for path, node in nodes(openapi_schema(api)):
         int_or_string = node.get("x-kubernetes-int-or-string") is True
         assert "type" in node or int_or_string, f"{path} has no type"
         assert "$ref" not in node and "title" not in node and "uniqueItems" not in node, path
@@ -59,10 +67,10 @@ def test_schema_is_structural(schema: Callable[[], dict[str, Any]]) -> None:
             assert "properties" in node or "additionalProperties" in node, f"{path} would be pruned"
 
 
-@SCHEMAS
-def test_every_spec_string_list_and_map_is_bounded(schema: Callable[[], dict[str, Any]]) -> None:
+@KINDS
+def test_every_spec_string_list_and_map_is_bounded(api: KindApi) -> None:
     """CEL cost estimation of ``self == oldSelf`` needs bounds (the API server rejects costly rules)."""
-    for path, node in nodes(schema()["properties"]["spec"], ".spec"):
+    for path, node in nodes(openapi_schema(api)["properties"]["spec"], ".spec"):
         if node.get("type") == "string" and "enum" not in node:
             assert "maxLength" in node, f"{path} has no maxLength"
         if node.get("type") == "array":
@@ -72,14 +80,14 @@ def test_every_spec_string_list_and_map_is_bounded(schema: Callable[[], dict[str
 
 
 def test_cel_messages_name_their_field() -> None:
-    rules = [(p, r) for p, n in nodes(openapi_schema()) for r in n.get("x-kubernetes-validations", ())]
+    rules = [(p, r) for p, n in nodes(task_schema()) for r in n.get("x-kubernetes-validations", ())]
     assert {r["rule"] for _, r in rules} >= {"self == oldSelf"}
     # backoff, rules[], requests <= limits (cpu, memory, gpu), tolerations[] (3), spec; decoding, English-only, model
     assert len(rules) == 9 + len(DECODING_RULES) + len(ENGLISH_ONLY_RULES) + 1
     for path, rule in rules:
         field = path.rsplit(".", 1)[-1].removesuffix("[]")
         assert field in rule["message"], (path, rule)
-    spec_rules = openapi_schema()["properties"]["spec"]["x-kubernetes-validations"]
+    spec_rules = task_schema()["properties"]["spec"]["x-kubernetes-validations"]
     assert spec_rules == [
         {"rule": "self == oldSelf", "message": "spec is immutable; create a new TranscriptionTask"},
         *(r.to_schema() for r in ENGLISH_ONLY_RULES),
@@ -90,8 +98,8 @@ def test_pod_rules_guard_the_task_and_the_batch_template_alike() -> None:
     """requests <= limits (every resource a ResourceList names; an extended resource's request equal to its limit)
     and the toleration rules are checked at admission, for a task and for a batch's template, not only when the pod
     is created. Property names are spelled as CEL escapes them."""
-    task = openapi_schema()["properties"]["spec"]["properties"]
-    template = batch_openapi_schema()["properties"]["spec"]["properties"]["template"]["properties"]
+    task = task_schema()["properties"]["spec"]["properties"]
+    template = openapi_schema(BATCH_API)["properties"]["spec"]["properties"]["template"]["properties"]
     for spec in (task, template):
         rules = spec["resources"]["x-kubernetes-validations"]
         assert [r["message"] for r in rules] == [
@@ -117,14 +125,14 @@ def test_property_names_are_escaped_as_cel_spells_them(name: str, escaped: str) 
 
 
 def test_status_has_no_defaults_and_conditions_are_a_map() -> None:
-    status = openapi_schema()["properties"]["status"]
+    status = task_schema()["properties"]["status"]
     assert not [p for p, n in nodes(status) if "default" in n]
     conditions = status["properties"]["conditions"]
     assert conditions["x-kubernetes-list-type"] == "map" and conditions["x-kubernetes-list-map-keys"] == ["type"]
 
 
 def test_crd_shape() -> None:
-    crd = build_crd()
+    crd = build_crd(TASK_API)
     assert crd["metadata"]["name"] == "transcriptiontasks.scribe.dev"
     names = crd["spec"]["names"]
     assert (names["kind"], names["plural"], names["shortNames"], names["categories"]) == (
@@ -168,7 +176,7 @@ def is_within(part: Any, whole: Any) -> bool:
 
 def test_crd_defaults_agree_with_the_models() -> None:
     minimal = {"input": "s3://a12/k.wav"}
-    defaulted = apply_defaults(openapi_schema()["properties"]["spec"], minimal)
+    defaulted = apply_defaults(task_schema()["properties"]["spec"], minimal)
     assert set(defaulted) == {"input", "formats", "retryPolicy", "priority", "timeouts", "cache"}
     assert set(defaulted["retryPolicy"]["backoff"]) == {"initialSeconds", "factor", "maxSeconds", "jitter"}
     model = TranscriptionTaskSpec.model_validate(minimal)
@@ -180,7 +188,7 @@ def test_crd_defaults_agree_with_the_models() -> None:
     ("uri", "ok"), [("s3://audio/a.wav", True), ("s3://audio/", False), ("s3://Au/x", False), ("s3://a.b-c/x/y", True)]
 )
 def test_crd_pattern_agrees_with_the_model(uri: str, ok: bool) -> None:
-    pattern = openapi_schema()["properties"]["spec"]["properties"]["input"]["pattern"]
+    pattern = task_schema()["properties"]["spec"]["properties"]["input"]["pattern"]
     assert bool(re.search(pattern, uri)) is ok
     try:
         TranscriptionTaskSpec.model_validate({"input": uri})

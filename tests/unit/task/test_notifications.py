@@ -12,8 +12,9 @@ from prometheus_client import REGISTRY
 from pydantic import ValidationError
 from scribe_operator.api.notification import DeliveryState
 from scribe_operator.cli.render import notification_line
+from scribe_operator.codegen.crd import openapi_schema
 from scribe_operator.kinds.batch.core.reconcile import reconcile_batch
-from scribe_operator.kinds.task.api.crd import openapi_schema
+from scribe_operator.kinds.task.api.crd import TASK_API
 from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
 from scribe_operator.kinds.task.api.status import Phase
 from scribe_operator.kinds.task.core import CoreSettings
@@ -208,5 +209,5 @@ def test_a_bad_notification_is_refused_naming_the_field(notification: dict[str, 
     with pytest.raises(ValidationError) as refused:
         TranscriptionTaskSpec.model_validate({"input": "s3://audio/a.wav", "notification": notification})
     assert field in {".".join(str(p) for p in e["loc"]) for e in refused.value.errors()}
-    schema = openapi_schema()["properties"]["spec"]["properties"]["notification"]
+    schema = openapi_schema(TASK_API)["properties"]["spec"]["properties"]["notification"]
     assert schema["required"] == ["url", "secretRef"] and schema["properties"]["url"]["pattern"].startswith("^https?")

@@ -1,28 +1,29 @@
-"""Generated parts of the user docs: the field reference (from the CRD schema) and the failure taxonomy.
+"""The generated sections of the Markdown docs: each kind's field reference (from its CRD schema) and the failure
+taxonomy.
 
-``docs/api.md`` and ``docs/failure-taxonomy.md`` are hand-written around marked sections::
+The docs are hand-written around marked sections::
 
     <!-- BEGIN GENERATED: fields -->  ...  <!-- END GENERATED: fields -->
 
-``python -m scribe_operator.kinds.task.api.docs [--check] [ROOT]`` rewrites those sections (``make manifests``);
-with ``--check`` it only reports drift. A unit test runs the check.
+and only the text between a pair of markers is generated. A kind's spec and status fields go where its
+:attr:`~scribe_operator.api.kind.KindApi.fields_doc` says; the failure taxonomy goes to
+``docs/failure-taxonomy.md`` (:data:`TAXONOMY_SECTION`).
 """
 
 from __future__ import annotations
 
-import argparse
 import re
-import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
 from scribe_worker.taxonomy import TAXONOMY, Reason, Source
 
-from scribe_operator.kinds.task.api.crd import openapi_schema
+from scribe_operator.api.kind import DocSection, KindApi
+from scribe_operator.codegen.crd import openapi_schema
 
-API_DOC: Final = "docs/api.md"
-TAXONOMY_DOC: Final = "docs/failure-taxonomy.md"
+TAXONOMY_SECTION: Final = DocSection(doc="docs/failure-taxonomy.md", name="taxonomy")
 
 
 def _cell(text: object) -> str:
@@ -85,15 +86,15 @@ def _default(value: Any) -> str:
     return "{}" if value == {} else str(value)
 
 
-def _table(header: list[str], rows: Iterator[list[str]]) -> str:
+def _table(header: list[str], rows: Iterable[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
 
-def fields_reference() -> str:
-    """Markdown tables of every spec and status field."""
-    props = openapi_schema()["properties"]
+def fields_reference(api: KindApi) -> str:
+    """Markdown tables of every spec and status field of the kind."""
+    props = openapi_schema(api)["properties"]
     spec_root = {"properties": {"spec": props["spec"]}, "required": ["spec"]}
     spec = _table(["field", "type", "default", "validation", "description"], _rows(spec_root, ""))
     status_rows = (row[:2] + row[4:] for row in _rows({"properties": {"status": props["status"]}}, ""))
@@ -125,7 +126,13 @@ def _default_action(reason: Reason, retryable: bool) -> str:
     return "retry" if retryable else "permanent"
 
 
-SECTIONS: Final = {API_DOC: {"fields": fields_reference}, TAXONOMY_DOC: {"taxonomy": taxonomy_table}}
+def sections(kinds: Iterable[KindApi]) -> list[tuple[DocSection, Callable[[], str]]]:
+    """Every generated section with what fills it: the kinds' field references, then the taxonomy."""
+    out: list[tuple[DocSection, Callable[[], str]]] = [
+        (api.fields_doc, partial(fields_reference, api)) for api in kinds
+    ]
+    out.append((TAXONOMY_SECTION, taxonomy_table))
+    return out
 
 
 def fill(text: str, name: str, content: str) -> str:
@@ -136,32 +143,10 @@ def fill(text: str, name: str, content: str) -> str:
     return pattern.sub(lambda m: m.group(1) + content + m.group(2), text)
 
 
-def render(root: Path) -> dict[Path, str]:
-    """Every generated doc file's up-to-date text."""
-    out = {}
-    for doc, sections in SECTIONS.items():
-        path = root / doc
-        text = path.read_text()
-        for name, make in sections.items():
-            text = fill(text, name, make())
-        out[path] = text
+def render_docs(root: Path, kinds: Iterable[KindApi]) -> dict[Path, str]:
+    """Every doc file with generated sections, with its up-to-date text."""
+    out: dict[Path, str] = {}
+    for section, make in sections(kinds):
+        path = root / section.doc
+        out[path] = fill(out[path] if path in out else path.read_text(), section.name, make())
     return out
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--check", action="store_true", help="only report drift (exit 1)")
-    parser.add_argument("root", nargs="?", default=".", type=Path)
-    args = parser.parse_args(argv)
-    stale = [path for path, text in render(args.root).items() if path.read_text() != text]
-    if args.check:
-        for path in stale:
-            print(f"{path} is out of date: run `make manifests`", file=sys.stderr)
-        return 1 if stale else 0
-    for path, text in render(args.root).items():
-        path.write_text(text)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
