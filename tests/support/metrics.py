@@ -17,7 +17,7 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 @cache
 def operator_metrics() -> dict[str, str]:
-    """name -> type (counter, histogram, gauge) of every metric family the operator defines, read from runtime/metrics.py."""
+    """name -> type (counter, histogram, gauge) of every metric family runtime/metrics.py defines."""
     text = METRICS_SOURCE.read_text()
     found = re.findall(r'\b(Counter|Histogram|Gauge|GaugeMetricFamily|Summary)\(\s*"(\w+)"', text)
     metrics = {name: kind.removesuffix("MetricFamily").lower() for kind, name in found}
