@@ -1,1 +1,1 @@
-"""The TranscriptionBatch API: models, parsing, the CRD and the generated API reference."""
+"""The TranscriptionBatch API: models, names, parsing, and the kind description the CRD is generated from."""

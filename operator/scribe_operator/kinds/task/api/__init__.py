@@ -1,1 +1,1 @@
-"""The TranscriptionTask API: models, names, parsing, the CRD and the generated API reference."""
+"""The TranscriptionTask API: models, names, parsing, and the kind description the CRD is generated from."""
