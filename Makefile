@@ -121,7 +121,7 @@ N ?= 1000
 .PHONY: bench-scale
 bench-scale: cluster-up ## Scale benchmark on kwok nodes: N tasks vs N Jobs (make bench-scale N=1000; DOCS=1 updates docs/)
 	@$(BUILD) kwok >/dev/null
-	source $(CLUSTER_ENV) && $(PY) hack/benchscale.py --n $(N) $(if $(DOCS),--docs)
+	source $(CLUSTER_ENV) && $(PY) hack/benchscale --n $(N) $(if $(DOCS),--docs)
 
 .PHONY: bench-worker
 bench-worker: venv system-deps ## The worker's benchmarks only (no cluster): RTF and WER per decoding mode, overhead, long-audio memory

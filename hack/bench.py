@@ -4,7 +4,7 @@
 2. On the cluster KUBECONFIG names (the local one under `make bench`): Kubernetes API requests the operator makes per
    successful single-attempt task, by verb and resource (the budget is 4 writes: Secret, Pod, status on start,
    status on finish, plus deleting the Secret and the task's Events).
-3. The scale benchmark (hack/benchscale.py) at N = 1,000: tasks against Jobs on kwok nodes (docs/performance.md).
+3. The scale benchmark (hack/benchscale) at N = 1,000: tasks against Jobs on kwok nodes (docs/performance.md).
 4. The worker (hack/workerbench.py): real-time factor and word error rate per decoding mode, the worker's overhead
    over bare faster-whisper, and peak memory on long audio. `python hack/bench.py worker` runs only this section.
 """
@@ -15,7 +15,6 @@ import datetime as dt
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,8 @@ sys.path.insert(0, str(REPO))
 from scribe_operator.kinds.task.api.model import TranscriptionTask  # noqa: E402
 from scribe_operator.kinds.task.api.status import AttemptRecord, TaskStatus  # noqa: E402
 from scribe_operator.kinds.task.core import InputProbe, Observed, ObservedPod, reconcile  # noqa: E402
+
+from tests.support.processes import free_port, terminate  # noqa: E402
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
@@ -84,12 +85,6 @@ def bench_core(n: int = 2000) -> None:
     print(f"core.status_bytes_per_task_with_20_attempts {size / len(statuses):.0f}")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _kubectl(*args: str, stdin: str | None = None) -> str:
     return subprocess.run(["kubectl", *args], input=stdin, text=True, capture_output=True, check=True).stdout
 
@@ -116,7 +111,7 @@ def bench_api(tasks: int = 3) -> None:
     ns = f"bench-{uuid.uuid4().hex[:6]}"
     _kubectl("apply", "--server-side", "-f", str(REPO / "crds"))
     _kubectl("create", "namespace", ns)
-    health, metrics = _free_port(), _free_port()
+    health, metrics = free_port(), free_port()
     env = {
         **os.environ, "SCRIBE_NAMESPACES": ns, "SCRIBE_HEALTH_PORT": str(health), "SCRIBE_METRICS_PORT": str(metrics),
         "SCRIBE_S3_ADDRESSING_STYLE": "path", "SCRIBE_LOG_FORMAT": "text",
@@ -146,8 +141,7 @@ def bench_api(tasks: int = 3) -> None:
         time.sleep(1)  # let the last events and secret deletions land before reading the counters
         counts = _metrics(metrics)
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        terminate(proc, grace=30)
         log.close()
         _kubectl("delete", "namespace", ns, "--wait=false")
     writes = {k: v for k, v in counts.items() if k[0] in ("create", "patch", "delete", "update")}
@@ -161,7 +155,7 @@ def bench_api(tasks: int = 3) -> None:
 
 
 if __name__ == "__main__":
-    from benchscale import main as bench_scale  # hack/ is on sys.path when this file runs as a script
+    from benchscale import main as bench_scale  # hack/benchscale: hack/ is on sys.path when this file runs as a script
     from workerbench import bench_worker
 
     if sys.argv[1:] == ["worker"]:

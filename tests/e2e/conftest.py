@@ -18,7 +18,6 @@ import hashlib
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -36,6 +35,8 @@ from lightkube.resources.core_v1 import Namespace
 from tests.fixtures.speech import FOX, speech_wav
 from tests.support.fixtures import delete_namespace
 from tests.support.helm import helm_binary
+from tests.support.processes import free_port as _free_port
+from tests.support.processes import terminate
 from tests.support.s3 import S3Settings
 from tests.support.wait import wait_for
 
@@ -57,12 +58,6 @@ _LOG_OFFSET = pytest.StashKey[int]()
 
 
 # --- the operator -----------------------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Operator:
@@ -126,12 +121,7 @@ class Operator:
     def stop(self) -> None:
         """Graceful stop (SIGTERM), SIGKILL if it does not exit in time."""
         if self.process is not None and self.running:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+            terminate(self.process, grace=20)
         self._close_log()
 
     @property

@@ -1,4 +1,4 @@
-"""The scale benchmark (hack/benchscale.py, `make bench-scale`) runs end to end at N = 50, so it cannot rot.
+"""The scale benchmark (hack/benchscale, `make bench-scale`) runs end to end at N = 50, so it cannot rot.
 
 Its numbers are not checked (a benchmark prints them; this machine's speed is no test's business). What is checked is
 what it must get right to mean anything: every task and Job reached a terminal state, the failure mix came out as
@@ -25,7 +25,7 @@ def test_the_scale_benchmark_runs_every_phase_at_n_50() -> None:
     if not os.environ.get("KUBECONFIG"):
         pytest.fail("KUBECONFIG is not set: run `make cluster-up` and `source .cluster/env`")
     run = subprocess.run(
-        [sys.executable, str(REPO / "hack" / "benchscale.py"), "--n", "50", "--own-namespaces"],
+        [sys.executable, str(REPO / "hack" / "benchscale"), "--n", "50", "--own-namespaces"],
         capture_output=True, text=True, timeout=540, cwd=REPO, check=False,
     )  # fmt: skip
     assert run.returncode == 0, f"the benchmark failed (exit {run.returncode}):\n{run.stdout}\n{run.stderr[-4000:]}"
