@@ -6,26 +6,15 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
-from scribe_operator.api import (
-    Format,
-    Phase,
-    TaskStatus,
-    TranscriptionTask,
-    TranscriptionTaskSpec,
-    ValidationProblem,
-    effective_formats,
-    label_value,
-    output_prefix,
-    output_uris,
-    parse_spec,
-    parse_status,
-    parse_task,
-    pod_name,
-    secret_name,
-    to_json,
-)
+from scribe_operator.api.meta import to_json
 from scribe_operator.api.quantity import format_mebibytes, memory_bytes, parse_quantity
 from scribe_operator.api.s3 import parse_s3_uri, strip_extension
+from scribe_operator.kinds.task.api.model import TranscriptionTask
+from scribe_operator.kinds.task.api.names import label_value, pod_name, secret_name
+from scribe_operator.kinds.task.api.outputs import effective_formats, output_prefix, output_uris
+from scribe_operator.kinds.task.api.parse import ValidationProblem, parse_spec, parse_status, parse_task
+from scribe_operator.kinds.task.api.spec import Format, TranscriptionTaskSpec
+from scribe_operator.kinds.task.api.status import Phase, TaskStatus
 
 INPUT = "s3://audio/talks/interview-42.wav"
 
