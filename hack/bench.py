@@ -32,7 +32,8 @@ sys.path.insert(0, str(REPO))
 
 from scribe_operator.kinds.task.api.model import TranscriptionTask  # noqa: E402
 from scribe_operator.kinds.task.api.status import AttemptRecord, TaskStatus  # noqa: E402
-from scribe_operator.kinds.task.core import InputProbe, Observed, ObservedPod, reconcile  # noqa: E402
+from scribe_operator.kinds.task.core.observed import InputProbe, Observed, ObservedPod  # noqa: E402
+from scribe_operator.kinds.task.core.reconcile import reconcile  # noqa: E402
 
 from tests.support.processes import free_port, terminate  # noqa: E402
 

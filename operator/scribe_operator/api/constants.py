@@ -13,6 +13,10 @@ SHORT_NAMES: Final = ("tt",)
 CATEGORIES: Final = ("scribe",)
 CRD_NAME: Final = f"{PLURAL}.{GROUP}"
 
+OPERATOR_LABELS: Final = {"app.kubernetes.io/managed-by": "scribe-operator"}
+"""On every object the operator creates."""
+WORKER_LABELS: Final = {"app.kubernetes.io/name": "scribe-worker", **OPERATOR_LABELS}
+"""On the worker's objects: attempt pods and secrets, the worker account."""
 LABEL_TASK: Final = f"{GROUP}/task"
 """On attempt pods and secrets: the owning task's name (see :func:`~.kinds.task.api.names.label_value`)."""
 LABEL_ATTEMPT: Final = f"{GROUP}/attempt"

@@ -10,6 +10,9 @@ from pydantic import BaseModel, Field
 
 from scribe_operator.api.base import ApiModel
 
+ObjectKey = tuple[str, str]
+"""(namespace, name) of a namespaced object: what a controller keys its state by."""
+
 
 class ObjectMeta(ApiModel):
     """The parts of metadata the operator reads."""
@@ -23,6 +26,11 @@ class ObjectMeta(ApiModel):
     annotations: dict[str, str] = Field(default_factory=dict)
     creation_timestamp: datetime | None = None
     deletion_timestamp: datetime | None = None
+
+    @property
+    def key(self) -> ObjectKey:
+        """(namespace, name); an unset namespace is the empty string."""
+        return (self.namespace or "", self.name)
 
 
 class Condition(ApiModel):

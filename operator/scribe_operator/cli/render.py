@@ -16,8 +16,8 @@ from scribe_operator.api.constants import API_VERSION, KIND
 from scribe_operator.api.meta import to_json
 from scribe_operator.api.notification import NotificationStatus
 from scribe_operator.cli.tasks import TaskView
+from scribe_operator.kernel.raw import parse_time
 from scribe_operator.kinds.task.api.status import AttemptRecord, Usage
-from scribe_operator.kinds.task.core.observed import parse_time
 
 NONE: Final = "<none>"
 RESOURCE: Final = "transcriptiontask.scribe.dev"

@@ -13,11 +13,11 @@ from typing import Any
 from scribe_worker.taxonomy import Reason
 
 from scribe_operator.api.constants import DEAD_LETTER_VALUE, LABEL_DEAD_LETTER
+from scribe_operator.kernel.raw import parse_time
 from scribe_operator.kinds.task.api.parse import ValidationProblem, parse_spec, parse_status
 from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
 from scribe_operator.kinds.task.api.status import AttemptRecord, Phase, TaskStatus
 from scribe_operator.kinds.task.core.conditions import FAILED
-from scribe_operator.kinds.task.core.observed import parse_time
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import httpx2
 
 from scribe_operator.api.notification import Notification
-from scribe_operator.kinds.task.core.notify import NotificationResult
+from scribe_operator.kernel.notify import NotificationResult
 from scribe_operator.runtime.kube.effects import KubeEffects
 
 CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"

@@ -11,9 +11,9 @@ from typing import Literal, Self
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from scribe_operator.kinds.task.core import CoreSettings
+from scribe_operator.kernel.notify import NotificationSettings
 from scribe_operator.kinds.task.core.breaker import BreakerSettings
-from scribe_operator.kinds.task.core.notify import NotificationSettings
+from scribe_operator.kinds.task.core.settings import CoreSettings
 
 DEFAULT_WORKER_IMAGE = "ghcr.io/scribe-operator/scribe-worker:0.1.0"
 

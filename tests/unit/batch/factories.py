@@ -6,24 +6,16 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from scribe_operator.kernel.events import EmitEvent
 from scribe_operator.kinds.batch.api.model import TranscriptionBatch
 from scribe_operator.kinds.batch.api.names import child_name
 from scribe_operator.kinds.batch.api.spec import TranscriptionBatchSpec
 from scribe_operator.kinds.batch.api.status import BatchStatus
-from scribe_operator.kinds.batch.core.observed import ObservedChild
-from scribe_operator.kinds.batch.core.reconcile import (
-    BatchPlan,
-    BatchSettings,
-    CreateChild,
-    DeleteChild,
-    ExpandPrefix,
-    Expansion,
-    SummaryResult,
-    WriteSummary,
-    reconcile_batch,
-)
+from scribe_operator.kinds.batch.core.observed import BatchObserved, Expansion, ObservedChild, SummaryResult
+from scribe_operator.kinds.batch.core.plan import BatchPlan, CreateChild, DeleteChild, ExpandPrefix, WriteSummary
+from scribe_operator.kinds.batch.core.reconcile import reconcile_batch
+from scribe_operator.kinds.batch.core.settings import BatchSettings
 from scribe_operator.kinds.task.api.status import Phase
-from scribe_operator.kinds.task.core.plan import EmitEvent
 
 T0 = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
 UID = "batch-uid-1"
@@ -93,7 +85,9 @@ class BatchCluster:
         status = None
         plan = BatchPlan()
         for _ in range(4):
-            plan = reconcile_batch(self.batch, tuple(self.children.values()), self.now, self.settings, **extras)
+            plan = reconcile_batch(
+                self.batch, BatchObserved(tuple(self.children.values()), **extras), self.now, self.settings
+            )
             self.plans.append(plan)
             actions.extend(plan.actions)
             status = plan.status or status

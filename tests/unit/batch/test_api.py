@@ -28,7 +28,7 @@ from scribe_operator.kinds.batch.api.spec import (
 from scribe_operator.kinds.batch.api.status import BatchStatus
 from scribe_operator.kinds.batch.controller import child_manifest, prefix_filter
 from scribe_operator.kinds.batch.core.observed import ObservedChild, owner_batch
-from scribe_operator.kinds.batch.core.reconcile import CreateChild
+from scribe_operator.kinds.batch.core.plan import CreateChild
 from scribe_operator.kinds.task.api.crd import TASK_API
 from scribe_operator.kinds.task.api.parse import ValidationProblem
 from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec

@@ -9,14 +9,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from scribe_operator.api.meta import to_json
+from scribe_operator.kernel.events import EmitEvent
 from scribe_operator.kinds.batch.api.model import TranscriptionBatch
 from scribe_operator.kinds.batch.api.status import BatchStatus
 from scribe_operator.kinds.batch.controller import BatchController, BatchEffects
-from scribe_operator.kinds.batch.core.observed import ObservedChild
-from scribe_operator.kinds.batch.core.reconcile import Expansion, SummaryResult
+from scribe_operator.kinds.batch.core.observed import Expansion, ObservedChild, SummaryResult
 from scribe_operator.kinds.batch.storage import BatchStorage
 from scribe_operator.kinds.task.api.status import Phase
-from scribe_operator.kinds.task.core.plan import EmitEvent
 from scribe_operator.runtime.kube.effects import Conflict
 
 from tests.unit.batch.factories import T0, UID, inputs

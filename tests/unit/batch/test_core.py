@@ -9,14 +9,10 @@ from typing import Any
 import pytest
 from scribe_operator.kinds.batch.api.names import child_name
 from scribe_operator.kinds.batch.api.status import BatchPhase, BatchStatus, FailedInput
-from scribe_operator.kinds.batch.core.reconcile import (
-    BatchSettings,
-    CreateChild,
-    ExpandPrefix,
-    Expansion,
-    SummaryResult,
-    reconcile_batch,
-)
+from scribe_operator.kinds.batch.core.observed import BatchObserved, Expansion, SummaryResult
+from scribe_operator.kinds.batch.core.plan import CreateChild, ExpandPrefix
+from scribe_operator.kinds.batch.core.reconcile import reconcile_batch
+from scribe_operator.kinds.batch.core.settings import BatchSettings
 from scribe_operator.kinds.task.api.status import Phase
 
 from tests.unit.batch.factories import (
@@ -42,7 +38,7 @@ def conditions(status: BatchStatus) -> dict[str, tuple[str, str | None]]:
 
 def test_a_new_batch_starts_creates_every_child_and_waits_for_its_deadline() -> None:
     batch = make_batch(n=3, deadline={"perItemSeconds": 100, "bufferSeconds": 50})
-    plan = reconcile_batch(batch, (), T0)
+    plan = reconcile_batch(batch, BatchObserved(), T0)
     assert plan.status is not None
     st = plan.status
     assert st.phase is BatchPhase.RUNNING
@@ -63,7 +59,7 @@ def test_children_get_the_template_their_input_and_an_output_under_the_prefix() 
         outputPrefix="s3://out/run-1/",
         template={"language": "en", "formats": ["srt"], "retryPolicy": {"maxRetries": 1}},
     )
-    plan = reconcile_batch(batch, (), T0)
+    plan = reconcile_batch(batch, BatchObserved(), T0)
     specs = [a.spec for a in plan.of(CreateChild)]
     assert [s.input for s in specs] == inputs(2)
     assert [s.output for s in specs] == ["s3://out/run-1/0-call-0/", "s3://out/run-1/1-call-1/"]
@@ -72,7 +68,7 @@ def test_children_get_the_template_their_input_and_an_output_under_the_prefix() 
 
 
 def test_explicit_deadline_seconds_override_the_estimate() -> None:
-    plan = reconcile_batch(make_batch(n=50, deadline={"seconds": 30, "perItemSeconds": 1000}), (), T0)
+    plan = reconcile_batch(make_batch(n=50, deadline={"seconds": 30, "perItemSeconds": 1000}), BatchObserved(), T0)
     assert plan.status is not None and plan.status.deadline_at == T0 + timedelta(seconds=30)
 
 
@@ -94,21 +90,21 @@ def test_parallelism_limits_unfinished_children() -> None:
 
 def test_creates_per_pass_are_capped_and_the_rest_follow_soon() -> None:
     settings = BatchSettings(max_creates_per_pass=2)
-    plan = reconcile_batch(make_batch(n=5), (), T0, settings)
+    plan = reconcile_batch(make_batch(n=5), BatchObserved(), T0, settings)
     assert creates(plan) == [0, 1]
     assert plan.requeue_after == settings.create_requeue_seconds
     # the watch has not shown children 0 and 1 yet: asking again is harmless (AlreadyExists) and the same
-    assert creates(reconcile_batch(plan.apply(make_batch(n=5)), (), T0, settings)) == [0, 1]
+    assert creates(reconcile_batch(plan.apply(make_batch(n=5)), BatchObserved(), T0, settings)) == [0, 1]
     observed = (child(0), child(1))
-    assert creates(reconcile_batch(plan.apply(make_batch(n=5)), observed, T0, settings)) == [2, 3]
+    assert creates(reconcile_batch(plan.apply(make_batch(n=5)), BatchObserved(observed), T0, settings)) == [2, 3]
 
 
 def test_the_same_observation_gives_the_same_plan_and_a_written_plan_changes_nothing() -> None:
     batch = make_batch(n=3)
     seen = (child(0, Phase.RUNNING), child(1, Phase.SUCCEEDED), child(2, Phase.RETRYING))
-    first = reconcile_batch(batch, seen, T0)
-    assert first == reconcile_batch(batch, seen, T0)
-    again = reconcile_batch(first.apply(batch), seen, T0 + timedelta(seconds=5))
+    first = reconcile_batch(batch, BatchObserved(seen), T0)
+    assert first == reconcile_batch(batch, BatchObserved(seen), T0)
+    again = reconcile_batch(first.apply(batch), BatchObserved(seen), T0 + timedelta(seconds=5))
     assert again.status is None and not again.actions
 
 
@@ -124,7 +120,7 @@ def test_counts_follow_child_phases() -> None:
         child(4, Phase.SUCCEEDED),
         child(5, Phase.DEAD, reason="InvalidAudio", message="cannot decode"),
     )
-    plan = reconcile_batch(make_batch(n=7), seen, T0)
+    plan = reconcile_batch(make_batch(n=7), BatchObserved(seen), T0)
     assert plan.status is not None
     c = plan.status.counts
     assert (c.total, c.pending, c.running, c.retrying, c.succeeded, c.dead) == (7, 3, 1, 1, 1, 1)
@@ -203,10 +199,10 @@ def test_a_child_deleted_by_someone_fails_its_input_and_is_not_recreated() -> No
 
 
 def test_a_child_being_deleted_before_it_finished_counts_as_deleted() -> None:
-    plan = reconcile_batch(make_batch(n=1), (child(0, Phase.RUNNING, deleting=True),), T0)
+    plan = reconcile_batch(make_batch(n=1), BatchObserved((child(0, Phase.RUNNING, deleting=True),)), T0)
     assert plan.status is not None and plan.status.phase is BatchPhase.COMPLETED_WITH_FAILURES
     assert plan.status.failed[0].reason == "ChildDeleted"
-    done = reconcile_batch(make_batch(n=1), (child(0, Phase.SUCCEEDED, deleting=True),), T0)
+    done = reconcile_batch(make_batch(n=1), BatchObserved((child(0, Phase.SUCCEEDED, deleting=True),)), T0)
     assert done.status is not None and done.status.phase is BatchPhase.SUCCEEDED
 
 
@@ -258,14 +254,14 @@ def test_children_of_another_owner_or_unexpected_names_are_ignored() -> None:
         child(1, Phase.SUCCEEDED, batch="other"),
         child(7, Phase.SUCCEEDED),  # beyond the inputs
     )
-    plan = reconcile_batch(make_batch(n=2), seen, T0)
+    plan = reconcile_batch(make_batch(n=2), BatchObserved(seen), T0)
     assert plan.status is not None and plan.status.counts.succeeded == 0
     assert creates(plan) == [0, 1]
 
 
 def test_children_created_before_a_crash_are_adopted_not_duplicated() -> None:
     # status never recorded them (the operator died after creating them); the watch shows them after the restart
-    plan = reconcile_batch(make_batch(n=4), (child(0), child(1), child(2)), T0)
+    plan = reconcile_batch(make_batch(n=4), BatchObserved((child(0), child(1), child(2))), T0)
     assert creates(plan) == [3]
     assert plan.status is not None and plan.status.created == 3
 
@@ -341,7 +337,7 @@ def prefix_batch(**spec: Any) -> BatchCluster:
 
 def test_a_prefix_is_expanded_once_into_status_inputs() -> None:
     cluster = prefix_batch()
-    first = reconcile_batch(cluster.batch, (), T0)
+    first = reconcile_batch(cluster.batch, BatchObserved(), T0)
     assert first.actions == (ExpandPrefix("s3://audio/calls/"),)
     assert first.status is not None and first.status.phase is BatchPhase.PENDING
     cluster.reconcile()
@@ -461,9 +457,9 @@ def test_summary_result_for_another_uri_is_ignored() -> None:
     cluster = BatchCluster(make_batch(n=1, outputPrefix="s3://out/"))
     cluster.reconcile()
     cluster.set(0, Phase.SUCCEEDED)
-    plan = reconcile_batch(cluster.batch, tuple(cluster.children.values()), T0)
+    plan = reconcile_batch(cluster.batch, BatchObserved(tuple(cluster.children.values())), T0)
     batch = plan.apply(cluster.batch)
-    again = reconcile_batch(batch, (), T0, summary=SummaryResult("s3://elsewhere/summary.json"))
+    again = reconcile_batch(batch, BatchObserved(summary=SummaryResult("s3://elsewhere/summary.json")), T0)
     assert again.status is None or again.status.summary is None
 
 
@@ -473,7 +469,7 @@ def test_summary_result_for_another_uri_is_ignored() -> None:
 def test_a_batch_being_deleted_gets_an_empty_plan() -> None:
     batch = make_batch(n=2)
     batch = batch.model_copy(update={"metadata": batch.metadata.model_copy(update={"deletion_timestamp": T0})})
-    plan = reconcile_batch(batch, (child(0, Phase.RUNNING),), T0 + timedelta(days=9))
+    plan = reconcile_batch(batch, BatchObserved((child(0, Phase.RUNNING),)), T0 + timedelta(days=9))
     assert plan.status is None and not plan.actions and plan.requeue_after is None
 
 
@@ -485,7 +481,9 @@ def test_a_terminal_batch_ignores_its_children() -> None:
     final = cluster.status
     assert final.terminal
     for phase in (Phase.RUNNING, Phase.SUCCEEDED, Phase.DEAD):
-        plan = reconcile_batch(cluster.batch, (child(0, phase), child(1, phase)), cluster.now + timedelta(hours=1))
+        plan = reconcile_batch(
+            cluster.batch, BatchObserved((child(0, phase), child(1, phase))), cluster.now + timedelta(hours=1)
+        )
         assert plan.status is None and not plan.actions and plan.requeue_after is None
 
 
@@ -506,7 +504,7 @@ def test_conditions_keep_their_transition_time_while_unchanged() -> None:
 
 def test_child_names_are_deterministic_and_short() -> None:
     long_batch = "b" * 200
-    plan = reconcile_batch(make_batch(name=long_batch, n=2), (), T0)
+    plan = reconcile_batch(make_batch(name=long_batch, n=2), BatchObserved(), T0)
     names = [a.name for a in plan.of(CreateChild)]
     assert names == [child_name(long_batch, 0), child_name(long_batch, 1)]
     assert all(len(n) <= 63 for n in names) and len(set(names)) == 2

@@ -14,18 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scribe_operator.kinds.batch.api.model import TranscriptionBatch
 from scribe_operator.kinds.batch.api.status import BatchStatus
-from scribe_operator.kinds.batch.core.observed import ObservedChild
-from scribe_operator.kinds.batch.core.reconcile import (
-    BatchPlan,
-    BatchSettings,
-    CreateChild,
-    DeleteChild,
-    ExpandPrefix,
-    Expansion,
-    SummaryResult,
-    WriteSummary,
-    reconcile_batch,
-)
+from scribe_operator.kinds.batch.core.observed import BatchObserved, Expansion, ObservedChild, SummaryResult
+from scribe_operator.kinds.batch.core.plan import BatchPlan, CreateChild, DeleteChild, ExpandPrefix, WriteSummary
+from scribe_operator.kinds.batch.core.reconcile import reconcile_batch
+from scribe_operator.kinds.batch.core.settings import BatchSettings
 from scribe_operator.kinds.task.api.status import Phase
 
 from tests.unit.batch.factories import T0, inputs, make_batch
@@ -56,8 +48,10 @@ class Sim:
         for _ in range(4):
             children = tuple(self.visible.values())
             self.observed_once.update(c.index for c in children)  # the batch has seen them: never created again
-            plan = reconcile_batch(self.batch, children, self.now, SETTINGS, **extras)
-            assert plan == reconcile_batch(self.batch, children, self.now, SETTINGS, **extras), "not deterministic"
+            plan = reconcile_batch(self.batch, BatchObserved(children, **extras), self.now, SETTINGS)
+            assert plan == reconcile_batch(self.batch, BatchObserved(children, **extras), self.now, SETTINGS), (
+                "not deterministic"
+            )
             self.check(plan)
             self.batch = plan.apply(self.batch)
             extras = self.act(plan)
@@ -249,5 +243,5 @@ def test_after_the_end_plans_are_empty(
     for _ in range(SETTINGS.max_summary_attempts + 1):
         sim.now += timedelta(hours=1)
         sim.reconcile()
-    plan = reconcile_batch(sim.batch, tuple(sim.visible.values()), sim.now + timedelta(days=1), SETTINGS)
+    plan = reconcile_batch(sim.batch, BatchObserved(tuple(sim.visible.values())), sim.now + timedelta(days=1), SETTINGS)
     assert plan.status is None and not plan.actions and plan.requeue_after is None

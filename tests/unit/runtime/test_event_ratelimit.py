@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from prometheus_client import REGISTRY
+from scribe_operator.kernel.events import EmitEvent
 from scribe_operator.kinds.task.api.model import TranscriptionTask
-from scribe_operator.kinds.task.core.plan import EmitEvent
 from scribe_operator.runtime.kube.effects import KubeEffects
 from scribe_operator.runtime.kube.ratelimit import (
     OBJECT_BURST,

@@ -7,28 +7,30 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scribe_operator.api.constants import ANNOTATION_REQUEUE, ANNOTATION_REQUEUE_RESET_ATTEMPTS
+from scribe_operator.kernel.events import EmitEvent
 from scribe_operator.kinds.task.api.model import TranscriptionTask
 from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
 from scribe_operator.kinds.task.api.status import Phase, TaskStatus
-from scribe_operator.kinds.task.core import (
+from scribe_operator.kinds.task.core.observed import (
     CapacityVerdict,
-    CheckCapacity,
     CircuitHold,
-    ConfirmPod,
-    CoreSettings,
-    DeletePod,
-    EmitEvent,
     InputProbe,
-    LaunchAttempt,
     LaunchError,
     Observed,
     ObservedPod,
-    Plan,
     PodCheck,
+)
+from scribe_operator.kinds.task.core.plan import (
+    CheckCapacity,
+    ConfirmPod,
+    DeletePod,
+    LaunchAttempt,
+    Plan,
     ProbeInput,
     ProbeOutput,
-    reconcile,
 )
+from scribe_operator.kinds.task.core.reconcile import reconcile
+from scribe_operator.kinds.task.core.settings import CoreSettings
 
 T0 = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
 MIB = 2**20

@@ -8,15 +8,10 @@ from hypothesis import strategies as st
 from scribe_operator.kinds.task.api.retry import Backoff
 from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
 from scribe_operator.kinds.task.api.status import AttemptRecord
-from scribe_operator.kinds.task.core import (
-    CoreSettings,
-    attempt_deadline,
-    backoff_delay,
-    base_delay,
-    memory_limit,
-    url_ttl,
-)
-from scribe_operator.kinds.task.core.backoff import jitter_fraction
+from scribe_operator.kinds.task.core.backoff import backoff_delay, base_delay, jitter_fraction
+from scribe_operator.kinds.task.core.deadline import attempt_deadline, url_ttl
+from scribe_operator.kinds.task.core.memory import memory_limit
+from scribe_operator.kinds.task.core.settings import CoreSettings
 
 from tests.unit.task.factories import MIB
 

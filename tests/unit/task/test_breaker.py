@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scribe_operator.kinds.task.api.status import AttemptRecord, Phase, TaskStatus
-from scribe_operator.kinds.task.core import CircuitHold, Observed, reconcile
 from scribe_operator.kinds.task.core.breaker import (
     TRIPPING_REASONS,
     Breaker,
@@ -18,6 +17,8 @@ from scribe_operator.kinds.task.core.breaker import (
     BreakerState,
     failures_between,
 )
+from scribe_operator.kinds.task.core.observed import CircuitHold, Observed
+from scribe_operator.kinds.task.core.reconcile import reconcile
 
 from tests.unit.task.factories import T0, Cluster, events, launches, make_task, phase
 

@@ -9,17 +9,11 @@ from datetime import timedelta
 import pytest
 from scribe_operator.kinds.task.api.status import Phase, TaskStatus
 from scribe_operator.kinds.task.capacity import CapacityTracker, WaitQueue
-from scribe_operator.kinds.task.core import (
-    CapacityVerdict,
-    CheckCapacity,
-    CircuitHold,
-    CoreSettings,
-    InputProbe,
-    Observed,
-    ProbeInput,
-    reconcile,
-)
-from scribe_operator.kinds.task.core.capacity import Limits, Usage, Waiting, admitted, verdict, waiting_entry
+from scribe_operator.kinds.task.core.capacity import Limits, RunningAttempts, Waiting, admitted, verdict, waiting_entry
+from scribe_operator.kinds.task.core.observed import CapacityVerdict, CircuitHold, InputProbe, Observed
+from scribe_operator.kinds.task.core.plan import CheckCapacity, ProbeInput
+from scribe_operator.kinds.task.core.reconcile import reconcile
+from scribe_operator.kinds.task.core.settings import CoreSettings
 
 from tests.unit.task.factories import T0, Cluster, events, launches, make_pod, make_task, phase
 
@@ -47,19 +41,19 @@ def in_order(*entries: Waiting) -> list[Waiting]:
 def test_slots_go_by_priority_then_age_then_name() -> None:
     queue = in_order(w("new", age=1), w("old", age=9), w("urgent", priority=5), w("b", age=5), w("a", age=5))
     assert [e.name for e in queue] == ["urgent", "old", "a", "b", "new"]
-    got = admitted(queue, Usage(1, {"media": 1}), Limits(total=4), T0)
+    got = admitted(queue, RunningAttempts(1, {"media": 1}), Limits(total=4), T0)
     assert [e.name for e in got] == ["urgent", "old", "a"]
 
 
 def test_unlimited_admits_everyone_and_full_admits_no_one() -> None:
     queue = in_order(w("a"), w("b"))
-    assert len(list(admitted(queue, Usage(100, {"media": 100}), Limits(), T0))) == 2
-    assert not list(admitted(queue, Usage(3, {"media": 3}), Limits(total=3), T0))
+    assert len(list(admitted(queue, RunningAttempts(100, {"media": 100}), Limits(), T0))) == 2
+    assert not list(admitted(queue, RunningAttempts(3, {"media": 3}), Limits(total=3), T0))
 
 
 def test_a_full_namespace_does_not_block_other_namespaces() -> None:
     queue = in_order(w("a1", "a", age=9), w("a2", "a", age=8), w("b1", "b", age=1))
-    usage = Usage(1, {"a": 1})
+    usage = RunningAttempts(1, {"a": 1})
     got = admitted(queue, usage, Limits(total=5, per_namespace=1), T0)
     assert [e.key for e in got] == [("b", "b1")]
     assert verdict(w("b1", "b", age=1), queue, usage, Limits(total=5, per_namespace=1), T0).admitted
@@ -69,8 +63,10 @@ def test_a_full_namespace_does_not_block_other_namespaces() -> None:
 
 def test_retries_not_due_yet_keep_no_place() -> None:
     queue = in_order(w("retrying", age=9, due_in=30), w("queued", age=1))
-    assert [e.name for e in admitted(queue, Usage(), Limits(total=1), T0)] == ["queued"]
-    assert [e.name for e in admitted(queue, Usage(), Limits(total=1), T0 + timedelta(seconds=30))] == ["retrying"]
+    assert [e.name for e in admitted(queue, RunningAttempts(), Limits(total=1), T0)] == ["queued"]
+    assert [e.name for e in admitted(queue, RunningAttempts(), Limits(total=1), T0 + timedelta(seconds=30))] == [
+        "retrying"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -85,7 +81,7 @@ def test_retries_not_due_yet_keep_no_place() -> None:
 )  # fmt: skip
 def test_verdict_for_a_task_and_why(target: Waiting, running: int, expected: CapacityVerdict) -> None:
     queue = in_order(w("first", age=9), w("second", age=5), w("third", age=1))
-    assert verdict(target, queue, Usage(running, {"media": running}), Limits(total=3), T0) == expected
+    assert verdict(target, queue, RunningAttempts(running, {"media": running}), Limits(total=3), T0) == expected
 
 
 @pytest.mark.parametrize(
@@ -196,15 +192,15 @@ def test_running_attempts_are_counted_from_pods_not_terminated() -> None:
         (("other", "d"), make_pod(2, "Failed", task="d")),
         (("other", "e"), replace(make_pod(1, "Running", task="e"), deleting=True)),  # still running until gone
     ]
-    assert tracker(pods).usage(T0) == Usage(3, {"media": 2, "other": 1})
+    assert tracker(pods).usage(T0) == RunningAttempts(3, {"media": 2, "other": 1})
 
 
 def test_a_pod_deleted_past_its_grace_period_holds_no_slot() -> None:
     """Its node hung or vanished: the object stays Terminating, but a kubelet would have killed it by now."""
     ending = replace(make_pod(1, "Running", task="a"), deleting=True, delete_by=T0 + timedelta(seconds=30))
     t = tracker([(("media", "a"), ending)])
-    assert t.usage(T0 + timedelta(seconds=29)) == Usage(1, {"media": 1})
-    assert t.usage(T0 + timedelta(seconds=30)) == Usage(0, {})
+    assert t.usage(T0 + timedelta(seconds=29)) == RunningAttempts(1, {"media": 1})
+    assert t.usage(T0 + timedelta(seconds=30)) == RunningAttempts(0, {})
 
 
 def test_a_reservation_holds_the_slot_until_the_pod_is_seen() -> None:
@@ -219,7 +215,7 @@ def test_a_reservation_holds_the_slot_until_the_pod_is_seen() -> None:
     assert not t.request(w("b", age=5), "b-a1", T0).admitted
     assert t.admitted(T0) == []
     pods.append((("media", "a"), make_pod(1, "Pending", task="a")))
-    assert t.usage(T0) == Usage(1, {"media": 1})  # the pod, counted once
+    assert t.usage(T0) == RunningAttempts(1, {"media": 1})  # the pod, counted once
     pods[0] = (("media", "a"), make_pod(1, "Succeeded", task="a"))
     assert t.admitted(T0) == [("media", "b")]
     assert t.request(w("b", age=5), "b-a1", T0).admitted

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from scribe_operator.kinds.task.api.retry import RetryRule
 from scribe_operator.kinds.task.api.status import Phase
-from scribe_operator.kinds.task.core import InputProbe, LaunchError, Outcome
 from scribe_operator.kinds.task.core.classify import (
+    AttemptOutcome,
     apply_rules,
     classify_pending,
     classify_terminated,
@@ -25,6 +25,7 @@ from scribe_operator.kinds.task.core.classify import (
     probe_failed,
     stalled,
 )
+from scribe_operator.kinds.task.core.observed import InputProbe, LaunchError
 from scribe_worker.taxonomy import BY_EXIT_CODE, BY_REASON, TAXONOMY, Reason, Source
 
 from tests.unit.task.factories import T0, Cluster, make_pod, make_task, phase
@@ -39,14 +40,14 @@ def message(reason: str, retryable: bool | None = None, text: str = "detail") ->
     return json.dumps(body)
 
 
-def refused(code: int, message: str) -> Outcome:
+def refused(code: int, message: str) -> AttemptOutcome:
     error = create_refused(1, "Pod", "t-a1", code, message)
     assert error is not None
     return launch_failed(error)
 
 
 # One way to reach each reason; the table must cover the whole taxonomy.
-SCENARIOS: dict[Reason, Callable[[], Outcome]] = {
+SCENARIOS: dict[Reason, Callable[[], AttemptOutcome]] = {
     Reason.INPUT_NOT_FOUND: lambda: classify_terminated(replace(failed, exit_code=10)),
     Reason.INPUT_FORBIDDEN: lambda: classify_terminated(replace(failed, exit_code=11)),
     Reason.DOWNLOAD_FAILED: lambda: classify_terminated(replace(failed, exit_code=12)),
@@ -198,15 +199,15 @@ RULES = [
 @pytest.mark.parametrize(
     ("outcome", "retryable"),
     [
-        (Outcome("UploadFailed", True, "m", 30), False),  # first rule (exit code) wins over the second
-        (Outcome("UploadFailed", True, "m", None), True),
-        (Outcome("InvalidAudio", False, "m", 20), True),
-        (Outcome("PodLost", True, "m", None), False),  # no exit code: reasons only
-        (Outcome("DownloadFailed", True, "m", 12), True),  # no match: default kept
-        (Outcome("InvalidConfiguration", False, "m", 40), False),
+        (AttemptOutcome("UploadFailed", True, "m", 30), False),  # first rule (exit code) wins over the second
+        (AttemptOutcome("UploadFailed", True, "m", None), True),
+        (AttemptOutcome("InvalidAudio", False, "m", 20), True),
+        (AttemptOutcome("PodLost", True, "m", None), False),  # no exit code: reasons only
+        (AttemptOutcome("DownloadFailed", True, "m", 12), True),  # no match: default kept
+        (AttemptOutcome("InvalidConfiguration", False, "m", 40), False),
     ],
 )
-def test_rules_override(outcome: Outcome, retryable: bool) -> None:
+def test_rules_override(outcome: AttemptOutcome, retryable: bool) -> None:
     result = apply_rules(outcome, RULES)
     assert result.retryable is retryable and result.reason == outcome.reason
 

@@ -11,14 +11,13 @@ from typing import Any
 
 from prometheus_client import REGISTRY
 from scribe_operator.api.meta import to_json
+from scribe_operator.kernel.events import EmitEvent
 from scribe_operator.kinds.task.api.model import TranscriptionTask
 from scribe_operator.kinds.task.api.result import ResultRecord
 from scribe_operator.kinds.task.api.status import TaskStatus
 from scribe_operator.kinds.task.controller import Controller
-from scribe_operator.kinds.task.core import InputProbe, ObservedPod
 from scribe_operator.kinds.task.core.breaker import BreakerState
-from scribe_operator.kinds.task.core.observed import StoredResult
-from scribe_operator.kinds.task.core.plan import EmitEvent
+from scribe_operator.kinds.task.core.observed import InputProbe, ObservedPod, StoredResult
 from scribe_operator.kinds.task.storage import AttemptUrls, Storage
 from scribe_operator.runtime.kube.effects import KubeEffects
 from scribe_operator.runtime.loop import Key

@@ -8,20 +8,18 @@ from datetime import timedelta
 import pytest
 from scribe_operator.api.constants import DEAD_LETTER_VALUE, LABEL_DEAD_LETTER
 from scribe_operator.kinds.task.api.status import Phase
-from scribe_operator.kinds.task.core import (
+from scribe_operator.kinds.task.core.memory import memory_request
+from scribe_operator.kinds.task.core.observed import InputProbe, Observed, PodCheck
+from scribe_operator.kinds.task.core.plan import (
     ConfirmPod,
-    CoreSettings,
     DeletePod,
     DeleteSecret,
-    InputProbe,
     LaunchAttempt,
-    Observed,
-    PodCheck,
     ProbeInput,
     ProbeOutput,
-    reconcile,
 )
-from scribe_operator.kinds.task.core.memory import memory_request
+from scribe_operator.kinds.task.core.reconcile import reconcile
+from scribe_operator.kinds.task.core.settings import CoreSettings
 
 from tests.unit.task.factories import MIB, T0, Cluster, events, launches, make_pod, make_task, ok_probe, phase
 

@@ -13,19 +13,15 @@ from pydantic import ValidationError
 from scribe_operator.api.notification import DeliveryState
 from scribe_operator.cli.render import notification_line
 from scribe_operator.codegen.crd import openapi_schema
+from scribe_operator.kernel.notify import NotificationResult, NotificationSettings, SendNotification
+from scribe_operator.kinds.batch.core.notify import batch_cloud_event
+from scribe_operator.kinds.batch.core.observed import BatchObserved
 from scribe_operator.kinds.batch.core.reconcile import reconcile_batch
 from scribe_operator.kinds.task.api.crd import TASK_API
 from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
 from scribe_operator.kinds.task.api.status import Phase
-from scribe_operator.kinds.task.core import CoreSettings
-from scribe_operator.kinds.task.core.notify import (
-    NotificationResult,
-    NotificationSettings,
-    SendNotification,
-    batch_cloud_event,
-    cloud_event,
-    notification_id,
-)
+from scribe_operator.kinds.task.core.notify import task_cloud_event, task_notification_id
+from scribe_operator.kinds.task.core.settings import CoreSettings
 from scribe_operator.runtime.metrics import observe_transition, track_namespace
 from scribe_operator.runtime.notifier import sign
 
@@ -75,7 +71,7 @@ def test_redelivered_with_backoff_until_delivered_with_one_id() -> None:
     delivered0 = _sample("scribe_notification_tries_total", result="delivered")
     failed0 = _sample("scribe_notification_tries_total", result="failed")
     c = _succeeded()
-    key = notification_id(c.task)
+    key = task_notification_id(c.task)
     assert key == "uid-1/Succeeded/1"
     sends, _ = _pass(c)
     assert sends == [SendNotification(key)]
@@ -107,7 +103,7 @@ def test_bounded_tries_then_failed_and_the_task_stays_succeeded() -> None:
     track_namespace("media")
     gave_up = _sample("scribe_notifications_failed_total")
     c = _succeeded()
-    key = notification_id(c.task)
+    key = task_notification_id(c.task)
     for _ in range(3):
         assert _pass(c)[0] == [SendNotification(key)]
         _pass(c, NotificationResult(key, False, "HTTP 500"))
@@ -121,7 +117,7 @@ def test_bounded_tries_then_failed_and_the_task_stays_succeeded() -> None:
 
 def test_a_refused_url_fails_at_once_and_a_stale_result_is_ignored() -> None:
     c = _succeeded()
-    key = notification_id(c.task)
+    key = task_notification_id(c.task)
     _pass(c)
     _pass(c, NotificationResult("other/Dead/1", True, "HTTP 200"))  # not this ending's
     assert c.status.notification.tries == 0
@@ -142,7 +138,7 @@ def test_no_notification_no_requeue_and_a_dead_task_notifies_too() -> None:
 
 def test_the_event_is_a_cloudevent_with_the_outcome_and_no_url() -> None:
     c = _succeeded()
-    event = cloud_event(c.task, notification_id(c.task))
+    event = task_cloud_event(c.task, task_notification_id(c.task))
     assert {k: event[k] for k in ("specversion", "id", "type", "subject", "datacontenttype")} == {
         "specversion": "1.0",
         "id": "uid-1/Succeeded/1",
@@ -183,14 +179,17 @@ def test_a_batch_notifies_once_it_finalizes_with_its_counts_and_summary() -> Non
     status = c.batch.status
     assert status.terminal and status.summary is not None
     key = f"{UID}/{status.phase}"
-    sent = reconcile_batch(c.batch, tuple(c.children.values()), c.now, c.settings)
+    sent = reconcile_batch(c.batch, BatchObserved(tuple(c.children.values())), c.now, c.settings)
     assert sent.of(SendNotification) == [SendNotification(key)]
     event = batch_cloud_event(c.batch, key)
     assert event["type"] == f"dev.scribe.transcriptionbatch.{str(status.phase).lower()}"
     assert event["data"]["counts"]["succeeded"] == 1 and event["data"]["failedIndexes"] == "1"
     assert event["data"]["summary"] == status.summary
     done = reconcile_batch(
-        c.batch, tuple(c.children.values()), c.now, c.settings, notification=NotificationResult(key, True, "HTTP 200")
+        c.batch,
+        BatchObserved(tuple(c.children.values()), notification=NotificationResult(key, True, "HTTP 200")),
+        c.now,
+        c.settings,
     )
     assert done.status is not None and done.status.notification is not None
     assert (done.status.notification.state, done.status.notification.tries) == (DeliveryState.DELIVERED, 1)

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from scribe_operator.kinds.task.core import ObservedPod
+from scribe_operator.kinds.task.core.observed import ObservedPod
 
 from tests.unit.task.factories import T0
 

@@ -11,8 +11,9 @@ import pytest
 from lightkube.core.exceptions import ApiError
 from lightkube.models.meta_v1 import Status
 from scribe_operator.kinds.task.api.status import Phase
-from scribe_operator.kinds.task.core import DeleteSecret, InputProbe, LaunchError
 from scribe_operator.kinds.task.core.classify import create_refused
+from scribe_operator.kinds.task.core.observed import InputProbe, LaunchError
+from scribe_operator.kinds.task.core.plan import DeleteSecret
 
 from tests.unit.task.factories import Cluster, launches, make_task, phase
 from tests.unit.task.test_controller import NS, FakeEffects, FakeStorage, Watch, make_controller

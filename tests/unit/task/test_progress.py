@@ -8,8 +8,9 @@ import json
 from dataclasses import replace
 
 from scribe_operator.kinds.task.api.status import Phase
-from scribe_operator.kinds.task.core import CoreSettings, DeletePod
 from scribe_operator.kinds.task.core.observed import ObservedPod, PodProgress
+from scribe_operator.kinds.task.core.plan import DeletePod
+from scribe_operator.kinds.task.core.settings import CoreSettings
 from scribe_worker.podprogress import ANNOTATION, annotation_value
 from scribe_worker.progress import Progress
 

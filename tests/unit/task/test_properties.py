@@ -11,21 +11,13 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scribe_operator.api.constants import ANNOTATION_REQUEUE, DEAD_LETTER_VALUE, LABEL_DEAD_LETTER
+from scribe_operator.kernel.events import EmitEvent
 from scribe_operator.kinds.task.api.status import Phase
-from scribe_operator.kinds.task.core import (
-    CapacityVerdict,
-    CheckCapacity,
-    CircuitHold,
-    CoreSettings,
-    EmitEvent,
-    InputProbe,
-    LaunchAttempt,
-    Observed,
-    ProbeInput,
-    reconcile,
-)
 from scribe_operator.kinds.task.core.classify import create_refused
-from scribe_operator.kinds.task.core.observed import PodProgress
+from scribe_operator.kinds.task.core.observed import CapacityVerdict, CircuitHold, InputProbe, Observed, PodProgress
+from scribe_operator.kinds.task.core.plan import CheckCapacity, LaunchAttempt, ProbeInput
+from scribe_operator.kinds.task.core.reconcile import reconcile
+from scribe_operator.kinds.task.core.settings import CoreSettings
 
 from tests.unit.task.factories import Cluster, launches, make_pod, make_task
 

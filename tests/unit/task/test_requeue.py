@@ -9,8 +9,11 @@ from scribe_operator.api.constants import ANNOTATION_REQUEUE, DEAD_LETTER_VALUE,
 from scribe_operator.api.meta import to_json
 from scribe_operator.kinds.task.api.parse import parse_status
 from scribe_operator.kinds.task.api.status import Phase, RequeueOutcome
-from scribe_operator.kinds.task.core import CoreSettings, DeletePod, InputProbe, Observed, ProbeInput, reconcile
+from scribe_operator.kinds.task.core.observed import InputProbe, Observed
+from scribe_operator.kinds.task.core.plan import DeletePod, ProbeInput
+from scribe_operator.kinds.task.core.reconcile import reconcile
 from scribe_operator.kinds.task.core.requeue import MAX_TOKEN_LENGTH, token_key
+from scribe_operator.kinds.task.core.settings import CoreSettings
 
 from tests.unit.task.factories import MIB, Cluster, events, launches, make_pod, make_task, ok_probe, phase
 

@@ -12,9 +12,9 @@ from scribe_operator.kinds.task.api.outputs import output_uris
 from scribe_operator.kinds.task.api.result import TRANSCRIPT_NEUTRAL, ResultRecord, options_hash, record_uri
 from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
 from scribe_operator.kinds.task.api.status import Phase
-from scribe_operator.kinds.task.core import CoreSettings, InputProbe
-from scribe_operator.kinds.task.core.observed import StoredResult
+from scribe_operator.kinds.task.core.observed import InputProbe, StoredResult
 from scribe_operator.kinds.task.core.plan import DeleteSecret, ProbeOutput, RecordResult
+from scribe_operator.kinds.task.core.settings import CoreSettings
 from scribe_operator.runtime.metrics import observe_transition, track_namespace
 from scribe_operator.runtime.settings import OperatorSettings
 

@@ -16,7 +16,8 @@ from scribe_operator.kinds.batch.api.spec import TaskTemplate, TranscriptionBatc
 from scribe_operator.kinds.task.api.model import TranscriptionTask
 from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
 from scribe_operator.kinds.task.api.status import Phase
-from scribe_operator.kinds.task.core import CoreSettings, LaunchAttempt
+from scribe_operator.kinds.task.core.plan import LaunchAttempt
+from scribe_operator.kinds.task.core.settings import CoreSettings
 from scribe_operator.kinds.task.manifests import attempt_pod, attempt_secret
 from scribe_operator.kinds.task.progress import PROGRESS_DIR, worker_identity
 from scribe_operator.kinds.task.storage import AttemptUrls

@@ -23,9 +23,12 @@ from prometheus_client.registry import REGISTRY, Collector
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from scribe_operator.api.constants import API_VERSION, KIND
+from scribe_operator.api.constants import API_VERSION, KIND, OPERATOR_LABELS
 from scribe_operator.api.meta import to_json
 from scribe_operator.api.s3 import parse_s3_uri
+from scribe_operator.kernel.events import EmitEvent
+from scribe_operator.kernel.notify import SendNotification
+from scribe_operator.kernel.replan import replan
 from scribe_operator.kinds.batch.api.indexes import format_indexes
 from scribe_operator.kinds.batch.api.layout import expands_to
 from scribe_operator.kinds.batch.api.model import TranscriptionBatch
@@ -33,20 +36,13 @@ from scribe_operator.kinds.batch.api.names import BATCH_KIND, LABEL_BATCH, LABEL
 from scribe_operator.kinds.batch.api.parse import parse_batch
 from scribe_operator.kinds.batch.api.spec import MAX_BATCH_INPUTS
 from scribe_operator.kinds.batch.api.status import BatchStatus
-from scribe_operator.kinds.batch.core.observed import ObservedChild
-from scribe_operator.kinds.batch.core.reconcile import (
-    BatchPlan,
-    BatchSettings,
-    CreateChild,
-    DeleteChild,
-    ExpandPrefix,
-    WriteSummary,
-    reconcile_batch,
-)
+from scribe_operator.kinds.batch.core.notify import batch_cloud_event
+from scribe_operator.kinds.batch.core.observed import BatchObserved, ObservedChild
+from scribe_operator.kinds.batch.core.plan import BatchPlan, CreateChild, DeleteChild, ExpandPrefix, WriteSummary
+from scribe_operator.kinds.batch.core.reconcile import reconcile_batch
+from scribe_operator.kinds.batch.core.settings import BatchSettings
 from scribe_operator.kinds.batch.storage import BatchStorage
 from scribe_operator.kinds.task.api.parse import ValidationProblem
-from scribe_operator.kinds.task.core.notify import SendNotification, batch_cloud_event
-from scribe_operator.kinds.task.core.plan import EmitEvent
 from scribe_operator.runtime.kube.effects import KubeEffects
 from scribe_operator.runtime.loop import ReconcileLoop
 from scribe_operator.runtime.metrics import observe_notification
@@ -54,9 +50,8 @@ from scribe_operator.runtime.notifier import Notifier
 
 log = logging.getLogger("scribe_operator.batch")
 
-MAX_PASSES = 4  # expand, decide (create / finalize), record the summary, and one spare
+MAX_BATCH_PASSES = 4  # expand, decide (create / finalize), record the summary, and one spare
 RECENT_CREATE_SECONDS = 30.0
-MANAGED_BY = {"app.kubernetes.io/managed-by": "scribe-operator"}
 
 CHILDREN_CREATED = Counter("scribe_batch_children_created_total", "Child tasks created by batches.", ["namespace"])
 BATCHES_FINISHED = Counter(
@@ -99,7 +94,7 @@ def child_manifest(batch: TranscriptionBatch, create: CreateChild) -> dict[str, 
         "metadata": {
             "name": create.name,
             "namespace": batch.metadata.namespace,
-            "labels": {**MANAGED_BY, LABEL_BATCH: batch_label_value(name), LABEL_BATCH_INDEX: str(create.index)},
+            "labels": {**OPERATOR_LABELS, LABEL_BATCH: batch_label_value(name), LABEL_BATCH_INDEX: str(create.index)},
             "ownerReferences": [
                 {
                     "apiVersion": batch.api_version,
@@ -159,7 +154,6 @@ class BatchController(ReconcileLoop[ObservedChild]):
         self.notifier = notifier or Notifier(effects)
 
     async def _reconcile(self, body: Mapping[str, Any], seen: tuple[ObservedChild, ...]) -> float | None:
-        children = seen
         parsed = parse_batch(body)
         if isinstance(parsed, ValidationProblem):
             meta = body.get("metadata", {})
@@ -168,38 +162,36 @@ class BatchController(ReconcileLoop[ObservedChild]):
                 extra={"namespace": meta.get("namespace"), "batch": meta.get("name"), "fields": list(parsed.fields)},
             )  # fmt: skip
             return None
-        batch = original = parsed
-        now = self.clock()
-        extras: dict[str, Any] = {}
-        final, status = BatchPlan(), None
-        deferred = False
-        for _ in range(MAX_PASSES):
-            plan = reconcile_batch(batch, children, now, self.settings, **extras)
-            if plan.of(SendNotification) and not original.status.terminal:
-                # ended in this reconcile: notify in the next one, once the terminal status is written
-                deferred = True
-                plan = replace(plan, actions=tuple(a for a in plan.actions if not isinstance(a, SendNotification)))
-            final, status = plan, plan.status or status
-            follow_up = await self._act(batch, plan)
-            if not follow_up:
-                break
-            batch, extras = plan.apply(batch), follow_up
+        original, now = parsed, self.clock()
+        # A batch that ends in this reconcile notifies in the next one, once its terminal status is written.
+        notify = original.status.terminal
+        run = await replan(
+            original,
+            BatchObserved(children=seen),
+            decide=lambda batch, observed: reconcile_batch(batch, observed, now, self.settings),
+            answer=lambda batch, observed, plan: self._act(batch, observed, plan, notify=notify),
+            max_passes=MAX_BATCH_PASSES,
+        )
+        status = run.latest(lambda plan: plan.status)
         if status is not None:
-            key = (original.metadata.namespace or "", original.metadata.name)
-            self.written[key] = await self.effects.write_status(original, status)
+            self.written[original.metadata.key] = await self.effects.write_status(original, status)
             _observe(original, status)
-        return 0.0 if deferred else final.requeue_after
+        deferred = not notify and any(plan.of(SendNotification) for plan in run.plans)
+        return 0.0 if deferred else run.final.requeue_after
 
-    async def _act(self, batch: TranscriptionBatch, plan: BatchPlan) -> dict[str, Any]:
-        """Carry out the plan's actions; returns the results a follow-up pass must see (expansion, summary)."""
-        follow_up: dict[str, Any] = {}
+    async def _act(
+        self, batch: TranscriptionBatch, observed: BatchObserved, plan: BatchPlan, *, notify: bool
+    ) -> BatchObserved | None:
+        """Carry out the plan's actions (a notification only when ``notify``); returns the observation of the next
+        pass, the children and the answers to what the plan asked (a listing, a summary write, a POST), or None
+        when it asked nothing."""
+        unanswered = answered = BatchObserved(children=observed.children)
         namespace = batch.metadata.namespace or "default"
         created: list[CreateChild] = []
         for action in plan.actions:
             if isinstance(action, ExpandPrefix):
-                follow_up["expansion"] = await self.storage.list_prefix(
-                    action.prefix, MAX_BATCH_INPUTS, prefix_filter(batch)
-                )
+                expansion = await self.storage.list_prefix(action.prefix, MAX_BATCH_INPUTS, prefix_filter(batch))
+                answered = replace(answered, expansion=expansion)
             elif isinstance(action, CreateChild):
                 if await self._create(batch, action):
                     created.append(action)
@@ -208,21 +200,20 @@ class BatchController(ReconcileLoop[ObservedChild]):
             elif isinstance(action, WriteSummary):
                 result = await self.storage.put_json(action.uri, action.document)
                 SUMMARIES.labels("written" if result.error is None else "failed").inc()
-                follow_up["summary"] = result
+                answered = replace(answered, summary=result)
             elif isinstance(action, EmitEvent):
                 await self.effects.emit(batch, action)
-            elif isinstance(action, SendNotification) and batch.spec.notification is not None:
+            elif isinstance(action, SendNotification) and notify and batch.spec.notification is not None:
                 event = batch_cloud_event(batch, action.id)
-                follow_up["notification"] = await self.notifier.send(
-                    namespace, batch.spec.notification, action.id, event
-                )
+                sent = await self.notifier.send(namespace, batch.spec.notification, action.id, event)
+                answered = replace(answered, notification=sent)
         if created:
             CHILDREN_CREATED.labels(namespace).inc(len(created))
             indexes = format_indexes(c.index for c in created)
             message = f"created {len(created)} child tasks (inputs {indexes})"
             log.info(message, extra=_fields(batch))
             await self.effects.emit(batch, EmitEvent("Normal", "ChildrenCreated", message))
-        return follow_up
+        return None if answered is unanswered else answered
 
     async def _create(self, batch: TranscriptionBatch, action: CreateChild) -> bool:
         """Create the child unless this process created it moments ago (the watch has not shown it yet)."""

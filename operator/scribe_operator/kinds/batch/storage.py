@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from scribe_operator.api.s3 import parse_s3_uri
-from scribe_operator.kinds.batch.core.reconcile import Expansion, SummaryResult
+from scribe_operator.kinds.batch.core.observed import Expansion, SummaryResult
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

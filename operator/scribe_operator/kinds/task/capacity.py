@@ -17,11 +17,11 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from scribe_operator.kinds.task.core import ObservedPod
-from scribe_operator.kinds.task.core.capacity import Key, Limits, Usage, Waiting, admitted, verdict
-from scribe_operator.kinds.task.core.observed import CapacityVerdict
+from scribe_operator.api.meta import ObjectKey
+from scribe_operator.kinds.task.core.capacity import Limits, RunningAttempts, Waiting, admitted, verdict
+from scribe_operator.kinds.task.core.observed import CapacityVerdict, ObservedPod
 
-PodSource = Callable[[], Iterable[tuple[Key, ObservedPod]]]
+PodSource = Callable[[], Iterable[tuple[ObjectKey, ObservedPod]]]
 """Every attempt pod the watch holds, with the key of the task that owns it."""
 
 
@@ -29,8 +29,8 @@ class WaitQueue:
     """The tasks waiting (or, for a retry, about to wait) for a slot, in admission order."""
 
     def __init__(self) -> None:
-        self.entries: dict[Key, Waiting] = {}
-        self._order: list[tuple[tuple[int, dt.datetime, str, str], Key]] = []
+        self.entries: dict[ObjectKey, Waiting] = {}
+        self._order: list[tuple[tuple[int, dt.datetime, str, str], ObjectKey]] = []
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -39,7 +39,7 @@ class WaitQueue:
         for _, key in self._order:
             yield self.entries[key]
 
-    def set(self, key: Key, entry: Waiting | None) -> None:
+    def set(self, key: ObjectKey, entry: Waiting | None) -> None:
         """Put ``key`` in the queue as ``entry``, or take it out (None)."""
         old = self.entries.pop(key, None)
         if old is not None:
@@ -66,18 +66,18 @@ class CapacityTracker:
         self.ttl = dt.timedelta(seconds=ttl_seconds)
         self.pods: PodSource = pods or (lambda: ())
         self.queue = WaitQueue()
-        self.reservations: dict[Key, Reservation] = {}
+        self.reservations: dict[ObjectKey, Reservation] = {}
 
     @property
     def limited(self) -> bool:
         return self.limits.limited
 
-    def note(self, key: Key, entry: Waiting | None) -> None:
+    def note(self, key: ObjectKey, entry: Waiting | None) -> None:
         """What the latest reconcile made of the task: waiting (or retrying) as ``entry``, or not waiting."""
         if self.limited:
             self.queue.set(key, entry)
 
-    def usage(self, now: dt.datetime, prune: bool = False) -> Usage:
+    def usage(self, now: dt.datetime, prune: bool = False) -> RunningAttempts:
         """Attempts running: pods not terminated (nor deleted and past their grace period), plus live reservations
         whose pod the watch has not shown yet.
         ``prune``: also forget the reservations that ended (pod seen, expired)."""
@@ -93,7 +93,7 @@ class CapacityTracker:
                     self.reservations.pop(key, None)
             else:
                 running.append(r.namespace)
-        return Usage.count(running)
+        return RunningAttempts.count(running)
 
     def request(self, target: Waiting, pod: str, now: dt.datetime) -> CapacityVerdict:
         """May ``target`` start the attempt whose pod is ``pod`` now? If so, a slot is reserved for it."""
@@ -104,11 +104,11 @@ class CapacityTracker:
             self.reservations[target.key] = Reservation(target.namespace, pod, now + self.ttl)
         return answer
 
-    def release(self, key: Key) -> bool:
+    def release(self, key: ObjectKey) -> bool:
         """Give back ``key``'s reservation (its reconcile launched nothing); True if it had one."""
         return self.reservations.pop(key, None) is not None
 
-    def admitted(self, now: dt.datetime) -> list[Key]:
+    def admitted(self, now: dt.datetime) -> list[ObjectKey]:
         """The waiting tasks that would get a slot now (to wake them), in order."""
         if not self.limited:
             return []

@@ -15,10 +15,9 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Final
 
-from scribe_operator.kinds.task.core import InputProbe
+from scribe_operator.api.meta import ObjectKey
 from scribe_operator.kinds.task.core.breaker import TRIPPING_REASONS, Breaker, BreakerSettings
-from scribe_operator.kinds.task.core.capacity import Key
-from scribe_operator.kinds.task.core.observed import CircuitHold
+from scribe_operator.kinds.task.core.observed import CircuitHold, InputProbe
 from scribe_operator.runtime.metrics import BREAKER_OPEN, BREAKER_OPENINGS, BREAKER_PROBES
 
 log = logging.getLogger("scribe_operator.kinds.task.circuit")
@@ -31,13 +30,13 @@ class CircuitBreaker:
         self,
         settings: BreakerSettings,
         probe: Callable[[str], Awaitable[InputProbe]],
-        wake: Callable[[Iterable[Key]], None],
+        wake: Callable[[Iterable[ObjectKey]], None],
         clock: Callable[[], dt.datetime],
     ) -> None:
         self.state = Breaker(settings)
         self.probe, self.wake, self.clock = probe, wake, clock
-        self.held: dict[Key, str] = {}  # tasks whose next attempt it holds -> their input, oldest first
-        self.failed_inputs: dict[Key, str] = {}  # inputs of recent tripping failures: probed when nothing is held
+        self.held: dict[ObjectKey, str] = {}  # tasks whose next attempt it holds -> their input, oldest first
+        self.failed_inputs: dict[ObjectKey, str] = {}  # inputs of recent tripping failures: probed when nothing is held
         self._timer: asyncio.TimerHandle | None = None
         self._probing: asyncio.Task[None] | None = None
         BREAKER_OPEN.set(0)
@@ -46,18 +45,18 @@ class CircuitBreaker:
         """The verdict for a reconcile at ``now`` (None: closed)."""
         return self.state.hold(now)
 
-    def holding(self, key: Key, input_uri: str | None) -> None:
+    def holding(self, key: ObjectKey, input_uri: str | None) -> None:
         """A reconcile left ``key`` held (``input_uri``) or not held (None)."""
         if input_uri is None:
             self.held.pop(key, None)
         else:
             self.held.setdefault(key, input_uri)
 
-    def forget(self, key: Key) -> None:
+    def forget(self, key: ObjectKey) -> None:
         self.held.pop(key, None)
         self.failed_inputs.pop(key, None)
 
-    def failed(self, now: dt.datetime, key: Key, reason: str, input_uri: str) -> None:
+    def failed(self, now: dt.datetime, key: ObjectKey, reason: str, input_uri: str) -> None:
         """An attempt of ``key`` failed with ``reason`` (recorded in its status)."""
         if reason not in TRIPPING_REASONS:
             return

@@ -22,6 +22,11 @@ from typing import Any
 from lightkube.core.exceptions import ApiError
 from scribe_worker.taxonomy import Reason
 
+from scribe_operator.api.meta import ObjectKey
+from scribe_operator.kernel.conditions import is_true
+from scribe_operator.kernel.events import EmitEvent
+from scribe_operator.kernel.notify import SendNotification
+from scribe_operator.kernel.replan import replan
 from scribe_operator.kinds.task.api.model import TranscriptionTask
 from scribe_operator.kinds.task.api.names import pod_name
 from scribe_operator.kinds.task.api.outputs import output_prefix, output_uris
@@ -30,35 +35,31 @@ from scribe_operator.kinds.task.api.result import ResultRecord, record_uri
 from scribe_operator.kinds.task.api.status import TaskStatus
 from scribe_operator.kinds.task.capacity import CapacityTracker
 from scribe_operator.kinds.task.circuit import CircuitBreaker
-from scribe_operator.kinds.task.core import (
-    CheckCapacity,
-    ConfirmPod,
-    DeletePod,
-    DeleteSecret,
-    EmitEvent,
-    LaunchAttempt,
-    LaunchError,
-    Observed,
-    ObservedPod,
-    Plan,
-    PodCheck,
-    ProbeInput,
-    ProbeOutput,
-    reconcile,
-)
 from scribe_operator.kinds.task.core.breaker import failures_between
 from scribe_operator.kinds.task.core.capacity import queue_entry, waiting_entry
 from scribe_operator.kinds.task.core.classify import create_refused
 from scribe_operator.kinds.task.core.conditions import CIRCUIT_OPEN
-from scribe_operator.kinds.task.core.notify import SendNotification, cloud_event
-from scribe_operator.kinds.task.core.plan import RecordResult
+from scribe_operator.kinds.task.core.notify import task_cloud_event
+from scribe_operator.kinds.task.core.observed import LaunchError, Observed, ObservedPod, PodCheck
+from scribe_operator.kinds.task.core.plan import (
+    CheckCapacity,
+    ConfirmPod,
+    DeletePod,
+    DeleteSecret,
+    LaunchAttempt,
+    Plan,
+    ProbeInput,
+    ProbeOutput,
+    RecordResult,
+)
+from scribe_operator.kinds.task.core.reconcile import reconcile
 from scribe_operator.kinds.task.core.settings import CoreSettings
 from scribe_operator.kinds.task.manifests import attempt_pod, attempt_secret
 from scribe_operator.kinds.task.progress import reports_progress, worker_identity
 from scribe_operator.kinds.task.storage import ModelSourceError, PresignError, Storage
 from scribe_operator.kinds.task.workerenv import model_source
 from scribe_operator.runtime.kube.effects import Conflict, KubeEffects
-from scribe_operator.runtime.loop import Key, ReconcileLoop
+from scribe_operator.runtime.loop import ReconcileLoop
 from scribe_operator.runtime.metrics import RECONCILE_DURATION, RECONCILE_ERRORS, observe_transition, track_namespace
 from scribe_operator.runtime.notifier import Notifier
 from scribe_operator.runtime.settings import OperatorSettings
@@ -66,7 +67,7 @@ from scribe_operator.runtime.settings import OperatorSettings
 log = logging.getLogger("scribe_operator")
 
 WAKE_COALESCE_SECONDS = 0.05
-MAX_PASSES = 5  # capacity, the storage probes, launch (or launch error), and one spare
+MAX_TASK_PASSES = 5  # capacity, the storage probes, launch (or launch error), and one spare
 
 
 class Controller(ReconcileLoop[ObservedPod]):
@@ -102,9 +103,9 @@ class Controller(ReconcileLoop[ObservedPod]):
         for body in bodies:
             task = parse_task(body)
             if isinstance(task, TranscriptionTask):
-                self.capacity.note(_key(task), waiting_entry(task))
+                self.capacity.note(task.metadata.key, waiting_entry(task))
 
-    def wake(self, keys: Iterable[Key]) -> None:
+    def wake(self, keys: Iterable[ObjectKey]) -> None:
         """Reconcile ``keys`` now."""
         for key in keys:
             self.requeue(key, 0)
@@ -134,7 +135,7 @@ class Controller(ReconcileLoop[ObservedPod]):
             self.wake(self.capacity.admitted(self.clock()))
 
     # -- scheduling ------------------------------------------------------------------------------
-    def forget(self, key: Key) -> None:
+    def forget(self, key: ObjectKey) -> None:
         super().forget(key)
         self.breaker.forget(key)
         self.capacity.release(key)
@@ -142,7 +143,6 @@ class Controller(ReconcileLoop[ObservedPod]):
         self.capacity_freed()
 
     async def _reconcile(self, body: Mapping[str, Any], seen: tuple[ObservedPod, ...]) -> float | None:
-        pods = seen
         parsed = parse_task(body)
         if isinstance(parsed, ValidationProblem):
             meta = body.get("metadata", {})
@@ -151,26 +151,21 @@ class Controller(ReconcileLoop[ObservedPod]):
                 extra={"namespace": meta.get("namespace"), "task": meta.get("name"), "fields": list(parsed.fields)},
             )  # fmt: skip
             return None
-        task, now = parsed, self.clock()
-        track_namespace(task.metadata.namespace or "")
-        key = _key(task)
-        observed = Observed(pods=pods, circuit=self.breaker.hold(now))
-        original = task
-        final = Plan()
-        status, label = None, None
-        launched, completed = False, False
+        original, now = parsed, self.clock()
+        track_namespace(original.metadata.namespace or "")
+        key = original.metadata.key
+        launched: list[LaunchAttempt] = []  # the attempts whose pods this reconcile created
+        completed = False
         try:
-            for _ in range(MAX_PASSES):
-                plan = reconcile(task, observed, now, self.core)
-                final = plan
-                status = plan.status or status
-                label = plan.dead_letter_label if plan.dead_letter_label is not None else label
-                follow_up, launched_now = await self._act(task, plan, now)
-                launched = launched or launched_now
-                if follow_up is None:
-                    break
-                task, observed = plan.apply(task), replace(observed, **follow_up)
-            await self._write(task, status, label)
+            run = await replan(
+                original,
+                Observed(pods=seen, circuit=self.breaker.hold(now)),
+                decide=lambda task, observed: reconcile(task, observed, now, self.core),
+                answer=lambda task, observed, plan: self._act(task, observed, plan, now, launched),
+                max_passes=MAX_TASK_PASSES,
+            )
+            status = run.latest(lambda plan: plan.status)
+            await self._write(run.subject, status, run.latest(lambda plan: plan.dead_letter_label))
             completed = True
         finally:
             # A slot reserved for a launch that did not happen is given back; others are woken for it unless this
@@ -182,16 +177,15 @@ class Controller(ReconcileLoop[ObservedPod]):
             if expiry is not None:  # a pod that never shows up must not hold its slot for ever
                 delay = (expiry - now).total_seconds() + 0.1
                 asyncio.get_running_loop().call_later(delay, self.capacity_freed)
-        task = final.apply(task)
-        self._note(key, original, task, observed, status, now)
+        self._note(key, original, run.outcome, run.observed, status, now)
         if status is not None:
             observe_transition(original, original.status, status)
             _log_transition(original, status)
-        return final.requeue_after
+        return run.final.requeue_after
 
     def _note(
         self,
-        key: Key,
+        key: ObjectKey,
         original: TranscriptionTask,
         task: TranscriptionTask,
         observed: Observed,
@@ -204,54 +198,55 @@ class Controller(ReconcileLoop[ObservedPod]):
         self.capacity.note(key, waiting_entry(task))
         if was_waiting and key not in self.capacity.queue.entries:
             self.capacity_freed()  # the queue moved up
-        held = observed.circuit is not None and any(
-            c.type == CIRCUIT_OPEN and c.status == "True" for c in task.status.conditions
-        )
+        held = observed.circuit is not None and is_true(task.status.conditions, CIRCUIT_OPEN)
         self.breaker.holding(key, task.spec.input if held else None)
         if written is not None:
             for reason in failures_between(original.status, written):
                 self.breaker.failed(now, key, reason, task.spec.input)
 
-    async def _act(self, task: TranscriptionTask, plan: Plan, now: dt.datetime) -> tuple[dict[str, Any] | None, bool]:
-        """Carry out the plan's actions; returns what to observe in an immediate second pass, if anything, and
-        whether an attempt's pod was created."""
-        follow_up: dict[str, Any] = {}
-        launched = False
+    async def _act(
+        self, task: TranscriptionTask, observed: Observed, plan: Plan, now: dt.datetime, launched: list[LaunchAttempt]
+    ) -> Observed | None:
+        """Carry out the plan's actions; returns the observation completed with the answers to what the plan asked,
+        None when it asked nothing. Appends each attempt whose pod was created to ``launched``."""
+        answered = observed
         namespace = task.metadata.namespace or "default"
         for action in plan.actions:
             if isinstance(action, CheckCapacity):
                 pod = pod_name(task.metadata.name, action.attempt)
-                follow_up["capacity"] = self.capacity.request(queue_entry(task), pod, now)
+                answered = replace(answered, capacity=self.capacity.request(queue_entry(task), pod, now))
             elif isinstance(action, ProbeInput):
-                follow_up["input_probe"] = await self.storage.probe(task.spec.input)
+                answered = replace(answered, input_probe=await self.storage.probe(task.spec.input))
             elif isinstance(action, ProbeOutput):
                 probe = await self.storage.probe_bucket(output_prefix(task.spec))
                 if action.lookup and probe.result == "ok":
                     probe = replace(probe, stored=await self.storage.stored_result(record_uri(task.spec)))
-                follow_up["output_probe"] = probe
+                answered = replace(answered, output_probe=probe)
             elif isinstance(action, ConfirmPod):
                 found = await self.effects.get_pod(action.name, namespace)
-                follow_up["pod_check"] = PodCheck(action.name, None if found is None else ObservedPod.from_pod(found))
+                check = PodCheck(action.name, None if found is None else ObservedPod.from_pod(found))
+                answered = replace(answered, pod_check=check)
             elif isinstance(action, RecordResult):
                 await self._record(task, action)
             elif isinstance(action, SendNotification):
                 target = task.spec.notification
                 if target is not None:
-                    event = cloud_event(task, action.id)
-                    follow_up["notification"] = await self.notifier.send(namespace, target, action.id, event)
+                    event = task_cloud_event(task, action.id)
+                    result = await self.notifier.send(namespace, target, action.id, event)
+                    answered = replace(answered, notification=result)
             elif isinstance(action, LaunchAttempt):
                 error = await self._launch(task, action)
                 if error is not None:
-                    follow_up["launch_error"] = error
+                    answered = replace(answered, launch_error=error)
                 else:
-                    launched = True
+                    launched.append(action)
             elif isinstance(action, DeletePod):
                 await self.effects.delete("Pod", action.name, namespace)
             elif isinstance(action, DeleteSecret):
                 await self.effects.delete("Secret", action.name, namespace)
             elif isinstance(action, EmitEvent):
                 await self.effects.emit(task, action)
-        return follow_up or None, launched
+        return None if answered is observed else answered
 
     async def _launch(self, task: TranscriptionTask, launch: LaunchAttempt) -> LaunchError | None:
         source = model_source(task.spec, self.settings)
@@ -315,8 +310,8 @@ class Controller(ReconcileLoop[ObservedPod]):
             await self.effects.create(manifest)
         self.identities.add(namespace)
 
-    async def _write(self, task: TranscriptionTask, status: Any, label: bool | None) -> None:
-        key = (task.metadata.namespace or "", task.metadata.name)
+    async def _write(self, task: TranscriptionTask, status: TaskStatus | None, label: bool | None) -> None:
+        key = task.metadata.key
         if status is not None:
             self.written[key] = await self.effects.write_status(task, status)
         if label is not None:
@@ -324,16 +319,12 @@ class Controller(ReconcileLoop[ObservedPod]):
                 self.written[key] = await self.effects.set_dead_letter_label(task, label)
 
 
-def _key(task: TranscriptionTask) -> Key:
-    return (task.metadata.namespace or "", task.metadata.name)
-
-
 def log_fields(task: TranscriptionTask, **more: Any) -> dict[str, Any]:
     """The structured fields every log line about a task carries (never a URL)."""
     return {"namespace": task.metadata.namespace, "task": task.metadata.name, **more}
 
 
-def _log_transition(task: TranscriptionTask, status: Any) -> None:
+def _log_transition(task: TranscriptionTask, status: TaskStatus) -> None:
     old = task.status
     if status.phase != old.phase or status.attempt != old.attempt:
         log.info(

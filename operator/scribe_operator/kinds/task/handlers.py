@@ -12,9 +12,9 @@ from typing import Any
 import kopf
 
 from scribe_operator.api.constants import GROUP, KIND, LABEL_TASK, PLURAL, VERSION
+from scribe_operator.kernel.raw import parse_time
 from scribe_operator.kinds.task.controller import Controller
-from scribe_operator.kinds.task.core import ObservedPod
-from scribe_operator.kinds.task.core.observed import parse_time
+from scribe_operator.kinds.task.core.observed import ObservedPod
 from scribe_operator.runtime.loop import Key
 from scribe_operator.runtime.metrics import WATCH_EVENTS
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from scribe_operator.api.constants import API_VERSION, KIND, LABEL_ATTEMPT, LABEL_TASK
+from scribe_operator.api.constants import API_VERSION, KIND, LABEL_ATTEMPT, LABEL_TASK, WORKER_LABELS
 from scribe_operator.api.meta import to_json
 from scribe_operator.kinds.task.api.model import TranscriptionTask
 from scribe_operator.kinds.task.api.names import label_value
 from scribe_operator.kinds.task.api.outputs import output_uris
-from scribe_operator.kinds.task.core import LaunchAttempt
 from scribe_operator.kinds.task.core.memory import memory_request
+from scribe_operator.kinds.task.core.plan import LaunchAttempt
 from scribe_operator.kinds.task.progress import progress_volume
 from scribe_operator.kinds.task.storage import AttemptUrls
 from scribe_operator.kinds.task.workerenv import model_source, model_volume, transcription_env
@@ -28,7 +28,6 @@ ENV_INPUT_URL = "SCRIBE_INPUT_URL"
 ENV_OUTPUT_URLS = "SCRIBE_OUTPUT_URLS"
 ENV_MODEL_URLS = "SCRIBE_MODEL_URLS"
 GPU_RESOURCE = "nvidia.com/gpu"
-MANAGED_BY = {"app.kubernetes.io/name": "scribe-worker", "app.kubernetes.io/managed-by": "scribe-operator"}
 
 Manifest = dict[str, Any]
 
@@ -44,7 +43,7 @@ def owner_reference(task: TranscriptionTask) -> Manifest:
 
 
 def _labels(task: TranscriptionTask, attempt: int) -> dict[str, str]:
-    return {**MANAGED_BY, LABEL_TASK: label_value(task.metadata.name or ""), LABEL_ATTEMPT: str(attempt)}
+    return {**WORKER_LABELS, LABEL_TASK: label_value(task.metadata.name or ""), LABEL_ATTEMPT: str(attempt)}
 
 
 def attempt_secret(task: TranscriptionTask, launch: LaunchAttempt, urls: AttemptUrls) -> Manifest:

@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from scribe_worker import config as worker
 
+from scribe_operator.api.constants import WORKER_LABELS
 from scribe_operator.kinds.task.api.model import TranscriptionTask
 from scribe_operator.runtime.settings import OperatorSettings
 
@@ -23,7 +24,6 @@ TOKEN_SECONDS: Final = 3600
 """Lifetime of the projected token; the kubelet refreshes it before it expires."""
 POLICY_NAME: Final = "scribe-worker-progress"
 ROLE_NAME: Final = "scribe-worker-progress"
-MANAGED_BY: Final = {"app.kubernetes.io/name": "scribe-worker", "app.kubernetes.io/managed-by": "scribe-operator"}
 
 Manifest = dict[str, Any]
 
@@ -69,7 +69,7 @@ def progress_volume(task: TranscriptionTask, settings: OperatorSettings) -> Prog
 def worker_identity(namespace: str, settings: OperatorSettings) -> list[Manifest]:
     """The worker account of ``namespace``: ServiceAccount, a Role allowing only ``patch`` on pods, RoleBinding."""
     account = settings.worker_service_account
-    meta = {"namespace": namespace, "labels": dict(MANAGED_BY)}
+    meta = {"namespace": namespace, "labels": dict(WORKER_LABELS)}
     return [
         {
             "apiVersion": "v1",

@@ -21,8 +21,7 @@ from scribe_worker import models
 
 from scribe_operator.api.s3 import parse_s3_uri
 from scribe_operator.kinds.task.api.result import ResultRecord
-from scribe_operator.kinds.task.core import InputProbe
-from scribe_operator.kinds.task.core.observed import StoredResult
+from scribe_operator.kinds.task.core.observed import InputProbe, StoredResult
 from scribe_operator.runtime.settings import OperatorSettings
 
 if TYPE_CHECKING:

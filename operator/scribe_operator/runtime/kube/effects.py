@@ -22,9 +22,9 @@ from pydantic import BaseModel
 
 from scribe_operator.api.constants import GROUP, KIND, LABEL_DEAD_LETTER, PLURAL, VERSION
 from scribe_operator.api.meta import ObjectMeta, to_json
+from scribe_operator.kernel.events import EmitEvent
 from scribe_operator.kinds.batch.api.names import BATCH_KIND, BATCH_PLURAL
 from scribe_operator.kinds.task.api.model import TranscriptionTask
-from scribe_operator.kinds.task.core.plan import EmitEvent
 from scribe_operator.runtime.kube.ratelimit import EventLimiter
 from scribe_operator.runtime.metrics import API_REQUESTS, EVENTS_DROPPED
 

@@ -92,7 +92,7 @@ class BatchDeadline(ApiModel):
     )
 
     def seconds_for(self, inputs: int) -> int:
-        """The deadline of a batch of ``inputs`` inputs: the seed's workflow_time, or the explicit override."""
+        """The deadline of a batch of ``inputs`` inputs: the estimate, or the explicit override."""
         return self.seconds if self.seconds is not None else inputs * self.per_item_seconds + self.buffer_seconds
 
 

@@ -16,16 +16,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
 
+from scribe_operator.api.meta import ObjectKey
 from scribe_operator.kinds.task.api.model import TranscriptionTask
 from scribe_operator.kinds.task.api.status import Phase
 from scribe_operator.kinds.task.core.observed import CapacityVerdict
 
-Key = tuple[str, str]
-"""(namespace, name) of a task."""
-
 OPERATOR_CAPACITY: Final = "OperatorCapacity"
 NAMESPACE_CAPACITY: Final = "NamespaceCapacity"
-ADMITTED: Final = CapacityVerdict(admitted=True)
+ADMITTED_VERDICT: Final = CapacityVerdict(admitted=True)
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _WAITING_PHASES: Final = frozenset({None, Phase.PENDING, Phase.QUEUED})
 
@@ -43,14 +41,14 @@ class Limits:
 
 
 @dataclass(frozen=True)
-class Usage:
+class RunningAttempts:
     """Attempts running now: in all, and per namespace."""
 
     total: int = 0
     by_namespace: Mapping[str, int] = field(default_factory=dict)
 
     @classmethod
-    def count(cls, namespaces: Iterable[str]) -> Usage:
+    def count(cls, namespaces: Iterable[str]) -> RunningAttempts:
         """The usage of one running attempt per item of ``namespaces``."""
         by_namespace: dict[str, int] = {}
         for ns in namespaces:
@@ -69,7 +67,7 @@ class Waiting:
     due_at: datetime | None = None
 
     @property
-    def key(self) -> Key:
+    def key(self) -> ObjectKey:
         return (self.namespace, self.name)
 
     @property
@@ -109,7 +107,7 @@ def waiting_entry(task: TranscriptionTask) -> Waiting | None:
 class _Slots:
     """Free slots, operator-wide and per namespace, handed out one by one."""
 
-    def __init__(self, usage: Usage, limits: Limits) -> None:
+    def __init__(self, usage: RunningAttempts, limits: Limits) -> None:
         self.usage, self.limits = usage, limits
         self.taken = 0
         self.taken_in: dict[str, int] = {}
@@ -132,7 +130,7 @@ class _Slots:
         return True
 
 
-def admitted(queue: Iterable[Waiting], usage: Usage, limits: Limits, now: datetime) -> Iterator[Waiting]:
+def admitted(queue: Iterable[Waiting], usage: RunningAttempts, limits: Limits, now: datetime) -> Iterator[Waiting]:
     """The waiting tasks that get the free slots now, in order. ``queue`` must be in ``Waiting.order``."""
     slots = _Slots(usage, limits)
     for entry in queue:
@@ -142,7 +140,9 @@ def admitted(queue: Iterable[Waiting], usage: Usage, limits: Limits, now: dateti
             yield entry
 
 
-def verdict(target: Waiting, queue: Iterable[Waiting], usage: Usage, limits: Limits, now: datetime) -> CapacityVerdict:
+def verdict(
+    target: Waiting, queue: Iterable[Waiting], usage: RunningAttempts, limits: Limits, now: datetime
+) -> CapacityVerdict:
     """Whether ``target`` (due now) gets a slot, after the tasks before it in ``queue`` (in ``Waiting.order``;
     ``target`` is placed by its own order whether it is in the queue or not)."""
     slots = _Slots(usage, limits)
@@ -153,7 +153,7 @@ def verdict(target: Waiting, queue: Iterable[Waiting], usage: Usage, limits: Lim
             break
         slots.take(entry.namespace)
     if slots.take(target.namespace):
-        return ADMITTED
+        return ADMITTED_VERDICT
     if not slots.free():
         message = f"{usage.total} of {limits.total} attempts running operator-wide{_earlier(slots.taken)}"
         return CapacityVerdict(False, OPERATOR_CAPACITY, message)

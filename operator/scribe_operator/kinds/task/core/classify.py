@@ -45,7 +45,7 @@ PROBE_REASONS: Final = {
 
 
 @dataclass(frozen=True)
-class Outcome:
+class AttemptOutcome:
     """How an attempt ended."""
 
     reason: str
@@ -74,9 +74,9 @@ def default_retryable(reason: str) -> bool:
         return True
 
 
-def failure(reason: str, message: str, exit_code: int | None = None) -> Outcome:
+def failure(reason: str, message: str, exit_code: int | None = None) -> AttemptOutcome:
     """An outcome with the taxonomy's retryable default."""
-    return Outcome(str(reason), default_retryable(reason), message, exit_code)
+    return AttemptOutcome(str(reason), default_retryable(reason), message, exit_code)
 
 
 def parse_termination_message(text: str | None) -> TerminationMessage | None:
@@ -121,14 +121,14 @@ def _usage(raw: object) -> Usage | None:
     return Usage(cpu_seconds=cpu, peak_memory_bytes=None if memory is None else int(memory))
 
 
-def classify_terminated(pod: ObservedPod) -> Outcome:
+def classify_terminated(pod: ObservedPod) -> AttemptOutcome:
     """Classify a pod that ended without success."""
     code = pod.exit_code
     raw = pod.termination_message
     tm = parse_termination_message(raw)
     if tm is not None and tm.reason is not None and tm.reason != Reason.COMPLETED:
         retryable = tm.retryable if tm.retryable is not None else default_retryable(tm.reason)
-        return Outcome(tm.reason, retryable, tm.message or _describe(tm.reason, code), code)
+        return AttemptOutcome(tm.reason, retryable, tm.message or _describe(tm.reason, code), code)
     detail = (tm.message if tm is not None else raw) or None
     if code is not None and code != 0 and code in BY_EXIT_CODE:
         reason = BY_EXIT_CODE[code].reason
@@ -154,7 +154,7 @@ def classify_terminated(pod: ObservedPod) -> Outcome:
     return failure(Reason.WORKER_CRASHED, f"{crash}: {detail}" if detail else crash, code)
 
 
-def classify_pending(pod: ObservedPod, pending_seconds: int) -> Outcome:
+def classify_pending(pod: ObservedPod, pending_seconds: int) -> AttemptOutcome:
     """Classify a pod that did not start within ``pending_seconds``."""
     waited = f"pod {pod.name} did not start within {pending_seconds}s"
     mapped = WAITING_REASONS.get(pod.waiting_reason or "")
@@ -166,12 +166,12 @@ def classify_pending(pod: ObservedPod, pending_seconds: int) -> Outcome:
     return failure(Reason.CREATE_CONTAINER_CONFIG_ERROR, _join(waited, stuck, pod.waiting_message))
 
 
-def deadline_exceeded(pod: ObservedPod, deadline_seconds: int) -> Outcome:
+def deadline_exceeded(pod: ObservedPod, deadline_seconds: int) -> AttemptOutcome:
     """The watchdog's verdict on a pod still running past its deadline."""
     return failure(Reason.DEADLINE_EXCEEDED, f"pod {pod.name} ran longer than its {deadline_seconds}s deadline")
 
 
-def stalled(pod: ObservedPod, stall_seconds: int, processed: float, total: float | None) -> Outcome:
+def stalled(pod: ObservedPod, stall_seconds: int, processed: float, total: float | None) -> AttemptOutcome:
     """The stall watchdog's verdict on a pod whose progress has not moved for ``stall_seconds``."""
     of = f" of {total:g}" if total is not None else ""
     return failure(
@@ -180,12 +180,12 @@ def stalled(pod: ObservedPod, stall_seconds: int, processed: float, total: float
     )
 
 
-def pod_lost(pod_name: str | None) -> Outcome:
+def pod_lost(pod_name: str | None) -> AttemptOutcome:
     """No pod to be found for an attempt that was launched."""
     return failure(Reason.POD_LOST, f"pod {pod_name or '(unknown)'} disappeared before it finished")
 
 
-def probe_failed(probe: InputProbe, input_uri: str) -> Outcome | None:
+def probe_failed(probe: InputProbe, input_uri: str) -> AttemptOutcome | None:
     """The outcome of a failed input probe; None if the probe succeeded."""
     reason = PROBE_REASONS.get(probe.result)
     if reason is None:
@@ -194,7 +194,7 @@ def probe_failed(probe: InputProbe, input_uri: str) -> Outcome | None:
     return failure(reason, f"checking input {input_uri}: {BY_REASON[reason].description}{detail}")
 
 
-def output_probe_failed(probe: InputProbe, prefix: str) -> Outcome | None:
+def output_probe_failed(probe: InputProbe, prefix: str) -> AttemptOutcome | None:
     """The outcome of a failed check of the output bucket (it is missing, forbidden or unreachable); None if the
     check succeeded. No pod is started, so a bucket that appears later costs no transcription."""
     if probe.result == "ok":
@@ -222,12 +222,12 @@ def create_refused(attempt: int, kind: str, name: str, code: int, message: str) 
     return LaunchError(attempt, reason, f"the API server refused {kind} {name} (HTTP {code}): {detail}")
 
 
-def launch_failed(error: LaunchError) -> Outcome:
+def launch_failed(error: LaunchError) -> AttemptOutcome:
     """The outcome of an attempt the effects layer could not launch."""
     return failure(error.reason, error.message or "the attempt could not be launched")
 
 
-def apply_rules(outcome: Outcome, rules: Sequence[RetryRule]) -> Outcome:
+def apply_rules(outcome: AttemptOutcome, rules: Sequence[RetryRule]) -> AttemptOutcome:
     """``outcome`` with retryable overridden by the first matching rule, if any."""
     for rule in rules:
         if rule.matches(outcome.exit_code, outcome.reason):

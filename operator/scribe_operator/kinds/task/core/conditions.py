@@ -7,19 +7,19 @@ NamespaceCapacity) and ``CircuitOpen`` while the circuit breaker holds its next 
 opened the breaker). Those two appear the first time they apply and turn False (``Admitted``, ``CircuitClosed``)
 when it ends. A condition that stays True keeps its reason and message from when it turned True, so waiting costs
 no status writes. lastTransitionTime changes only when a condition's status changes, so re-deriving them from an
-unchanged state changes nothing.
+unchanged state changes nothing (:mod:`scribe_operator.kernel.conditions`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Final, Literal, Protocol
+from typing import Final, Protocol
 
 from scribe_operator.api.meta import Condition
+from scribe_operator.kernel.conditions import READY, by_type, condition, stamped, upsert
 from scribe_operator.kinds.task.api.status import Phase, TaskStatus
 
-READY: Final = "Ready"
 FAILED: Final = "Failed"
 QUEUED: Final = "Queued"
 CIRCUIT_OPEN: Final = "CircuitOpen"
@@ -54,14 +54,16 @@ def derive_conditions(
     phase = status.phase or Phase.PENDING
     ready = phase is Phase.SUCCEEDED
     dead = phase is Phase.DEAD
-    wanted = [
-        _condition(READY, ready, phase.value, status.message),
-        _condition(FAILED, dead, status.reason if dead else phase.value, status.message if dead else None),
+    old = by_type(previous)
+    updated = [
+        stamped(condition(READY, ready, phase.value, status.message), old.get(READY), now, generation),
+        stamped(
+            condition(FAILED, dead, status.reason if dead else phase.value, status.message if dead else None),
+            old.get(FAILED),
+            now,
+            generation,
+        ),
     ]
-    old = {c.type: c for c in previous}
-    result = [c for c in previous if c.type not in CONDITION_TYPES]
-    for cond in wanted:
-        result.append(_stamped(cond, old.get(cond.type), now, generation))
     for kind, cause, released in (
         (QUEUED, queued if phase is Phase.QUEUED else None, ADMITTED),
         (CIRCUIT_OPEN, circuit, CIRCUIT_CLOSED),
@@ -69,8 +71,8 @@ def derive_conditions(
         active = phase is Phase.QUEUED if kind == QUEUED else circuit is not None
         held = _held(kind, active, cause, released, old.get(kind), now, generation)
         if held is not None:
-            result.append(held)
-    return result
+            updated.append(held)
+    return upsert(previous, CONDITION_TYPES, updated)
 
 
 def _held(
@@ -87,18 +89,7 @@ def _held(
         if before is not None and before.status == "True":
             return before  # still waiting: nothing changes
         reason, message = (cause.reason, cause.message) if cause is not None else (kind, None)
-        return _stamped(_condition(kind, True, reason, message), before, now, generation)
+        return stamped(condition(kind, True, reason, message), before, now, generation)
     if before is None or before.status != "True":
         return before
-    return _stamped(_condition(kind, False, released, None), before, now, generation)
-
-
-def _stamped(cond: Condition, before: Condition | None, now: datetime, generation: int | None) -> Condition:
-    changed = before is None or before.status != cond.status or before.last_transition_time is None
-    since = now if changed or before is None else before.last_transition_time
-    return cond.model_copy(update={"last_transition_time": since, "observed_generation": generation})
-
-
-def _condition(kind: str, true: bool, reason: str | None, message: str | None) -> Condition:
-    state: Literal["True", "False"] = "True" if true else "False"
-    return Condition(type=kind, status=state, reason=reason or kind, message=message)
+    return stamped(condition(kind, False, released, None), before, now, generation)

@@ -10,14 +10,15 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from scribe_worker.podprogress import ANNOTATION as PROGRESS_ANNOTATION
 
 from scribe_operator.api.constants import LABEL_ATTEMPT
+from scribe_operator.kernel.notify import NotificationResult
+from scribe_operator.kernel.raw import as_mapping, as_text, parse_time
 from scribe_operator.kinds.task.api.result import ResultRecord
-from scribe_operator.kinds.task.core.notify import NotificationResult
 
 PodPhase = Literal["Pending", "Running", "Succeeded", "Failed", "Unknown"]
 ProbeResult = Literal["ok", "not_found", "forbidden", "error"]
@@ -105,19 +106,19 @@ class ObservedPod:
 
         ``container`` names the worker container (default: the first container status).
         """
-        meta = _map(pod.get("metadata"))
-        status = _map(pod.get("status"))
+        meta = as_mapping(pod.get("metadata"))
+        status = as_mapping(pod.get("status"))
         try:
-            attempt = int(str(_map(meta.get("labels")).get(LABEL_ATTEMPT)))
+            attempt = int(str(as_mapping(meta.get("labels")).get(LABEL_ATTEMPT)))
         except ValueError:
             return None
         created = parse_time(meta.get("creationTimestamp"))
         if attempt < 1 or created is None:
             return None
-        statuses = [_map(s) for s in status.get("containerStatuses") or () if isinstance(s, Mapping)]
+        statuses = [as_mapping(s) for s in status.get("containerStatuses") or () if isinstance(s, Mapping)]
         cstatus = next((s for s in statuses if container is None or s.get("name") == container), {})
-        state = _map(cstatus.get("state"))
-        running, terminated, waiting = (_map(state.get(k)) for k in ("running", "terminated", "waiting"))
+        state = as_mapping(cstatus.get("state"))
+        running, terminated, waiting = (as_mapping(state.get(k)) for k in ("running", "terminated", "waiting"))
         phase = status.get("phase")
         exit_code = terminated.get("exitCode")
         return cls(
@@ -125,21 +126,21 @@ class ObservedPod:
             attempt=attempt,
             phase=phase if phase in _PHASES else "Pending",
             created_at=created,
-            node=_str(_map(pod.get("spec")).get("nodeName")),
+            node=as_text(as_mapping(pod.get("spec")).get("nodeName")),
             deleting=meta.get("deletionTimestamp") is not None,
             delete_by=parse_time(meta.get("deletionTimestamp")),
             started_at=parse_time(running.get("startedAt")) or parse_time(terminated.get("startedAt")),
             finished_at=parse_time(terminated.get("finishedAt")),
             exit_code=exit_code if isinstance(exit_code, int) else None,
-            terminated_reason=_str(terminated.get("reason")),
-            termination_message=_str(terminated.get("message")),
-            waiting_reason=_str(waiting.get("reason")),
-            waiting_message=_str(waiting.get("message")),
-            pod_reason=_str(status.get("reason")),
-            pod_message=_str(status.get("message")),
+            terminated_reason=as_text(terminated.get("reason")),
+            termination_message=as_text(terminated.get("message")),
+            waiting_reason=as_text(waiting.get("reason")),
+            waiting_message=as_text(waiting.get("message")),
+            pod_reason=as_text(status.get("reason")),
+            pod_message=as_text(status.get("message")),
             unschedulable_message=_unschedulable(status),
             disruption=_disruption(status),
-            progress=PodProgress.parse(_str(_map(meta.get("annotations")).get(PROGRESS_ANNOTATION))),
+            progress=PodProgress.parse(as_text(as_mapping(meta.get("annotations")).get(PROGRESS_ANNOTATION))),
         )
 
 
@@ -226,41 +227,19 @@ class Observed:
     """The answer to ConfirmPod: the pod as the API server has it now, or that it does not exist."""
 
 
-def _map(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An RFC 3339 time from the API (``2026-01-01T12:00:00Z``) or a datetime, timezone-aware; None if absent or
-    bad."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def _disruption(status: Mapping[str, Any]) -> str | None:
     for raw in status.get("conditions") or ():
-        cond = _map(raw)
+        cond = as_mapping(raw)
         if cond.get("type") == "DisruptionTarget" and cond.get("status") == "True":
-            reason, message = _str(cond.get("reason")) or "DisruptionTarget", _str(cond.get("message"))
+            reason, message = as_text(cond.get("reason")) or "DisruptionTarget", as_text(cond.get("message"))
             return f"{reason}: {message}" if message else reason
     return None
 
 
 def _unschedulable(status: Mapping[str, Any]) -> str | None:
     for raw in status.get("conditions") or ():
-        cond = _map(raw)
+        cond = as_mapping(raw)
         scheduled = cond.get("type") == "PodScheduled"
         if scheduled and cond.get("status") == "False" and cond.get("reason") == "Unschedulable":
-            return _str(cond.get("message")) or "Unschedulable"
+            return as_text(cond.get("message")) or "Unschedulable"
     return None

@@ -5,7 +5,8 @@ set or remove the dead-letter label (if not None), and requeue after ``requeue_a
 Every action is idempotent: creates of deterministic names treat AlreadyExists as done, deletes treat
 NotFound as done.
 
-``ProbeInput`` and ``ProbeOutput`` ask for information rather than a change: run the HEADs, then reconcile again
+``ProbeInput`` and ``ProbeOutput`` ask for information rather than a change (:mod:`scribe_operator.kernel.replan`):
+run the HEADs, then reconcile again
 with ``plan.apply(task)`` and the results in ``Observed.input_probe`` and ``Observed.output_probe``;
 ``CheckCapacity`` likewise comes back as ``Observed.capacity``, and ``ConfirmPod`` (a GET of a pod the watch has not
 shown) as ``Observed.pod_check``. A ``LaunchAttempt`` that fails (presigning, or the API server refusing its Secret
@@ -17,14 +18,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal
 
 from scribe_operator.api.constants import DEAD_LETTER_VALUE, LABEL_DEAD_LETTER
+from scribe_operator.kernel.events import EmitEvent
+from scribe_operator.kernel.notify import SendNotification
 from scribe_operator.kinds.task.api.model import TranscriptionTask
 from scribe_operator.kinds.task.api.status import TaskStatus
-from scribe_operator.kinds.task.core.notify import SendNotification
-
-EventType = Literal["Normal", "Warning"]
 
 
 class EventReason(StrEnum):
@@ -113,15 +112,6 @@ class DeleteSecret:
     """Delete secret ``name`` (NotFound is success)."""
 
     name: str
-
-
-@dataclass(frozen=True)
-class EmitEvent:
-    """Record a Kubernetes event on the task."""
-
-    type: EventType
-    reason: str
-    message: str
 
 
 Action = (

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from scribe_operator.api.constants import MAX_HISTORY
+from scribe_operator.kernel.notify import NotificationSettings
 from scribe_operator.kinds.task.core.capacity import Limits
-from scribe_operator.kinds.task.core.notify import NotificationSettings
 
 
 @dataclass(frozen=True)
