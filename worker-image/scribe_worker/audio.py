@@ -112,7 +112,7 @@ def chunks(path: Path) -> Iterator[Samples]:
     finally:
         container.close()
         del resampler
-        gc.collect()  # PyAV's resampler keeps buffers until collected (faster-whisper issue 390)
+        gc.collect()  # PyAV's resampler keeps buffers until collected (github.com/SYSTRAN/faster-whisper/issues/390)
 
 
 def _valid_frames(frames: Iterator[Any], invalid: type[Exception]) -> Iterator[Any]:

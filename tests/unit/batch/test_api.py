@@ -115,7 +115,7 @@ def test_invalid_specs_are_rejected(spec: dict[str, Any], error: str) -> None:
         TranscriptionBatchSpec.model_validate(spec)
 
 
-def test_deadline_is_the_seed_workflow_time_unless_overridden() -> None:
+def test_deadline_is_per_item_times_inputs_plus_buffer_unless_overridden() -> None:
     assert BatchDeadline().seconds_for(3) == 3 * 600 + 600
     assert BatchDeadline(per_item_seconds=5, buffer_seconds=10).seconds_for(4) == 30
     assert BatchDeadline(seconds=7, per_item_seconds=5).seconds_for(1000) == 7

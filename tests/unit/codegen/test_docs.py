@@ -46,10 +46,10 @@ def test_fill_needs_the_markers() -> None:
         fill("nothing here", "x", "")
 
 
-def test_every_seed_column_maps_to_a_field_that_exists() -> None:
-    """The seeds' task record (docs/failure-taxonomy.md) lives on in fields the CRD really has."""
+def test_every_task_table_column_maps_to_a_field_that_exists() -> None:
+    """The task-table record that docs/failure-taxonomy.md maps lives on in fields the CRD really has."""
     text = (ROOT / "docs/failure-taxonomy.md").read_text()
-    mapping = text.split("| seed task column |")[1].split("\n\n")[0]
+    mapping = text.split("| task-table column |")[1].split("\n\n")[0]
     rows = [line for line in mapping.splitlines()[2:] if line.startswith("|")]
     columns = {row.split("|")[1].strip().strip("`") for row in rows}
     assert columns == {
@@ -64,9 +64,9 @@ def test_every_seed_column_maps_to_a_field_that_exists() -> None:
             assert f".{field}" in paths, f"{field} is not in the CRD"
 
 
-def test_every_seed_failure_state_is_handled() -> None:
+def test_every_task_table_failure_state_is_handled() -> None:
     text = (ROOT / "docs/failure-taxonomy.md").read_text()
-    states = text.split("| seed failure state |")[1].split("\n\n")[0].splitlines()[2:]
+    states = text.split("| task-table failure state |")[1].split("\n\n")[0].splitlines()[2:]
     assert [row.split("|")[1].strip().split(".")[0] for row in states] == [str(n) for n in range(1, 9)]
     reasons = {entry.reason.value for entry in TAXONOMY}
     for row in states[1:7]:  # the worker's and the operator's own failure states name their reasons

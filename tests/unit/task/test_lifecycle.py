@@ -37,7 +37,7 @@ def test_new_task_asks_for_the_storage_probes_and_shows_pending() -> None:
 
 
 def test_updated_at_is_when_the_status_last_changed() -> None:
-    """The seed's updated_at: stamped by every status change, untouched by reconciles that change nothing."""
+    """status.updatedAt: stamped by every status change, untouched by reconciles that change nothing."""
     c = Cluster(make_task())
     c.reconcile()  # launch
     assert c.status.updated_at == T0
