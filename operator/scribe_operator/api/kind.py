@@ -46,7 +46,7 @@ class KindApi:
     """The API of one namespaced custom resource kind with a status subresource, served in one version."""
 
     kind: str
-    """``TranscriptionTask``; the list kind is this plus ``List``."""
+    """``TranscriptionTask``; the list kind is this plus ``List``, the CRD's name is ``<plural>.<group>``."""
     plural: str
     singular: str
     short_names: tuple[str, ...]
@@ -60,18 +60,6 @@ class KindApi:
     """Where the spec and status field tables go."""
     group: str = GROUP
     version: str = VERSION
-
-    @property
-    def list_kind(self) -> str:
-        return f"{self.kind}List"
-
-    @property
-    def api_version(self) -> str:
-        return f"{self.group}/{self.version}"
-
-    @property
-    def crd_name(self) -> str:
-        return f"{self.plural}.{self.group}"
 
     @property
     def crd_path(self) -> str:

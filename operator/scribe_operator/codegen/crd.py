@@ -24,7 +24,7 @@ def openapi_schema(api: KindApi) -> dict[str, Any]:
         "type": "object",
         "required": ["spec"],
         "properties": {
-            "apiVersion": {"type": "string", "description": f"APIVersion of this object: {api.api_version}."},
+            "apiVersion": {"type": "string", "description": f"APIVersion of this object: {api.group}/{api.version}."},
             "kind": {"type": "string", "description": f"Kind of this object: {api.kind}."},
             "metadata": {"type": "object"},
             "spec": structural(api.spec.model_json_schema(by_alias=True)),
@@ -38,12 +38,12 @@ def build_crd(api: KindApi) -> dict[str, Any]:
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
-        "metadata": {"name": api.crd_name},
+        "metadata": {"name": f"{api.plural}.{api.group}"},
         "spec": {
             "group": api.group,
             "names": {
                 "kind": api.kind,
-                "listKind": api.list_kind,
+                "listKind": f"{api.kind}List",
                 "plural": api.plural,
                 "singular": api.singular,
                 "shortNames": list(api.short_names),
