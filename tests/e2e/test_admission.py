@@ -13,7 +13,6 @@ import datetime as dt
 import ipaddress
 import json
 import ssl
-import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -35,6 +34,9 @@ from lightkube.resources.admissionregistration_v1 import (
 )
 from lightkube.resources.core_v1 import Pod, ResourceQuota
 
+from tests.support.commands import kubectl, kubectl_apply
+from tests.support.operators import Operator
+from tests.support.s3 import Buckets
 from tests.support.tasks import (
     create_task,
     describe,
@@ -50,9 +52,6 @@ from tests.support.wait import wait_for
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-    from tests.e2e.conftest import Buckets, Operator
-
-pytestmark = pytest.mark.cluster
 
 TASK = task_manifest("t", "s3://audio-bucket/talks/interview.wav", output="s3://transcripts/interview/")
 BATCH: dict[str, Any] = {
@@ -106,14 +105,6 @@ ACCEPTED: dict[str, dict[str, Any]] = {
 }
 
 
-def kubectl(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["kubectl", *args], input=stdin, capture_output=True, text=True, timeout=60, check=False)
-
-
-def apply(manifest: dict[str, Any], namespace: str) -> subprocess.CompletedProcess[str]:
-    return kubectl("apply", "-n", namespace, "-f", "-", stdin=json.dumps(manifest))
-
-
 def task_with(name: str, spec: dict[str, Any]) -> dict[str, Any]:
     manifest = copy.deepcopy(TASK)
     manifest["metadata"]["name"] = name
@@ -132,7 +123,7 @@ def batch_with(name: str, template: dict[str, Any]) -> dict[str, Any]:
 def test_kubectl_apply_refuses_what_the_pod_api_would_refuse_later(namespace: str, crd: str, case: str) -> None:
     spec, message = REFUSED[case]
     for kind, manifest in (("task", task_with(case, spec)), ("batch template", batch_with(case, spec))):
-        result = apply(manifest, namespace)
+        result = kubectl_apply(manifest, namespace)
         assert result.returncode != 0, f"kubectl apply accepted a {kind} that can never get a pod:\n{manifest}"
         assert message in result.stderr, f"{kind}: {message!r} not in kubectl's error:\n{result.stderr}"
     assert kubectl("get", "tt,transcriptionbatches", "-n", namespace, "-o", "name").stdout.strip() == ""
@@ -141,7 +132,7 @@ def test_kubectl_apply_refuses_what_the_pod_api_would_refuse_later(namespace: st
 @pytest.mark.parametrize("case", ACCEPTED)
 def test_consistent_resources_and_tolerations_are_accepted(namespace: str, crd: str, case: str) -> None:
     for manifest in (task_with(case, ACCEPTED[case]), batch_with(case, ACCEPTED[case])):
-        result = apply(manifest, namespace)
+        result = kubectl_apply(manifest, namespace)
         assert result.returncode == 0, result.stderr
 
 

@@ -33,15 +33,15 @@ from tests.support.batches import (
     wait_for_batch,
     wait_for_batch_status,
 )
+from tests.support.commands import wait_established
+from tests.support.operators import Operator
+from tests.support.s3 import Buckets
 from tests.support.tasks import TranscriptionTask, parse_time, pod_names
 from tests.support.wait import wait_for
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-    from tests.e2e.conftest import Buckets, Operator
-
-pytestmark = pytest.mark.cluster
 
 HANG = {"worker": {"image": "example.invalid/scribe-worker-never:1"}, "timeouts": {"pendingSeconds": 600}}
 """A child that never starts: its pod cannot pull its image, and its own watchdog waits 10 minutes."""
@@ -51,11 +51,7 @@ NOISE = random.Random(1234).randbytes(64 * 1024)
 @pytest.fixture(scope="module", autouse=True)
 def batch_crd(crd: str) -> str:
     """The TranscriptionBatch CRD (applied with the rest of crds/ by the ``crd`` fixture) is Established."""
-    waited = subprocess.run(
-        ["kubectl", "wait", "--for=condition=Established", f"crd/{CRD_NAME}", "--timeout=60s"],
-        capture_output=True, text=True, timeout=90, check=False,
-    )  # fmt: skip
-    assert waited.returncode == 0, f"CRD {CRD_NAME} is not Established:\n{waited.stdout}{waited.stderr}"
+    wait_established(f"crd/{CRD_NAME}")
     return CRD_NAME
 
 

@@ -23,6 +23,7 @@ from lightkube import Client
 from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.metrics import parse_samples
 from tests.support.operators import StartOperator, log_on_failure, own_operators
+from tests.support.s3 import Buckets
 from tests.support.tasks import (
     create_task,
     describe,
@@ -37,9 +38,8 @@ from tests.support.wait import wait_for
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-    from tests.e2e.conftest import Buckets
 
-pytestmark = [pytest.mark.cluster, pytest.mark.local_operator]
+pytestmark = pytest.mark.local_operator
 
 THRESHOLD = 3
 COOLDOWN = 4

@@ -19,6 +19,7 @@ from lightkube.resources.core_v1 import Pod
 
 from tests.support.hungnode import hung_node
 from tests.support.operators import StartOperator, log_on_failure, own_operators
+from tests.support.s3 import Buckets
 from tests.support.tasks import (
     LABEL_TASK,
     create_task,
@@ -33,9 +34,8 @@ from tests.support.tasks import (
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-    from tests.e2e.conftest import Buckets
 
-pytestmark = [pytest.mark.cluster, pytest.mark.local_operator]
+pytestmark = pytest.mark.local_operator
 
 NAMES = ["cap-c", "cap-b", "cap-a"]
 """Created in this order, one second apart: creation order is not name order."""

@@ -13,6 +13,8 @@ import pytest
 from lightkube import Client
 
 from tests.support.objects import wait_pod_phase
+from tests.support.operators import Operator
+from tests.support.s3 import Buckets
 from tests.support.tasks import (
     attempt_numbers,
     create_task,
@@ -27,9 +29,8 @@ from tests.support.tasks import (
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-    from tests.e2e.conftest import Buckets, Operator
 
-pytestmark = [pytest.mark.cluster, pytest.mark.local_operator]
+pytestmark = pytest.mark.local_operator
 
 
 def test_operator_killed_mid_attempt_neither_duplicates_nor_loses_it(

@@ -6,9 +6,7 @@ are processes these tests start (marker ``local_operator``); they watch only thi
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,23 +18,18 @@ import pytest
 from lightkube import Client
 from lightkube.resources.coordination_v1 import Lease
 
+from tests.support.operators import operator_env
+from tests.support.s3 import Buckets
 from tests.support.tasks import create_task, describe, pod_names, status_of, task_manifest, wait_for_phase
 from tests.support.wait import wait_for
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-    from tests.e2e.conftest import Buckets
 
-pytestmark = [pytest.mark.cluster, pytest.mark.local_operator]
+pytestmark = pytest.mark.local_operator
 LEASE = "scribe-operator-ha-test"
 TAKEOVER_LIMIT = 15.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Replica:
@@ -45,18 +38,15 @@ class Replica:
     def __init__(self, namespace: str, log_dir: Path, n: int) -> None:
         self.name = f"replica-{n}"
         self.log = log_dir / f"{self.name}.log"
-        env = {
-            **os.environ,
-            "HOSTNAME": self.name,
-            "SCRIBE_NAMESPACES": namespace,
-            "SCRIBE_LEADER_ELECTION": "true",
-            "SCRIBE_LEADER_ELECTION_NAMESPACE": namespace,
-            "SCRIBE_LEADER_ELECTION_LEASE": LEASE,
-            "SCRIBE_HEALTH_PORT": str(_free_port()),
-            "SCRIBE_METRICS_PORT": str(_free_port()),
-            "SCRIBE_S3_ADDRESSING_STYLE": "path",
-            "SCRIBE_LOG_FORMAT": "text",
-        }
+        env = operator_env(
+            namespace,
+            HOSTNAME=self.name,
+            SCRIBE_LEADER_ELECTION="true",
+            SCRIBE_LEADER_ELECTION_NAMESPACE=namespace,
+            SCRIBE_LEADER_ELECTION_LEASE=LEASE,
+            SCRIBE_S3_ADDRESSING_STYLE="path",
+            SCRIBE_LOG_FORMAT="text",
+        )
         with open(self.log, "w") as out:
             self.proc = subprocess.Popen([sys.executable, "-m", "scribe_operator"], env=env, stdout=out, stderr=out)
 

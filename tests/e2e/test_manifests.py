@@ -4,31 +4,20 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 from lightkube import Client
 from lightkube.core.exceptions import ApiError
 
+from tests.support.commands import kubectl, kubectl_apply
+from tests.support.operators import Operator
+from tests.support.s3 import Buckets
 from tests.support.tasks import TranscriptionTask, get_task, task_manifest, wait_for_phase
 from tests.support.wait import wait_for
 
-if TYPE_CHECKING:
-    from tests.e2e.conftest import Buckets, Operator
-
-pytestmark = pytest.mark.cluster
-
 VALID = task_manifest("valid", "s3://audio-bucket/talks/interview.wav", output="s3://transcripts/interview/")
 COLUMNS = ["NAME", "PHASE", "ATTEMPTS", "REASON", "RETRY-AT", "PROGRESS", "AGE"]
-
-
-def kubectl(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["kubectl", *args], input=stdin, capture_output=True, text=True, timeout=60, check=False)
-
-
-def apply(manifest: dict[str, Any], namespace: str) -> subprocess.CompletedProcess[str]:
-    return kubectl("apply", "-n", namespace, "-f", "-", stdin=json.dumps(manifest))
 
 
 def _without_input(spec: dict[str, Any]) -> None:
@@ -69,7 +58,7 @@ def test_invalid_manifest_is_rejected_naming_the_field(kube: Client, namespace: 
     manifest["metadata"]["name"] = case
     mutate(manifest["spec"])
 
-    result = apply(manifest, namespace)
+    result = kubectl_apply(manifest, namespace)
 
     assert result.returncode != 0, f"kubectl apply accepted an invalid manifest:\n{json.dumps(manifest)}"
     for text in expected:
@@ -80,17 +69,17 @@ def test_invalid_manifest_is_rejected_naming_the_field(kube: Client, namespace: 
 
 
 def test_spec_is_immutable(kube: Client, namespace: str, crd: str) -> None:
-    assert apply(VALID, namespace).returncode == 0
+    assert kubectl_apply(VALID, namespace).returncode == 0
 
     changed = copy.deepcopy(VALID)
     changed["spec"]["formats"] = ["json", "vtt"]
-    result = apply(changed, namespace)
+    result = kubectl_apply(changed, namespace)
     assert result.returncode != 0, "a spec change was accepted"
     assert "spec is immutable" in result.stderr, result.stderr
 
     relabelled = copy.deepcopy(VALID)
     relabelled["metadata"]["labels"] = {"team": "media"}
-    accepted = apply(relabelled, namespace)
+    accepted = kubectl_apply(relabelled, namespace)
     assert accepted.returncode == 0, f"metadata stays editable:\n{accepted.stderr}"
 
     task = get_task(kube, "valid", namespace)
@@ -112,7 +101,7 @@ def test_kubectl_get_shows_phase_attempts_reason_retry_at_age(
     kube: Client, namespace: str, operator: Operator, buckets: Buckets
 ) -> None:
     manifest = task_manifest("shown", f"s3://{buckets.create()}/absent.wav")
-    assert apply(manifest, namespace).returncode == 0
+    assert kubectl_apply(manifest, namespace).returncode == 0
     wait_for_phase(kube, "shown", namespace, "Dead", timeout=60)
 
     for resource in ("tt", "transcriptiontasks", "transcriptiontasks.scribe.dev"):

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from lightkube import Client
 
-from tests.support.operators import StartOperator, log_on_failure, own_operators
+from tests.support.operators import Operator, StartOperator, log_on_failure, own_operators
+from tests.support.s3 import Buckets
 from tests.support.tasks import (
     attempt_numbers,
     create_task,
@@ -31,9 +32,6 @@ from tests.support.tasks import (
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-    from tests.e2e.conftest import Buckets, Operator
-
-pytestmark = pytest.mark.cluster
 
 QUICK_RETRIES: dict[str, Any] = {"initialSeconds": 1, "factor": 1.0, "maxSeconds": 1, "jitter": 0.0}
 

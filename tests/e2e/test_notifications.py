@@ -21,14 +21,14 @@ from lightkube.resources.core_v1 import Secret
 
 from tests.support.batches import batch_manifest, create_batch, wait_for_batch_status
 from tests.support.operators import StartOperator, log_on_failure, own_operators
+from tests.support.s3 import Buckets
 from tests.support.tasks import create_task, describe, status_of, task_manifest, wait_for_phase, wait_for_task
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-    from tests.e2e.conftest import Buckets
 
-pytestmark = [pytest.mark.cluster, pytest.mark.local_operator]
+pytestmark = pytest.mark.local_operator
 
 KEY = b"a-shared-hmac-key-0123456789"
 

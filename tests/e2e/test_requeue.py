@@ -3,16 +3,16 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pytest
 from lightkube import Client
 from lightkube.types import PatchType
 
+from tests.support.commands import scribe
+from tests.support.operators import Operator
+from tests.support.s3 import Buckets
 from tests.support.tasks import (
     LABEL_DEAD_LETTER,
     TranscriptionTask,
@@ -29,16 +29,6 @@ from tests.support.wait import wait_for
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-
-    from tests.e2e.conftest import Buckets, Operator
-
-pytestmark = pytest.mark.cluster
-
-
-def scribe(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "scribe_operator.cli", *args], capture_output=True, text=True, timeout=60, check=False
-    )
 
 
 def dead_lettered(task: dict[str, Any]) -> bool:

@@ -14,6 +14,9 @@ from lightkube import Client
 
 from tests.fixtures.speech import speech_wav
 from tests.support.batches import CRD_NAME, batch_manifest, children, create_batch, describe_batch, wait_for_batch
+from tests.support.commands import wait_established
+from tests.support.operators import Operator
+from tests.support.s3 import Buckets
 from tests.support.tasks import (
     create_task,
     describe,
@@ -28,9 +31,6 @@ from tests.support.wait import wait_for
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-    from tests.e2e.conftest import Buckets, Operator
-
-pytestmark = pytest.mark.cluster
 
 OTHER = "Pack my box with five dozen liquor jugs"
 
@@ -114,8 +114,7 @@ def test_a_reapplied_task_is_a_cache_hit_and_a_change_misses(
 def test_a_batch_rerun_over_the_same_prefix_pays_only_for_new_and_changed_inputs(
     kube: Client, namespace: str, operator: Operator, s3: S3Client, buckets: Buckets, fox_wav: Path, other_wav: Path
 ) -> None:
-    subprocess.run(["kubectl", "wait", "--for=condition=Established", f"crd/{CRD_NAME}", "--timeout=60s"],
-                   capture_output=True, timeout=90, check=True)  # fmt: skip
+    wait_established(f"crd/{CRD_NAME}")
     audio = buckets.create()
     for name in ("a", "b"):
         s3.upload_file(str(fox_wav), audio, f"calls/{name}.wav")

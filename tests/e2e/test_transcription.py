@@ -7,10 +7,11 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pytest
 from lightkube import Client
 
 from tests.fixtures.speech import recognised
+from tests.support.operators import Operator
+from tests.support.s3 import Buckets
 from tests.support.tasks import (
     create_task,
     describe,
@@ -26,10 +27,6 @@ from tests.support.wait import wait_for
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-
-    from tests.e2e.conftest import Buckets, Operator
-
-pytestmark = pytest.mark.cluster
 
 
 def test_spoken_sample_is_transcribed(

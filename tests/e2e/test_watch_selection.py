@@ -22,7 +22,7 @@ from tests.support.objects import RESTRICTED_CONTAINER, create, pod_manifest
 from tests.support.operators import StartOperator, log_on_failure, own_operators
 from tests.support.wait import wait_for
 
-pytestmark = [pytest.mark.cluster, pytest.mark.local_operator]
+pytestmark = pytest.mark.local_operator
 
 FOREIGN_PODS = 250
 NOWHERE = {

@@ -23,7 +23,8 @@ from lightkube import Client
 from lightkube.resources.core_v1 import Pod
 
 from tests.support.hungnode import hung_node
-from tests.support.operators import StartOperator, log_on_failure, own_operators
+from tests.support.operators import Operator, StartOperator, log_on_failure, own_operators
+from tests.support.s3 import Buckets
 from tests.support.tasks import (
     attempt_numbers,
     create_task,
@@ -42,9 +43,6 @@ from tests.support.wait import wait_for
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-    from tests.e2e.conftest import Buckets, Operator
-
-pytestmark = pytest.mark.cluster
 
 DEFAULT_POD_LOST_GRACE = 60
 SHORT_POD_LOST_GRACE = 10

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,21 +14,13 @@ from lightkube.resources.core_v1 import PersistentVolume, PersistentVolumeClaim
 from scribe_worker import models
 
 from tests.fixtures.speech import recognised
+from tests.support.commands import kubectl_apply
+from tests.support.operators import Operator
+from tests.support.s3 import Buckets
 from tests.support.tasks import create_task, task_manifest, task_pods, wait_for_phase
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-
-    from tests.e2e.conftest import Buckets, Operator
-
-pytestmark = pytest.mark.cluster
-
-
-def kubectl_apply(manifest: dict[str, Any], namespace: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["kubectl", "apply", "-n", namespace, "-f", "-"],
-        input=json.dumps(manifest), capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
 
 
 @pytest.mark.parametrize(

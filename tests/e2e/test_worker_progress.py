@@ -12,13 +12,11 @@ import base64
 import json
 import os
 import ssl
-import subprocess
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pytest
 import yaml
 from lightkube import Client
 from lightkube.models.authentication_v1 import BoundObjectReference, TokenRequestSpec
@@ -29,6 +27,9 @@ from scribe_operator.kinds.task.progress import worker_identity
 from scribe_operator.runtime.settings import OperatorSettings
 from scribe_worker.podprogress import ANNOTATION, PodAnnotationTransport
 
+from tests.support.commands import kubectl
+from tests.support.operators import Operator
+from tests.support.s3 import Buckets
 from tests.support.tasks import (
     FAST_BACKOFF,
     create_task,
@@ -43,9 +44,6 @@ from tests.support.wait import wait_for
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-    from tests.e2e.conftest import Buckets, Operator
-
-pytestmark = pytest.mark.cluster
 
 RESTRICTED_CONTAINER = {
     "name": "c",
@@ -230,9 +228,7 @@ def test_progress_is_visible_while_the_worker_runs(
 
 
 def _kubectl_get(namespace: str) -> str:
-    return subprocess.run(
-        ["kubectl", "get", "tt", "-n", namespace], capture_output=True, text=True, timeout=30, check=False
-    ).stdout
+    return kubectl("get", "tt", "-n", namespace, timeout=30).stdout
 
 
 def test_a_worker_that_stops_reporting_is_ended_as_stalled_and_retried(

@@ -29,8 +29,6 @@ from tests.support.fixtures import delete_namespace, make_namespace
 from tests.support.helm import CHART, run_helm
 from tests.support.wait import wait_for
 
-pytestmark = pytest.mark.cluster
-
 RESTRICTED = {
     "pod-security.kubernetes.io/enforce": "restricted",
     "pod-security.kubernetes.io/warn": "restricted",

@@ -27,9 +27,8 @@ from lightkube.resources.core_v1 import Event
 from lightkube.types import PatchType
 from scribe_operator.cli.cluster import CliError, connect
 
+from tests.support.commands import apply_crds, kubectl, scribe, wait_established
 from tests.support.tasks import LABEL_DEAD_LETTER, TranscriptionTask, create_task, get_task, task_manifest
-
-pytestmark = pytest.mark.cluster
 
 REPO = Path(__file__).resolve().parents[2]
 CRD_FILE = REPO / "crds" / "scribe.dev_transcriptiontasks.yaml"
@@ -38,29 +37,11 @@ REQUEUE = "scribe.dev/requeue"
 RESET = "scribe.dev/requeue-reset-attempts"
 
 
-def kubectl(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["kubectl", *args], capture_output=True, text=True, timeout=60, check=False, env=env)
-
-
 @pytest.fixture(scope="module", autouse=True)
 def crd(kube: Client) -> None:
     """The CRD as generated from the models now (it carries the requeue status fields)."""
-    applied = kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD_FILE))
-    assert applied.returncode == 0, applied.stderr
-    waited = kubectl("wait", "--for=condition=Established", f"crd/{CRD_NAME}", "--timeout=60s")
-    assert waited.returncode == 0, waited.stderr
-
-
-def scribe(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the plugin (``python -m scribe_operator.cli``)."""
-    return subprocess.run(
-        [sys.executable, "-m", "scribe_operator.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=env,
-    )
+    apply_crds(CRD_FILE)
+    wait_established(f"crd/{CRD_NAME}")
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> str:

@@ -23,8 +23,6 @@ from tests.support.objects import (
 )
 from tests.support.wait import wait_for
 
-pytestmark = pytest.mark.cluster
-
 
 @pytest.mark.parametrize(("code", "phase", "reason"), [(0, "Succeeded", "Completed"), (3, "Failed", "Error")])
 def test_exit_code_sets_phase_and_container_state(

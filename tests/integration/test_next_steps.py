@@ -19,10 +19,9 @@ from lightkube.core.exceptions import ApiError
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Namespace
 
+from tests.support.commands import apply_crds, wait_established
 from tests.support.fixtures import delete_namespace
 from tests.support.tasks import TranscriptionTask
-
-pytestmark = pytest.mark.cluster
 
 REPO = Path(__file__).resolve().parents[2]
 DEV = REPO / "hack" / "dev.sh"
@@ -46,12 +45,8 @@ def printed_next_steps() -> list[str]:
 def demo_task(kube: Client) -> Iterator[None]:
     """The task `make dev` leaves behind (examples/task.yaml); made here if this cluster has none, removed after."""
     namespace, name = EXAMPLE["metadata"]["namespace"], EXAMPLE["metadata"]["name"]
-    for step in (
-        ["apply", "--server-side", "--force-conflicts", "-f", "crds/"],
-        ["wait", "--for=condition=Established", "crd/transcriptiontasks.scribe.dev", "--timeout=60s"],
-    ):
-        done = subprocess.run(["kubectl", *step], cwd=REPO, capture_output=True, text=True, timeout=90, check=False)
-        assert done.returncode == 0, done.stderr
+    apply_crds()
+    wait_established("crd/transcriptiontasks.scribe.dev")
     made_namespace = made_task = False
     try:
         kube.create(Namespace(metadata=ObjectMeta(name=namespace, labels={"scribe.dev/test": "true"})))

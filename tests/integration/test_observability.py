@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,11 +30,12 @@ from lightkube import Client
 from scribe_operator.kinds.task.api.retry import MATCHABLE_REASONS
 from scribe_operator.runtime.metrics import DEAD_REASONS
 
-from tests.e2e.conftest import Buckets, Operator, _free_port
 from tests.fixtures.speech import FOX, speech_wav
+from tests.support.commands import apply_crds, kubectl, wait_established
 from tests.support.fixtures import delete_namespace, make_namespace
 from tests.support.metrics import Samples, operator_metrics, parse_samples
-from tests.support.s3 import S3Settings
+from tests.support.operators import Operator, operator_env
+from tests.support.s3 import Buckets, S3Settings, s3_from_env
 from tests.support.tasks import (
     LABEL_DEAD_LETTER,
     create_task,
@@ -51,7 +51,7 @@ from tests.support.wait import wait_for
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-pytestmark = [pytest.mark.cluster, pytest.mark.local_operator]
+pytestmark = pytest.mark.local_operator
 
 REPO = Path(__file__).resolve().parents[2]
 TASKS = ("ok", "gone", "flaky")
@@ -91,33 +91,15 @@ def scrape(port: int) -> str:
         return str(response.read().decode())
 
 
-def _kubectl(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["kubectl", *args], capture_output=True, text=True, timeout=90, check=False)
-
-
 @pytest.fixture(scope="module")
 def run(kube: Client, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
-    applied = _kubectl("apply", "--server-side", "--force-conflicts", "-f", str(REPO / "crds"))
-    assert applied.returncode == 0, applied.stderr
-    waited = _kubectl("wait", "--for=condition=Established", "crd/transcriptiontasks.scribe.dev", "--timeout=60s")
-    assert waited.returncode == 0, waited.stderr
-    try:
-        s3: S3Client = S3Settings.from_env().client()
-    except LookupError as exc:
-        pytest.fail(f"S3 is not configured: {exc} unset (source .cluster/env or set AWS_*)", pytrace=False)
-
+    apply_crds()
+    wait_established("crd/transcriptiontasks.scribe.dev")
+    s3 = s3_from_env()
     namespace = make_namespace(kube, "obs")
     buckets = Buckets(s3)
-    metrics_port = _free_port()
-    env = dict(os.environ)
-    env.setdefault("SCRIBE_S3_ADDRESSING_STYLE", "path")
-    env.update(
-        SCRIBE_NAMESPACES=namespace,
-        SCRIBE_HEALTH_PORT=str(_free_port()),
-        SCRIBE_METRICS_PORT=str(metrics_port),
-        SCRIBE_LOG_FORMAT="json",
-        PYTHONUNBUFFERED="1",
-    )
+    env = operator_env(namespace, SCRIBE_LOG_FORMAT="json")
+    metrics_port = int(env["SCRIBE_METRICS_PORT"])
     log_path = tmp_path_factory.mktemp("observability") / "operator.log"
     operator = Operator(log_path, env)
     try:
@@ -361,7 +343,7 @@ def test_no_presigned_url_in_events_status_or_pods(run: Run) -> None:
 def test_no_presigned_url_in_the_worker_logs(run: Run) -> None:
     """`kubectl logs` of every worker pod, line by line."""
     names = [p["metadata"]["name"] for pods in run.pods.values() for p in pods]
-    logs = {name: _kubectl("logs", "--namespace", run.namespace, name).stdout for name in names}
+    logs = {name: kubectl("logs", "--namespace", run.namespace, name).stdout for name in names}
     assert set(logs) >= {"ok-a1", "flaky-a1", "flaky-a2"}, sorted(logs)
     assert all(logs.values()), {name: len(text) for name, text in logs.items()}
     for name, text in logs.items():
