@@ -269,11 +269,10 @@ def test_operator_killed_mid_batch_finishes_it_without_duplicate_children(
 
 @pytest.mark.local_operator
 def test_a_deadline_that_passes_while_the_operator_is_down_fires_after_the_restart(
-    kube: Client, namespace: str, operator: Operator, s3: S3Client, buckets: Buckets, fox_wav: Path
+    kube: Client, namespace: str, operator: Operator, buckets: Buckets, fox_wav: Path
 ) -> None:
-    audio = buckets.create()
-    s3.upload_file(str(fox_wav), audio, "in/a.wav")
-    manifest = batch_manifest("down", inputs=[f"s3://{audio}/in/a.wav"], template=HANG, deadline={"seconds": 6})
+    uri = buckets.with_file(fox_wav, "in/a.wav")
+    manifest = batch_manifest("down", inputs=[uri], template=HANG, deadline={"seconds": 6})
     create_batch(kube, manifest, namespace)
     running = wait_for_batch_status(kube, "down", namespace, "the child observed", lambda s: s.get("created") == 1)
     deadline = parse_time(running["status"]["deadlineAt"])

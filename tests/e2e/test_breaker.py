@@ -15,7 +15,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 from lightkube import Client
@@ -34,10 +34,6 @@ from tests.support.tasks import (
     wait_for_task,
 )
 from tests.support.wait import wait_for
-
-if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
-
 
 pytestmark = pytest.mark.local_operator
 
@@ -81,12 +77,10 @@ def test_tasks_wait_while_s3_is_away_and_all_finish_when_it_is_back(
     namespace: str,
     start_operator: StartOperator,
     proxy: FaultProxy,
-    s3: S3Client,
     buckets: Buckets,
     fox_wav: Path,
 ) -> None:
-    audio = buckets.create()
-    s3.upload_file(str(fox_wav), audio, "fox.wav")
+    uri = buckets.with_file(fox_wav, "fox.wav")
     proxy.inject(Fault("reset"))  # S3 is away: every connection is reset
     op = start_operator(
         SCRIBE_S3_ENDPOINT_URL=proxy.url,
@@ -96,7 +90,7 @@ def test_tasks_wait_while_s3_is_away_and_all_finish_when_it_is_back(
     )
     with log_on_failure(op):
         for name in NAMES:
-            manifest = task_manifest(name, f"s3://{audio}/fox.wav", language="en", retryPolicy=RETRY, cache=False)
+            manifest = task_manifest(name, uri, language="en", retryPolicy=RETRY, cache=False)
             create_task(kube, manifest, namespace)  # identical tasks, each to run: no result reuse
 
         # every first attempt fails on its probe; the breaker opens and holds the retries

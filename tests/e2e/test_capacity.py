@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 from lightkube import Client
@@ -30,10 +30,6 @@ from tests.support.tasks import (
     task_manifest,
     wait_for_phase,
 )
-
-if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
-
 
 pytestmark = pytest.mark.local_operator
 
@@ -93,11 +89,10 @@ def _conditions(task: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_limit_of_one_runs_one_attempt_at_a_time_in_creation_order_across_a_restart(
-    kube: Client, namespace: str, start_operator: StartOperator, s3: S3Client, buckets: Buckets, long_wav: Path
+    kube: Client, namespace: str, start_operator: StartOperator, buckets: Buckets, long_wav: Path
 ) -> None:
     op = start_operator(SCRIBE_MAX_RUNNING_ATTEMPTS="1")
-    audio = buckets.create()
-    s3.upload_file(str(long_wav), audio, "long.wav")  # several seconds of work each: the queue is visible
+    uri = buckets.with_file(long_wav, "long.wav")  # several seconds of work each: the queue is visible
     poller = Poller(namespace)
     poller.start()
     try:
@@ -106,7 +101,7 @@ def test_limit_of_one_runs_one_attempt_at_a_time_in_creation_order_across_a_rest
                 if i:
                     time.sleep(1.1)  # creationTimestamp has whole seconds
                 # identical tasks, each to run (cache: false, else the later ones reuse the first one's result)
-                manifest = task_manifest(name, f"s3://{audio}/long.wav", language="en", cache=False)
+                manifest = task_manifest(name, uri, language="en", cache=False)
                 create_task(kube, manifest, namespace)
 
             first = wait_for_phase(kube, NAMES[0], namespace, "Running", timeout=60)

@@ -186,13 +186,10 @@ def test_bucket_that_never_appears_exhausts_retries_with_backoff(
 
 
 def test_out_of_memory_is_recorded_as_oom_killed(
-    kube: Client, namespace: str, operator: Operator, s3: S3Client, buckets: Buckets, fox_wav: Path
+    kube: Client, namespace: str, operator: Operator, buckets: Buckets, fox_wav: Path
 ) -> None:
-    audio = buckets.create()
-    s3.upload_file(str(fox_wav), audio, "fox.wav")
-    manifest = task_manifest(
-        "oom", f"s3://{audio}/fox.wav", resources={"limits": {"memory": "40Mi"}}, retryPolicy=NO_RETRIES
-    )
+    uri = buckets.with_file(fox_wav, "fox.wav")
+    manifest = task_manifest("oom", uri, resources={"limits": {"memory": "40Mi"}}, retryPolicy=NO_RETRIES)
     create_task(kube, manifest, namespace)
 
     task = wait_for_phase(kube, "oom", namespace, "Dead")
@@ -205,13 +202,10 @@ def test_out_of_memory_is_recorded_as_oom_killed(
 
 
 def test_attempt_past_its_deadline_is_deadline_exceeded(
-    kube: Client, namespace: str, operator: Operator, s3: S3Client, buckets: Buckets, long_wav: Path
+    kube: Client, namespace: str, operator: Operator, buckets: Buckets, long_wav: Path
 ) -> None:
-    audio = buckets.create()
-    s3.upload_file(str(long_wav), audio, "long.wav")  # far more than 2 s of work
-    manifest = task_manifest(
-        "slow", f"s3://{audio}/long.wav", language="en", timeouts={"attemptSeconds": 2}, retryPolicy=NO_RETRIES
-    )
+    uri = buckets.with_file(long_wav, "long.wav")  # far more than 2 s of work
+    manifest = task_manifest("slow", uri, language="en", timeouts={"attemptSeconds": 2}, retryPolicy=NO_RETRIES)
     create_task(kube, manifest, namespace)
 
     task = wait_for_phase(kube, "slow", namespace, "Dead")
@@ -225,13 +219,12 @@ def test_attempt_past_its_deadline_is_deadline_exceeded(
 
 
 def test_unpullable_worker_image_is_image_pull_back_off(
-    kube: Client, namespace: str, operator: Operator, s3: S3Client, buckets: Buckets, fox_wav: Path
+    kube: Client, namespace: str, operator: Operator, buckets: Buckets, fox_wav: Path
 ) -> None:
-    audio = buckets.create()
-    s3.upload_file(str(fox_wav), audio, "fox.wav")
+    uri = buckets.with_file(fox_wav, "fox.wav")
     manifest = task_manifest(
         "nopull",
-        f"s3://{audio}/fox.wav",
+        uri,
         worker={"image": "example.invalid/nope:1"},
         timeouts={"pendingSeconds": 5},
         retryPolicy=NO_RETRIES,

@@ -12,7 +12,6 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 from lightkube import Client
@@ -22,10 +21,6 @@ from tests.support.operators import operator_env
 from tests.support.s3 import Buckets
 from tests.support.tasks import create_task, describe, pod_names, status_of, task_manifest, wait_for_phase
 from tests.support.wait import wait_for
-
-if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
-
 
 pytestmark = pytest.mark.local_operator
 LEASE = "scribe-operator-ha-test"
@@ -72,17 +67,16 @@ def _holder(kube: Client, namespace: str) -> str | None:
 
 
 def test_standby_takes_over_when_the_leader_is_killed_mid_run(
-    kube: Client, namespace: str, replicas: list[Replica], s3: S3Client, buckets: Buckets, long_wav: Path
+    kube: Client, namespace: str, replicas: list[Replica], buckets: Buckets, long_wav: Path
 ) -> None:
     leader = wait_for("a leader", lambda: _holder(kube, namespace), timeout=60)
     active = next(r for r in replicas if leader.startswith(f"{r.name}_"))
     standby = next(r for r in replicas if r is not active)
 
-    audio = buckets.create()
-    s3.upload_file(str(long_wav), audio, "long.wav")
+    uri = buckets.with_file(long_wav, "long.wav")
     names = [f"ha-{i}" for i in range(3)]
     for name in names:
-        create_task(kube, task_manifest(name, f"s3://{audio}/long.wav", cache=False), namespace)  # each runs
+        create_task(kube, task_manifest(name, uri, cache=False), namespace)  # each runs
     wait_for("an attempt pod running", lambda: any(pod_names(kube, n, namespace) for n in names), timeout=60)
 
     active.kill()  # mid-run: attempts are in flight

@@ -87,14 +87,13 @@ def test_oom_killed_attempts_get_twice_the_memory_until_one_succeeds(
 
 @pytest.mark.local_operator
 def test_escalation_follows_the_factor_and_stops_at_the_cap(
-    kube: Client, namespace: str, start_operator: StartOperator, s3: S3Client, buckets: Buckets, fox_wav: Path
+    kube: Client, namespace: str, start_operator: StartOperator, buckets: Buckets, fox_wav: Path
 ) -> None:
     op = start_operator(SCRIBE_OOM_MEMORY_FACTOR="1.5", SCRIBE_MAX_MEMORY_LIMIT="100Mi")
-    audio = buckets.create()
-    s3.upload_file(str(fox_wav), audio, "fox.wav")
+    uri = buckets.with_file(fox_wav, "fox.wav")
     manifest = task_manifest(
         "capped",
-        f"s3://{audio}/fox.wav",
+        uri,
         language="en",
         resources={"limits": {"memory": "40Mi"}},
         retryPolicy={"maxRetries": 4, "backoff": QUICK_RETRIES},

@@ -143,13 +143,12 @@ def test_deleted_pod_is_pod_lost_and_retried(
 
 
 def test_unschedulable_pod_is_ended_after_pending_seconds(
-    kube: Client, namespace: str, operator: Operator, s3: S3Client, buckets: Buckets, fox_wav: Path
+    kube: Client, namespace: str, operator: Operator, buckets: Buckets, fox_wav: Path
 ) -> None:
-    audio = buckets.create()
-    s3.upload_file(str(fox_wav), audio, "fox.wav")
+    uri = buckets.with_file(fox_wav, "fox.wav")
     manifest = task_manifest(
         "nowhere",
-        f"s3://{audio}/fox.wav",
+        uri,
         worker={"nodeSelector": {"no-such-label": "x"}},
         timeouts={"pendingSeconds": 5},
         retryPolicy={"maxRetries": 1},  # Unschedulable is retryable: one retry, then RetriesExhausted
