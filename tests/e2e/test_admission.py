@@ -35,6 +35,7 @@ from lightkube.resources.admissionregistration_v1 import (
 from lightkube.resources.core_v1 import Pod, ResourceQuota
 
 from tests.support.commands import kubectl, kubectl_apply
+from tests.support.objects import plain
 from tests.support.operators import Operator
 from tests.support.s3 import Buckets
 from tests.support.tasks import (
@@ -139,10 +140,6 @@ def test_consistent_resources_and_tolerations_are_accepted(namespace: str, crd: 
 # --- what only the cluster knows -------------------------------------------------------------------------------------
 
 
-def _plain(obj: Any) -> dict[str, Any]:
-    return dict(obj.to_dict()) if hasattr(obj, "to_dict") else dict(obj)
-
-
 def test_a_full_resource_quota_fails_the_attempt_at_once_and_retries_are_bounded(
     kube: Client, namespace: str, operator: Operator, s3: S3Client, buckets: Buckets
 ) -> None:
@@ -154,7 +151,7 @@ def test_a_full_resource_quota_fails_the_attempt_at_once_and_retries_are_bounded
     kube.create(quota)
     wait_for(
         "the quota controller to count the namespace",
-        lambda: (_plain(kube.get(ResourceQuota, "no-pods", namespace=namespace)).get("status") or {}).get("hard"),
+        lambda: (plain(kube.get(ResourceQuota, "no-pods", namespace=namespace)).get("status") or {}).get("hard"),
         timeout=60,
     )
     policy = {"maxRetries": 1, "backoff": {"initialSeconds": 1, "factor": 1.0, "maxSeconds": 1, "jitter": 0}}

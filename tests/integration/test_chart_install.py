@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 from lightkube import Client
-from lightkube.core.exceptions import ApiError
 from lightkube.models.authorization_v1 import ResourceAttributes, SubjectAccessReviewSpec
 from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 from lightkube.resources.apps_v1 import Deployment, ReplicaSet
@@ -27,6 +26,7 @@ from lightkube.resources.rbac_authorization_v1 import ClusterRole, ClusterRoleBi
 
 from tests.support.fixtures import delete_namespace, make_namespace
 from tests.support.helm import CHART, run_helm
+from tests.support.objects import exists
 from tests.support.wait import wait_for
 
 RESTRICTED = {
@@ -314,23 +314,10 @@ def test_uninstall_removes_everything_but_the_crd(kube: Client) -> None:
         fullname = f"{release.name}-scribe-operator"
         kinds = ((Deployment, namespace), (ServiceAccount, namespace), (ClusterRole, None), (ClusterRoleBinding, None))
         for kind, ns in kinds:
-            assert not _exists(kube, kind, fullname, ns), f"{kind.__name__} {fullname} is left behind"
+            assert not exists(kube, kind, fullname, ns), f"{kind.__name__} {fullname} is left behind"
         wait_for("the operator's pods to go", lambda: not operator_pods(kube, release), timeout=60)
         wait_for("the ReplicaSet to go", lambda: not list(kube.list(ReplicaSet, namespace=namespace)), timeout=60)
         kube.get(CustomResourceDefinition, CRD_NAME)  # kept: helm.sh/resource-policy: keep
     finally:
         uninstall(release)
         delete_namespace(kube, namespace)
-
-
-def _exists(kube: Client, kind: Any, name: str, namespace: str | None) -> bool:
-    try:
-        if namespace is None:
-            kube.get(kind, name)
-        else:
-            kube.get(kind, name, namespace=namespace)
-    except ApiError as exc:
-        if exc.status.code == 404:
-            return False
-        raise
-    return True

@@ -15,6 +15,7 @@ from tests.support.objects import (
     RESTRICTED_CONTAINER,
     SHELL_IMAGE,
     create,
+    exists,
     pod_dict,
     pod_manifest,
     terminated,
@@ -75,7 +76,7 @@ def test_deleting_a_pod_terminates_it_gracefully(kube: Client, namespace: str) -
     create(kube, pod_manifest("graceful", ["sh", "-c", script]), namespace)
     wait_pod_phase(kube, "graceful", namespace, ("Running",))
     kube.delete(Pod, "graceful", namespace=namespace)
-    wait_for("the pod to be gone", lambda: not _exists(kube, "graceful", namespace), timeout=30)
+    wait_for("the pod to be gone", lambda: not exists(kube, Pod, "graceful", namespace), timeout=30)
 
 
 def test_deleting_owner_garbage_collects_pods(kube: Client, namespace: str) -> None:
@@ -87,7 +88,7 @@ def test_deleting_owner_garbage_collects_pods(kube: Client, namespace: str) -> N
     create(kube, manifest, namespace)
     wait_pod_phase(kube, "owned", namespace, ("Running",))
     kube.delete(ConfigMap, "owner", namespace=namespace)
-    wait_for("the owned pod to be collected", lambda: not _exists(kube, "owned", namespace), timeout=60)
+    wait_for("the owned pod to be collected", lambda: not exists(kube, Pod, "owned", namespace), timeout=60)
 
 
 def test_deployment_becomes_available_and_its_pod_can_call_the_api(kube: Client, namespace: str) -> None:
@@ -148,16 +149,6 @@ def test_restricted_namespace_rejects_privileged_pod(kube: Client) -> None:
         assert kube.get(Namespace, ns).metadata.labels["pod-security.kubernetes.io/enforce"] == "restricted"
     finally:
         delete_namespace(kube, ns)
-
-
-def _exists(kube: Client, name: str, namespace: str) -> bool:
-    try:
-        kube.get(Pod, name, namespace=namespace)
-    except ApiError as exc:
-        if exc.status.code == 404:
-            return False
-        raise
-    return True
 
 
 def test_env_sources_and_empty_dir_reach_the_container(kube: Client, namespace: str) -> None:

@@ -13,10 +13,9 @@ from typing import Any
 
 from lightkube import Client
 from lightkube.generic_resource import create_namespaced_resource
-from lightkube.resources.core_v1 import Event
 
+from .objects import events_about, plain, wait_for_object, wait_for_object_phase
 from .tasks import GROUP, VERSION, list_tasks
-from .wait import wait_for
 
 KIND, PLURAL = "TranscriptionBatch", "transcriptionbatches"
 API_VERSION = f"{GROUP}/{VERSION}"
@@ -42,11 +41,11 @@ def batch_manifest(name: str, **spec: Any) -> dict[str, Any]:
 
 
 def create_batch(kube: Client, manifest: dict[str, Any], namespace: str) -> dict[str, Any]:
-    return _plain(kube.create(TranscriptionBatch(**copy.deepcopy(manifest)), namespace=namespace))
+    return plain(kube.create(TranscriptionBatch(**copy.deepcopy(manifest)), namespace=namespace))
 
 
 def get_batch(kube: Client, name: str, namespace: str) -> dict[str, Any]:
-    return _plain(kube.get(TranscriptionBatch, name, namespace=namespace))
+    return plain(kube.get(TranscriptionBatch, name, namespace=namespace))
 
 
 def children(kube: Client, name: str, namespace: str) -> list[dict[str, Any]]:
@@ -76,46 +75,28 @@ def wait_for_batch(
     kube: Client, name: str, namespace: str, phases: Collection[str] | str, timeout: float = 180
 ) -> dict[str, Any]:
     """Wait until the batch is in one of ``phases``; fail at once (with the batch) on another terminal phase."""
-    wanted = {phases} if isinstance(phases, str) else set(phases)
-    seen: dict[str, Any] = {}
-
-    def probe() -> dict[str, Any] | None:
-        batch = seen["batch"] = get_batch(kube, name, namespace)
-        phase = (batch.get("status") or {}).get("phase")
-        return batch if phase in wanted or phase in TERMINAL else None
-
-    try:
-        batch = wait_for(f"batch {namespace}/{name} in phase {'/'.join(sorted(wanted))}", probe, timeout)
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}\nbatch now: {describe_batch(kube, seen.get('batch', {}), namespace)}") from None
-    phase = batch["status"].get("phase")
-    assert phase in wanted, f"batch {namespace}/{name} ended {phase}:\n{describe_batch(kube, batch, namespace)}"
-    return batch
+    return wait_for_object_phase(
+        f"batch {namespace}/{name}",
+        lambda: get_batch(kube, name, namespace),
+        phases,
+        TERMINAL,
+        lambda batch: describe_batch(kube, batch, namespace),
+        timeout,
+    )
 
 
 def wait_for_batch_status(
     kube: Client, name: str, namespace: str, what: str, check: Any, timeout: float = 120
 ) -> dict[str, Any]:
-    seen: dict[str, Any] = {}
-
-    def probe() -> dict[str, Any] | None:
-        batch = seen["batch"] = get_batch(kube, name, namespace)
-        return batch if check(batch.get("status") or {}) else None
-
-    try:
-        return wait_for(f"batch {namespace}/{name}: {what}", probe, timeout)
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}\nbatch now: {describe_batch(kube, seen.get('batch', {}), namespace)}") from None
+    """Wait until ``check(status)`` is truthy; on timeout show the batch and its children."""
+    return wait_for_object(
+        f"batch {namespace}/{name}: {what}",
+        lambda: get_batch(kube, name, namespace),
+        lambda batch: check(batch.get("status") or {}),
+        lambda batch: describe_batch(kube, batch, namespace),
+        timeout,
+    )
 
 
 def batch_events(kube: Client, name: str, namespace: str) -> list[dict[str, Any]]:
-    events = [
-        e.to_dict()
-        for e in kube.list(Event, namespace=namespace, fields={"involvedObject.name": name})
-        if e.involvedObject.kind == KIND
-    ]
-    return sorted(events, key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or ""))
-
-
-def _plain(obj: Any) -> dict[str, Any]:
-    return dict(obj.to_dict()) if hasattr(obj, "to_dict") else dict(obj)
+    return events_about(kube, KIND, name, namespace)

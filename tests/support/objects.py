@@ -1,13 +1,17 @@
-"""Small builders and readers for the objects tests create (plain manifests, as a user writes them)."""
+"""Small builders and readers for the objects tests create (plain manifests, as a user writes them), and what the
+custom resources' helpers (:mod:`tests.support.tasks`, :mod:`tests.support.batches`) share: plain dicts out of
+the client, events about an object, existence, and waiting on an object's state."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Collection
 from typing import Any
 
 from lightkube import Client
 from lightkube.codecs import from_dict
-from lightkube.resources.core_v1 import Pod
+from lightkube.core.exceptions import ApiError
+from lightkube.resources.core_v1 import Event, Pod
 
 from .wait import wait_for
 
@@ -66,3 +70,75 @@ def waiting_reason(pod: dict[str, Any], container: str = "main") -> str | None:
         if status["name"] == container:
             return status.get("state", {}).get("waiting", {}).get("reason")
     return None
+
+
+def plain(obj: Any) -> dict[str, Any]:
+    """An object from the client as a plain dict (as ``kubectl get -o json`` shows it)."""
+    return dict(obj.to_dict()) if hasattr(obj, "to_dict") else dict(obj)
+
+
+def exists(kube: Client, resource: Any, name: str, namespace: str | None = None) -> bool:
+    """Whether the API server has the object (``namespace`` None: a cluster-scoped one)."""
+    try:
+        if namespace is None:
+            kube.get(resource, name)
+        else:
+            kube.get(resource, name, namespace=namespace)
+    except ApiError as exc:
+        if exc.status.code == 404:
+            return False
+        raise
+    return True
+
+
+def events_about(kube: Client, kind: str, name: str, namespace: str) -> list[dict[str, Any]]:
+    """Events about the object of ``kind`` named ``name`` (core/v1, as ``kubectl describe`` shows them), oldest
+    first."""
+    events = [
+        e.to_dict()
+        for e in kube.list(Event, namespace=namespace, fields={"involvedObject.name": name})
+        if e.involvedObject.kind == kind
+    ]
+    return sorted(events, key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or ""))
+
+
+def wait_for_object(
+    what: str,
+    get: Callable[[], dict[str, Any]],
+    check: Callable[[dict[str, Any]], Any],
+    describe: Callable[[dict[str, Any]], str],
+    timeout: float,
+) -> dict[str, Any]:
+    """Wait until ``check(get())`` is truthy and return that object; on timeout show the last one seen (as
+    ``describe`` shows it)."""
+    seen: dict[str, Any] = {}
+
+    def probe() -> dict[str, Any] | None:
+        seen["object"] = obj = get()
+        return obj if check(obj) else None
+
+    try:
+        return wait_for(what, probe, timeout)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\nnow: {describe(seen.get('object', {}))}") from None
+
+
+def wait_for_object_phase(
+    what: str,
+    get: Callable[[], dict[str, Any]],
+    phases: Collection[str] | str,
+    terminal: Collection[str],
+    describe: Callable[[dict[str, Any]], str],
+    timeout: float,
+) -> dict[str, Any]:
+    """Wait until the object ``what`` names is in one of ``phases`` (``status.phase``) and return it; fail at once
+    (showing it) when it reaches a ``terminal`` phase that is not wanted."""
+    wanted = {phases} if isinstance(phases, str) else set(phases)
+
+    def settled(obj: dict[str, Any]) -> bool:
+        return (obj.get("status") or {}).get("phase") in wanted | set(terminal)
+
+    obj = wait_for_object(f"{what} in phase {'/'.join(sorted(wanted))}", get, settled, describe, timeout)
+    phase = obj["status"].get("phase")
+    assert phase in wanted, f"{what} ended {phase}, expected {'/'.join(sorted(wanted))}:\n{describe(obj)}"
+    return obj

@@ -13,11 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from lightkube import Client
-from lightkube.core.exceptions import ApiError
 from lightkube.generic_resource import create_namespaced_resource
-from lightkube.resources.core_v1 import Event, Pod, Secret
+from lightkube.resources.core_v1 import Pod, Secret
 
-from .wait import wait_for
+from .objects import events_about, exists, plain, wait_for_object, wait_for_object_phase
 
 GROUP, VERSION, KIND, PLURAL = "scribe.dev", "v1alpha1", "TranscriptionTask", "transcriptiontasks"
 API_VERSION = f"{GROUP}/{VERSION}"
@@ -45,12 +44,11 @@ def task_manifest(name: str, input_uri: str, **spec: Any) -> dict[str, Any]:
 
 
 def create_task(kube: Client, manifest: dict[str, Any], namespace: str) -> dict[str, Any]:
-    created = kube.create(TranscriptionTask(**copy.deepcopy(manifest)), namespace=namespace)
-    return _plain(created)
+    return plain(kube.create(TranscriptionTask(**copy.deepcopy(manifest)), namespace=namespace))
 
 
 def get_task(kube: Client, name: str, namespace: str) -> dict[str, Any]:
-    return _plain(kube.get(TranscriptionTask, name, namespace=namespace))
+    return plain(kube.get(TranscriptionTask, name, namespace=namespace))
 
 
 def status_of(kube: Client, name: str, namespace: str) -> dict[str, Any]:
@@ -58,7 +56,7 @@ def status_of(kube: Client, name: str, namespace: str) -> dict[str, Any]:
 
 
 def list_tasks(kube: Client, namespace: str, labels: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    return [_plain(t) for t in kube.list(TranscriptionTask, namespace=namespace, labels=labels or {})]
+    return [plain(t) for t in kube.list(TranscriptionTask, namespace=namespace, labels=labels or {})]
 
 
 def describe(task: dict[str, Any]) -> str:
@@ -73,40 +71,18 @@ def wait_for_phase(
 ) -> dict[str, Any]:
     """Wait until the task is in one of ``phases`` and return it; fail at once (with the status) if it reaches
     a terminal phase that is not wanted."""
-    wanted = {phases} if isinstance(phases, str) else set(phases)
-    seen: dict[str, Any] = {}
-
-    def probe() -> dict[str, Any] | None:
-        task = get_task(kube, name, namespace)
-        seen["task"] = task
-        phase = (task.get("status") or {}).get("phase")
-        return task if phase in wanted or phase in TERMINAL else None
-
-    try:
-        task = wait_for(f"task {namespace}/{name} in phase {'/'.join(sorted(wanted))}", probe, timeout)
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}\ntask now: {describe(seen.get('task', {}))}") from None
-    phase = task["status"].get("phase")
-    assert phase in wanted, f"task {namespace}/{name} ended {phase}, expected {'/'.join(sorted(wanted))}:\n" + describe(
-        task
+    return wait_for_object_phase(
+        f"task {namespace}/{name}", lambda: get_task(kube, name, namespace), phases, TERMINAL, describe, timeout
     )
-    return task
 
 
 def wait_for_task(
     kube: Client, name: str, namespace: str, what: str, check: Any, timeout: float = 120
 ) -> dict[str, Any]:
     """Wait until ``check(task)`` is truthy; on timeout show the task."""
-    seen: dict[str, Any] = {}
-
-    def probe() -> dict[str, Any] | None:
-        seen["task"] = task = get_task(kube, name, namespace)
-        return task if check(task) else None
-
-    try:
-        return wait_for(f"task {namespace}/{name}: {what}", probe, timeout)
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}\ntask now: {describe(seen.get('task', {}))}") from None
+    return wait_for_object(
+        f"task {namespace}/{name}: {what}", lambda: get_task(kube, name, namespace), check, describe, timeout
+    )
 
 
 def task_pods(kube: Client, name: str, namespace: str) -> list[dict[str, Any]]:
@@ -121,22 +97,11 @@ def pod_names(kube: Client, name: str, namespace: str) -> list[str]:
 
 def task_events(kube: Client, name: str, namespace: str) -> list[dict[str, Any]]:
     """Events about the task (core/v1, as ``kubectl describe tt`` shows them), oldest first."""
-    events = [
-        e.to_dict()
-        for e in kube.list(Event, namespace=namespace, fields={"involvedObject.name": name})
-        if e.involvedObject.kind == KIND
-    ]
-    return sorted(events, key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or ""))
+    return events_about(kube, KIND, name, namespace)
 
 
 def secret_exists(kube: Client, name: str, namespace: str) -> bool:
-    try:
-        kube.get(Secret, name, namespace=namespace)
-    except ApiError as exc:
-        if exc.status.code == 404:
-            return False
-        raise
-    return True
+    return exists(kube, Secret, name, namespace)
 
 
 def attempt_numbers(status: dict[str, Any]) -> list[int]:
@@ -146,7 +111,3 @@ def attempt_numbers(status: dict[str, Any]) -> list[int]:
 def parse_time(value: str) -> datetime:
     """An RFC 3339 timestamp from status (``2026-01-01T12:00:00Z``)."""
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def _plain(obj: Any) -> dict[str, Any]:
-    return dict(obj.to_dict()) if hasattr(obj, "to_dict") else dict(obj)
