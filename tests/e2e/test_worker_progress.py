@@ -124,7 +124,8 @@ def pod_bound_token(kube: Client, namespace: str, pod: dict[str, Any]) -> str:
 def test_the_workers_token_can_change_nothing_but_its_own_progress(
     kube: Client, namespace: str, crd: str, tmp_path: Path
 ) -> None:
-    for manifest in worker_identity(namespace, OperatorSettings()):  # what the operator creates per namespace
+    # what the operator creates per namespace
+    for manifest in worker_identity(namespace, OperatorSettings.from_environ()):
         applied = kube.create(_resource(manifest).from_dict(manifest))
         assert applied is not None
     own, other = gated_pod(kube, namespace, "own"), gated_pod(kube, namespace, "other")

@@ -2,7 +2,7 @@
 and where its field reference goes in the docs.
 
 Each kind package describes itself with one :class:`KindApi` (``kinds/<kind>/api/crd.py``);
-:mod:`scribe_operator.codegen` turns every description in :data:`scribe_operator.kinds.registry.KINDS` into the
+:mod:`scribe_operator.codegen` turns every description in :data:`scribe_operator.kinds.registry.APIS` into the
 checked-in CRD ``crds/<group>_<plural>.yaml`` and the generated field tables of the docs.
 """
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from scribe_operator.api.kind import KindApi
 from scribe_operator.codegen.crd import HEADER, render_crd
 from scribe_operator.codegen.docs import render_docs
-from scribe_operator.kinds.registry import KINDS
+from scribe_operator.kinds.registry import APIS
 
 CRD_DIR = "crds"
 
@@ -61,7 +61,7 @@ def write(root: Path, kinds: Iterable[KindApi]) -> None:
         path.unlink()
 
 
-def main(argv: list[str] | None = None, kinds: Iterable[KindApi] = KINDS) -> int:
+def main(argv: list[str] | None = None, kinds: Iterable[KindApi] = APIS) -> int:
     """``python -m scribe_operator.codegen [--check] [ROOT]``; the exit status."""
     parser = argparse.ArgumentParser(prog="python -m scribe_operator.codegen", description=__doc__)
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a generated file drifted")

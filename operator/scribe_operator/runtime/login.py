@@ -2,7 +2,8 @@
 
 In a pod: the service-account token and CA, and the API server at KUBERNETES_SERVICE_HOST:PORT, as client-go's
 in-cluster config does (kopf's own service-account login assumes the DNS name kubernetes.default.svc, which not
-every cluster resolves). Elsewhere: the kubeconfig (KUBECONFIG or ~/.kube/config).
+every cluster resolves). Elsewhere: the kubeconfig (KUBECONFIG or ~/.kube/config). The app registers
+:func:`login` in its kopf registry.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ def in_cluster_server() -> str | None:
     return f"https://[{host}]:{port}" if ":" in host else f"https://{host}:{port}"
 
 
-@kopf.on.login()
 def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
     server = in_cluster_server()
     if server is not None:

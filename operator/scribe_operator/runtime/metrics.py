@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import REGISTRY, Collector
+from prometheus_client.registry import Collector
 from scribe_worker.taxonomy import Reason
 
 from scribe_operator.api.constants import PLURAL
@@ -162,10 +162,6 @@ class PhaseCollector(Collector):
         yield family
 
 
-def register_phase_collector(tasks: Callable[[], Iterable[tuple[str, str]]]) -> None:
-    REGISTRY.register(PhaseCollector(tasks))
-
-
 class RunningCollector(Collector):
     """``scribe_running_attempts{namespace}``: attempts running as the capacity limits count them, at scrape time."""
 
@@ -181,7 +177,3 @@ class RunningCollector(Collector):
         for ns, n in sorted(self.running()):
             family.add_metric([ns], n)
         yield family
-
-
-def register_running_collector(running: Callable[[], Iterable[tuple[str, int]]]) -> None:
-    REGISTRY.register(RunningCollector(running))

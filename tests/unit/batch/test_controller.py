@@ -81,7 +81,7 @@ def body(spec: dict[str, Any], status: dict[str, Any] | None = None) -> dict[str
 
 def controller(storage: FakeStorage | None = None) -> tuple[BatchController, FakeEffects, FakeStorage]:
     effects, store = FakeEffects(), storage or FakeStorage()
-    ctl = BatchController(effects, store, clock=lambda: T0)
+    ctl = BatchController(effects=effects, storage=store, clock=lambda: T0)
     return ctl, effects, store
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 from scribe_operator.codegen.docs import TAXONOMY_SECTION, fill, render_docs, sections
-from scribe_operator.kinds.registry import KINDS
+from scribe_operator.kinds.registry import APIS as KINDS
 from scribe_worker.taxonomy import TAXONOMY
 
 from tests.unit.codegen.test_crd import nodes

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from scribe_operator.codegen.crd import HEADER
 from scribe_operator.codegen.generate import generated, main, stale
-from scribe_operator.kinds.registry import KINDS
+from scribe_operator.kinds.registry import APIS as KINDS
 
 ROOT = Path(__file__).resolve().parents[3]
 

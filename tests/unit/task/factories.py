@@ -31,10 +31,17 @@ from scribe_operator.kinds.task.core.plan import (
 )
 from scribe_operator.kinds.task.core.reconcile import reconcile
 from scribe_operator.kinds.task.core.settings import CoreSettings
+from scribe_operator.runtime.settings import OperatorSettings
 
 T0 = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
 MIB = 2**20
 SETTINGS = CoreSettings()
+
+
+def operator_settings(**env: Any) -> OperatorSettings:
+    """The operator's settings from the environment a user sets: ``default_model="base"`` is
+    ``SCRIBE_DEFAULT_MODEL=base``."""
+    return OperatorSettings.from_environ({f"SCRIBE_{name.upper()}": value for name, value in env.items()})
 
 
 def make_task(

@@ -17,7 +17,7 @@ from scribe_operator.kinds.task.core.settings import CoreSettings
 
 from tests.unit.task.factories import T0, Cluster, events, launches, make_pod, make_task, phase
 
-LIMITED = CoreSettings(max_running_attempts=3)
+LIMITED = CoreSettings(capacity=Limits(total=3))
 FULL = CapacityVerdict(False, "OperatorCapacity", "3 of 3 attempts running operator-wide")
 FREE = CapacityVerdict(True)
 RUNNING = "attempts running operator-wide"

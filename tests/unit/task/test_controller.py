@@ -21,7 +21,8 @@ from scribe_operator.kinds.task.core.observed import InputProbe, ObservedPod, St
 from scribe_operator.kinds.task.storage import AttemptUrls, Storage
 from scribe_operator.runtime.kube.effects import KubeEffects
 from scribe_operator.runtime.loop import Key
-from scribe_operator.runtime.settings import OperatorSettings
+
+from tests.unit.task.factories import operator_settings
 
 NS = "media"
 START = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -137,7 +138,7 @@ def make_controller(
     watch: Watch, storage: FakeStorage | None = None, show_pods: bool = True, **settings: Any
 ) -> tuple[Controller, FakeEffects, FakeStorage]:
     effects, storage = FakeEffects(watch, show_pods), storage or FakeStorage()
-    controller = Controller(OperatorSettings(**settings), effects, storage)
+    controller = Controller(settings=operator_settings(**settings), effects=effects, storage=storage)
     controller.lookup = watch.lookup
     controller.capacity.pods = watch.all_pods
     controller.seed(list(watch.tasks.values()))

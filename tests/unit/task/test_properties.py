@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from scribe_operator.api.constants import ANNOTATION_REQUEUE, DEAD_LETTER_VALUE, LABEL_DEAD_LETTER
 from scribe_operator.kernel.events import EmitEvent
 from scribe_operator.kinds.task.api.status import Phase
+from scribe_operator.kinds.task.core.capacity import Limits
 from scribe_operator.kinds.task.core.classify import create_refused
 from scribe_operator.kinds.task.core.observed import CapacityVerdict, CircuitHold, InputProbe, Observed, PodProgress
 from scribe_operator.kinds.task.core.plan import CheckCapacity, LaunchAttempt, ProbeInput
@@ -66,7 +67,7 @@ step = st.one_of(
     # the worker reports progress (audio seconds of 60) on its pod's annotation
     st.tuples(st.just("report"), st.integers(0, 60)),
 )
-LIMITED = CoreSettings(max_running_attempts=2, max_running_attempts_per_namespace=1)
+LIMITED = CoreSettings(capacity=Limits(total=2, per_namespace=1))
 FULL = CapacityVerdict(False, "OperatorCapacity", "2 of 2 attempts running operator-wide")
 tasks = st.builds(
     lambda retries, initial, rules, stall: make_task(

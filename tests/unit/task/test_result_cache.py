@@ -18,7 +18,7 @@ from scribe_operator.kinds.task.core.settings import CoreSettings
 from scribe_operator.runtime.metrics import observe_transition, track_namespace
 from scribe_operator.runtime.settings import OperatorSettings
 
-from tests.unit.task.factories import Cluster, events, launches, make_task
+from tests.unit.task.factories import Cluster, events, launches, make_task, operator_settings
 from tests.unit.task.test_controller import NS, FakeStorage, Watch, make_controller
 
 ETAG = '"5d41402abc4b2a76b9719d911017c592"'
@@ -77,7 +77,7 @@ def test_worker_image_and_operator_defaults_change_the_hash() -> None:
     base = options_hash(spec(), dict(OperatorSettings().transcript_defaults()))
     assert options_hash(spec(worker={"image": "worker:2"})) != options_hash(spec())
     for change in ({"worker_image": "worker:2"}, {"default_model": "base"}, {"default_device": "cpu"}):
-        defaults = dict(OperatorSettings(**change).transcript_defaults())
+        defaults = dict(operator_settings(**change).transcript_defaults())
         assert options_hash(spec(), defaults) != base, change
     assert options_hash(spec(formats=["txt"])) == options_hash(spec(formats=["json", "txt"]))  # json is always written
 

@@ -25,7 +25,7 @@ from scribe_operator.kinds.task.workerenv import MODEL_CACHE, MODEL_MOUNT
 from scribe_operator.runtime.settings import OperatorSettings
 from scribe_worker import config as worker
 
-from tests.unit.task.factories import Cluster, make_task, phase
+from tests.unit.task.factories import Cluster, make_task, operator_settings, phase
 
 LAUNCH = LaunchAttempt(1, "talk-a1", "talk-a1-urls", 600, 1200, "2Gi")
 URLS = AttemptUrls(
@@ -43,7 +43,7 @@ MODEL_URLS = {
 
 def settings(**kw: Any) -> OperatorSettings:
     """The operator's settings as the chart sets them (progress reporting on, with its policy)."""
-    return OperatorSettings(_env_file=None, **{"progress_reporting": True, **kw})  # type: ignore[call-arg]
+    return operator_settings(**{"progress_reporting": True, **kw})
 
 
 def pod_of(task: TranscriptionTask, ops: OperatorSettings | None = None) -> dict[str, Any]:
@@ -75,7 +75,7 @@ def load_as_worker(task: TranscriptionTask, tmp_path: Path, ops: OperatorSetting
     """What the worker makes of the pod's environment; the pod's mount paths are mapped to local directories."""
     ops = ops or settings()
     urls = URLS
-    if (task.spec.model_source and task.spec.model_source.s3) or ops.default_model_s3_prefix:
+    if (task.spec.model_source and task.spec.model_source.s3) or ops.defaults.model_s3_prefix:
         urls = AttemptUrls(URLS.input_url, URLS.output_urls, MODEL_URLS)
     env = container_env(pod_of(task, ops), attempt_secret(task, LAUNCH, urls))
     local = {

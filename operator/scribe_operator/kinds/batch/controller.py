@@ -19,9 +19,7 @@ from typing import Any
 
 from prometheus_client import Counter
 from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import REGISTRY, Collector
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from prometheus_client.registry import Collector
 
 from scribe_operator.api.constants import API_VERSION, KIND, OPERATOR_LABELS
 from scribe_operator.api.meta import to_json
@@ -60,25 +58,6 @@ BATCHES_FINISHED = Counter(
 )  # fmt: skip
 SUMMARIES = Counter("scribe_batch_summaries_total", "Summary writes, by result.", ["result"])
 BATCH_RECONCILE_ERRORS = Counter("scribe_batch_reconcile_errors_total", "Batch reconciles retried.", ["kind"])
-
-
-class BatchOperatorSettings(BaseSettings):
-    """Batch tunables from the environment (``SCRIBE_BATCH_*``), documented in docs/batches.md."""
-
-    model_config = SettingsConfigDict(env_prefix="SCRIBE_BATCH_", extra="ignore")
-
-    max_creates_per_pass: int = Field(50, ge=1, description="Children created per reconcile at most.")
-    expansion_timeout_seconds: float = Field(600.0, ge=0, description="How long a failing prefix listing is retried.")
-    summary_retry_seconds: float = Field(30.0, ge=1, description="Spacing of retries of a failed summary write.")
-    max_summary_attempts: int = Field(5, ge=1, description="Summary write attempts before giving up.")
-
-    def core(self) -> BatchSettings:
-        return BatchSettings(
-            max_creates_per_pass=self.max_creates_per_pass,
-            expansion_timeout_seconds=self.expansion_timeout_seconds,
-            summary_retry_seconds=self.summary_retry_seconds,
-            max_summary_attempts=self.max_summary_attempts,
-        )
 
 
 # --- manifests --------------------------------------------------------------------------------------------
@@ -141,11 +120,12 @@ class BatchController(ReconcileLoop[ObservedChild]):
 
     def __init__(
         self,
+        *,
         effects: BatchEffects,
         storage: BatchStorage,
         settings: BatchSettings | None = None,
-        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         notifier: Notifier | None = None,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         super().__init__()
         self.effects, self.storage, self.clock = effects, storage, clock
@@ -261,15 +241,10 @@ class BatchPhaseCollector(Collector):
         yield family
 
 
-def register_batch_collector(batches: Callable[[], Iterable[tuple[str, str]]]) -> None:
-    REGISTRY.register(BatchPhaseCollector(batches))
-
-
 __all__ = [
     "BatchController",
     "BatchEffects",
-    "BatchOperatorSettings",
+    "BatchPhaseCollector",
     "child_manifest",
     "prefix_filter",
-    "register_batch_collector",
 ]

@@ -1,8 +1,9 @@
 """S3 for batches: list an inputPrefix (once, when a batch starts) and write a batch's summary object.
 
-Uses the operator's S3 client (:class:`..task.storage.Storage`: same endpoint, region, addressing style
-and credentials chain). boto3 is synchronous, so every call runs in a thread. Neither call ever raises: failures
-come back as values for the decision core (:class:`~scribe_operator.kinds.batch.core.reconcile.Expansion`,
+Uses the operator's one S3 client (:func:`scribe_operator.runtime.s3.s3_client`: the tasks' endpoint, region,
+addressing style and credentials chain). boto3 is synchronous, so every call runs in a thread. Neither call ever
+raises: failures come back as values for the decision core
+(:class:`~scribe_operator.kinds.batch.core.reconcile.Expansion`,
 :class:`~scribe_operator.kinds.batch.core.reconcile.SummaryResult`).
 """
 

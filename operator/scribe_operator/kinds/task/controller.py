@@ -79,17 +79,19 @@ class Controller(ReconcileLoop[ObservedPod]):
 
     def __init__(
         self,
+        *,
         settings: OperatorSettings,
         effects: KubeEffects,
         storage: Storage,
+        notifier: Notifier | None = None,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         super().__init__()
         self.settings, self.effects, self.storage, self.clock = settings, effects, storage, clock
         self.core: CoreSettings = settings.core()
-        self.capacity = CapacityTracker(self.core.capacity, settings.pod_lost_grace_seconds)
-        self.breaker = CircuitBreaker(settings.breaker(), storage.probe, self.wake, clock)
-        self.notifier = Notifier(effects, settings.notification_allow_http)
+        self.capacity = CapacityTracker(self.core.capacity, self.core.pod_lost_grace_seconds)
+        self.breaker = CircuitBreaker(settings.breaker.core(), storage.probe, self.wake, clock)
+        self.notifier = notifier or Notifier(effects, settings.notification.allow_http)
         self.seeded = False
         self.identities: set[str] = set()  # namespaces whose worker account exists
         self._wake_pending: asyncio.TimerHandle | None = None

@@ -113,7 +113,7 @@ def _resources(task: TranscriptionTask, launch: LaunchAttempt, settings: Operato
 def attempt_pod(task: TranscriptionTask, launch: LaunchAttempt, settings: OperatorSettings) -> Manifest:
     """The attempt's worker pod: restartPolicy Never, activeDeadlineSeconds from the plan, owned by the task."""
     worker = task.spec.worker
-    uid = settings.worker_run_as_user
+    uid = settings.worker.run_as_user
     spec: Manifest = {
         "restartPolicy": "Never",
         "activeDeadlineSeconds": launch.deadline_seconds,
@@ -130,8 +130,8 @@ def attempt_pod(task: TranscriptionTask, launch: LaunchAttempt, settings: Operat
         "containers": [
             {
                 "name": WORKER_CONTAINER,
-                "image": worker.image or settings.worker_image,
-                "imagePullPolicy": settings.worker_image_pull_policy,
+                "image": worker.image or settings.worker.image,
+                "imagePullPolicy": settings.worker.image_pull_policy,
                 "env": _env(task, launch, settings),
                 "resources": _resources(task, launch, settings),
                 "securityContext": {
@@ -151,7 +151,9 @@ def attempt_pod(task: TranscriptionTask, launch: LaunchAttempt, settings: Operat
         if extra is not None:
             spec["volumes"].append(extra.volume)
             container["volumeMounts"].append(extra.mount)
-    account = worker.service_account_name or (settings.worker_service_account if settings.progress_reporting else None)
+    account = worker.service_account_name or (
+        settings.worker.service_account if settings.worker.progress_reporting else None
+    )
     if account:
         spec["serviceAccountName"] = account
     if worker.runtime_class_name:

@@ -38,7 +38,7 @@ class ProgressVolume:
 def reports_progress(task: TranscriptionTask, settings: OperatorSettings) -> bool:
     """Whether the task's worker gets the progress credential: progress reporting is on and the pod runs under the
     operator's worker account (a task naming its own service account gets none)."""
-    return settings.progress_reporting and not task.spec.worker.service_account_name
+    return settings.worker.progress_reporting and not task.spec.worker.service_account_name
 
 
 def progress_volume(task: TranscriptionTask, settings: OperatorSettings) -> ProgressVolume | None:
@@ -68,7 +68,7 @@ def progress_volume(task: TranscriptionTask, settings: OperatorSettings) -> Prog
 
 def worker_identity(namespace: str, settings: OperatorSettings) -> list[Manifest]:
     """The worker account of ``namespace``: ServiceAccount, a Role allowing only ``patch`` on pods, RoleBinding."""
-    account = settings.worker_service_account
+    account = settings.worker.service_account
     meta = {"namespace": namespace, "labels": dict(WORKER_LABELS)}
     return [
         {

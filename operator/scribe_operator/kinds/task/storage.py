@@ -14,15 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from scribe_worker import models
 
 from scribe_operator.api.s3 import parse_s3_uri
 from scribe_operator.kinds.task.api.result import ResultRecord
 from scribe_operator.kinds.task.core.observed import InputProbe, StoredResult
-from scribe_operator.runtime.settings import OperatorSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -52,17 +49,10 @@ class AttemptUrls:
 
 
 class Storage:
-    def __init__(self, settings: OperatorSettings) -> None:
-        config = Config(
-            signature_version="s3v4",
-            s3={"addressing_style": settings.s3_addressing_style},
-            connect_timeout=5,
-            read_timeout=15,
-            retries={"max_attempts": 3, "mode": "standard"},
-        )
-        self.client: S3Client = boto3.session.Session().client(
-            "s3", endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region, config=config
-        )
+    """The task side of the operator's S3 client (:func:`scribe_operator.runtime.s3.s3_client`)."""
+
+    def __init__(self, client: S3Client) -> None:
+        self.client = client
 
     async def probe(self, uri: str) -> InputProbe:
         """HEAD the object ``uri``: ok with its size, not_found, forbidden, or error; never raises."""

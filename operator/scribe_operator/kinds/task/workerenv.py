@@ -30,19 +30,19 @@ def model_source(spec: TranscriptionTaskSpec, settings: OperatorSettings) -> Mod
     """The task's model source, else the operator's default; ``ModelSource()`` is the model baked into the image."""
     if spec.model_source is not None:
         return spec.model_source
-    if settings.default_model_claim:
+    if settings.defaults.model_claim:
         return ModelSource(
             persistent_volume_claim=PvcModel(
-                claim_name=settings.default_model_claim, sub_path=settings.default_model_sub_path
+                claim_name=settings.defaults.model_claim, sub_path=settings.defaults.model_sub_path
             )
         )
-    if settings.default_model_s3_prefix:
-        return ModelSource(s3=S3Model(prefix=settings.default_model_s3_prefix))
+    if settings.defaults.model_s3_prefix:
+        return ModelSource(s3=S3Model(prefix=settings.defaults.model_s3_prefix))
     return ModelSource()
 
 
 def model_name(spec: TranscriptionTaskSpec, settings: OperatorSettings) -> str | None:
-    return spec.model or settings.default_model
+    return spec.model or settings.defaults.model
 
 
 def _flag(value: bool) -> str:
@@ -63,10 +63,10 @@ def transcription_env(spec: TranscriptionTaskSpec, settings: OperatorSettings) -
         env[worker.INITIAL_PROMPT] = spec.initial_prompt
     if spec.hotwords is not None:
         env[worker.HOTWORDS] = spec.hotwords
-    device = spec.device.value if spec.device is not None else settings.default_device
+    device = spec.device.value if spec.device is not None else settings.defaults.device
     if device:
         env[worker.DEVICE] = device
-    compute_type = spec.compute_type or settings.default_compute_type
+    compute_type = spec.compute_type or settings.defaults.compute_type
     if compute_type:
         env[worker.COMPUTE_TYPE] = compute_type
     env.update(_decoding_env(spec))
@@ -76,8 +76,8 @@ def transcription_env(spec: TranscriptionTaskSpec, settings: OperatorSettings) -
     elif source.s3 is not None:
         env[worker.MODEL_URI] = source.s3.prefix
         env[worker.MODEL_CACHE_DIR] = MODEL_CACHE
-    if settings.worker_progress_interval_seconds is not None:
-        env[worker.PROGRESS_INTERVAL_SECONDS] = f"{settings.worker_progress_interval_seconds:g}"
+    if settings.worker.progress_interval_seconds is not None:
+        env[worker.PROGRESS_INTERVAL_SECONDS] = f"{settings.worker.progress_interval_seconds:g}"
     return env
 
 

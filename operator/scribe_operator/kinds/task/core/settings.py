@@ -11,7 +11,8 @@ from scribe_operator.kinds.task.core.capacity import Limits
 
 @dataclass(frozen=True)
 class CoreSettings:
-    """Operator-wide knobs the decision core needs; the operator's settings build one of these."""
+    """Operator-wide knobs the decision core needs. The operator builds one from its settings
+    (:meth:`scribe_operator.runtime.settings.OperatorSettings.core`), whose defaults are these."""
 
     attempt_overhead_seconds: float = 120.0
     """Estimated attempt deadline: this fixed overhead (pull, model load, upload) ..."""
@@ -39,10 +40,8 @@ class CoreSettings:
     """... but never more than this."""
     max_message_length: int = 1024
     """Messages copied into status (termination messages, pod messages) are clipped to this length."""
-    max_running_attempts: int = 0
-    """Most attempts running at once, operator-wide; 0: unlimited. Over it, tasks wait in phase Queued."""
-    max_running_attempts_per_namespace: int = 0
-    """Most attempts running at once in one namespace; 0: unlimited."""
+    capacity: Limits = field(default_factory=Limits)
+    """Most attempts running at once, operator-wide and per namespace; over a limit, tasks wait in phase Queued."""
     default_model: str | None = None
     """The model of a task that names none (None: the worker's default); checked against the task's options."""
     stall_timeout_seconds: int = 900
@@ -57,7 +56,3 @@ class CoreSettings:
 
     notification: NotificationSettings = field(default_factory=NotificationSettings)
     """Tries and backoff of completion notifications."""
-
-    @property
-    def capacity(self) -> Limits:
-        return Limits(self.max_running_attempts, self.max_running_attempts_per_namespace)
