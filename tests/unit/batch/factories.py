@@ -6,7 +6,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from scribe_operator.kernel.events import EmitEvent
 from scribe_operator.kinds.batch.api.model import TranscriptionBatch
 from scribe_operator.kinds.batch.api.names import child_name
 from scribe_operator.kinds.batch.api.spec import TranscriptionBatchSpec
@@ -16,6 +15,8 @@ from scribe_operator.kinds.batch.core.plan import BatchPlan, CreateChild, Delete
 from scribe_operator.kinds.batch.core.reconcile import reconcile_batch
 from scribe_operator.kinds.batch.core.settings import BatchSettings
 from scribe_operator.kinds.task.api.status import Phase
+
+from tests.unit.plans import actions_of
 
 T0 = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
 UID = "batch-uid-1"
@@ -46,19 +47,15 @@ def child(
 
 
 def creates(plan: BatchPlan) -> list[int]:
-    return [a.index for a in plan.actions if isinstance(a, CreateChild)]
+    return [a.index for a in actions_of(plan, CreateChild)]
 
 
 def deletes(plan: BatchPlan) -> list[str]:
-    return [a.name for a in plan.actions if isinstance(a, DeleteChild)]
-
-
-def events(plan: BatchPlan) -> list[tuple[str, str]]:
-    return [(a.type, a.reason) for a in plan.actions if isinstance(a, EmitEvent)]
+    return [a.name for a in actions_of(plan, DeleteChild)]
 
 
 def summaries(plan: BatchPlan) -> list[WriteSummary]:
-    return [a for a in plan.actions if isinstance(a, WriteSummary)]
+    return actions_of(plan, WriteSummary)
 
 
 @dataclass

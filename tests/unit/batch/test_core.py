@@ -15,18 +15,8 @@ from scribe_operator.kinds.batch.core.reconcile import reconcile_batch
 from scribe_operator.kinds.batch.core.settings import BatchSettings
 from scribe_operator.kinds.task.api.status import Phase
 
-from tests.unit.batch.factories import (
-    T0,
-    UID,
-    BatchCluster,
-    child,
-    creates,
-    deletes,
-    events,
-    inputs,
-    make_batch,
-    summaries,
-)
+from tests.unit.batch.factories import T0, UID, BatchCluster, child, creates, deletes, inputs, make_batch, summaries
+from tests.unit.plans import events
 
 
 def conditions(status: BatchStatus) -> dict[str, tuple[str, str | None]]:

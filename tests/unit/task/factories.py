@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scribe_operator.api.constants import ANNOTATION_REQUEUE, ANNOTATION_REQUEUE_RESET_ATTEMPTS
-from scribe_operator.kernel.events import EmitEvent
 from scribe_operator.kinds.task.api.model import TranscriptionTask
 from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
 from scribe_operator.kinds.task.api.status import Phase, TaskStatus
@@ -32,6 +31,8 @@ from scribe_operator.kinds.task.core.plan import (
 from scribe_operator.kinds.task.core.reconcile import reconcile
 from scribe_operator.kinds.task.core.settings import CoreSettings
 from scribe_operator.runtime.settings import OperatorSettings
+
+from tests.unit.plans import actions_of
 
 T0 = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
 MIB = 2**20
@@ -75,12 +76,8 @@ def probed(size: int = 10 * MIB, **observed: Any) -> Observed:
     return Observed(input_probe=ok_probe(size), output_probe=InputProbe("ok"), **observed)
 
 
-def events(plan: Plan) -> list[tuple[str, str]]:
-    return [(a.type, a.reason) for a in plan.actions if isinstance(a, EmitEvent)]
-
-
 def launches(plan: Plan) -> list[LaunchAttempt]:
-    return [a for a in plan.actions if isinstance(a, LaunchAttempt)]
+    return actions_of(plan, LaunchAttempt)
 
 
 @dataclass

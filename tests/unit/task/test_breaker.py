@@ -20,7 +20,8 @@ from scribe_operator.kinds.task.core.breaker import (
 from scribe_operator.kinds.task.core.observed import CircuitHold, Observed
 from scribe_operator.kinds.task.core.reconcile import reconcile
 
-from tests.unit.task.factories import T0, Cluster, events, launches, make_task, phase
+from tests.unit.plans import events
+from tests.unit.task.factories import T0, Cluster, launches, make_task, phase
 
 SETTINGS = BreakerSettings(threshold=3, window_seconds=60, cooldown_seconds=30)
 OPEN, HALF_OPEN, CLOSED = BreakerState.OPEN, BreakerState.HALF_OPEN, BreakerState.CLOSED

@@ -15,7 +15,8 @@ from scribe_operator.kinds.task.core.plan import CheckCapacity, ProbeInput
 from scribe_operator.kinds.task.core.reconcile import reconcile
 from scribe_operator.kinds.task.core.settings import CoreSettings
 
-from tests.unit.task.factories import T0, Cluster, events, launches, make_pod, make_task, phase
+from tests.unit.plans import events
+from tests.unit.task.factories import T0, Cluster, launches, make_pod, make_task, phase
 
 LIMITED = CoreSettings(capacity=Limits(total=3))
 FULL = CapacityVerdict(False, "OperatorCapacity", "3 of 3 attempts running operator-wide")

@@ -21,7 +21,8 @@ from scribe_operator.kinds.task.core.plan import (
 from scribe_operator.kinds.task.core.reconcile import reconcile
 from scribe_operator.kinds.task.core.settings import CoreSettings
 
-from tests.unit.task.factories import MIB, T0, Cluster, events, launches, make_pod, make_task, ok_probe, phase
+from tests.unit.plans import events
+from tests.unit.task.factories import MIB, T0, Cluster, launches, make_pod, make_task, ok_probe, phase
 
 UPLOAD_FAILED = '{"reason": "UploadFailed", "retryable": true, "message": "PUT 503 SlowDown"}'
 

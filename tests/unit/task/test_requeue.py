@@ -15,7 +15,8 @@ from scribe_operator.kinds.task.core.reconcile import reconcile
 from scribe_operator.kinds.task.core.requeue import MAX_TOKEN_LENGTH, token_key
 from scribe_operator.kinds.task.core.settings import CoreSettings
 
-from tests.unit.task.factories import MIB, Cluster, events, launches, make_pod, make_task, ok_probe, phase
+from tests.unit.plans import events
+from tests.unit.task.factories import MIB, Cluster, launches, make_pod, make_task, ok_probe, phase
 
 TOKEN = "2026-11-23T18:40:12Z"
 

@@ -18,7 +18,8 @@ from scribe_operator.kinds.task.core.settings import CoreSettings
 from scribe_operator.runtime.metrics import observe_transition, track_namespace
 from scribe_operator.runtime.settings import OperatorSettings
 
-from tests.unit.task.factories import Cluster, events, launches, make_task, operator_settings
+from tests.unit.plans import events
+from tests.unit.task.factories import Cluster, launches, make_task, operator_settings
 from tests.unit.task.test_controller import NS, FakeStorage, Watch, make_controller
 
 ETAG = '"5d41402abc4b2a76b9719d911017c592"'
