@@ -28,7 +28,15 @@ from lightkube.types import PatchType
 from scribe_operator.cli.cluster import CliError, connect
 
 from tests.support.commands import apply_crds, kubectl, scribe, wait_established
-from tests.support.tasks import LABEL_DEAD_LETTER, TranscriptionTask, create_task, get_task, task_manifest
+from tests.support.tasks import (
+    LABEL_DEAD_LETTER,
+    TranscriptionTask,
+    create_task,
+    failed_attempts,
+    get_task,
+    stamp,
+    task_manifest,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 CRD_FILE = REPO / "crds" / "scribe.dev_transcriptiontasks.yaml"
@@ -49,10 +57,6 @@ def ok(result: subprocess.CompletedProcess[str]) -> str:
     return result.stdout
 
 
-def stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
 def make_dead(
     kube: Client,
     namespace: str,
@@ -68,25 +72,16 @@ def make_dead(
     manifest["metadata"]["labels"] = dict(labels or {})
     create_task(kube, manifest, namespace)
     dead = datetime.now(UTC) - dead_ago
-    history = []
-    for n in range(1, attempts + 1):
-        start = dead - timedelta(minutes=attempts - n + 1)
-        history.append(
-            {
-                "attempt": n,
-                "pod": f"{name}-a{n}",
-                "node": "scribe-local-node",
-                "createdAt": stamp(start - timedelta(seconds=3)),
-                "startedAt": stamp(start),
-                "finishedAt": stamp(start + timedelta(seconds=17)),
-                "exitCode": 12,
-                "reason": "DownloadFailed",
-                "message": f"GET s3://audio/{name}.wav: connection reset (attempt {n})",
-                "retryable": True,
-                "memoryLimit": "2Gi",
-                "deadlineSeconds": 300,
-            }
-        )
+    history = failed_attempts(
+        name,
+        attempts,
+        dead - timedelta(minutes=attempts),
+        node="scribe-local-node",
+        message=lambda n: f"GET s3://audio/{name}.wav: connection reset (attempt {n})",
+        queued=timedelta(seconds=3),
+        ran=timedelta(seconds=17),
+        deadlineSeconds=300,
+    )
     message = f"last attempt ({attempts} of {attempts}) failed: DownloadFailed: connection reset"
     status: dict[str, Any] = {
         "phase": "Dead",

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Collection
-from datetime import datetime
+from collections.abc import Callable, Collection
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lightkube import Client
@@ -106,6 +106,47 @@ def secret_exists(kube: Client, name: str, namespace: str) -> bool:
 
 def attempt_numbers(status: dict[str, Any]) -> list[int]:
     return [a["attempt"] for a in status.get("attempts") or []]
+
+
+def stamp(moment: datetime) -> str:
+    """``moment`` as status spells a time: RFC 3339 in UTC, whole seconds (``2026-01-01T12:00:00Z``)."""
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def failed_attempts(
+    name: str,
+    attempts: int,
+    first_start: datetime,
+    *,
+    node: str,
+    message: Callable[[int], str],
+    queued: timedelta,
+    ran: timedelta,
+    **fields: Any,
+) -> list[dict[str, Any]]:
+    """``status.attempts`` of a task whose ``attempts`` attempts all failed with DownloadFailed (exit code 12), one a
+    minute from ``first_start``: each pod created ``queued`` before it started and finished ``ran`` after;
+    ``message(n)`` is attempt n's message; ``fields`` are added to every record."""
+    history = []
+    for n in range(1, attempts + 1):
+        start = first_start + timedelta(minutes=n - 1)
+        history.append(
+            {
+                "attempt": n,
+                "pod": f"{name}-a{n}",
+                "node": node,
+                "createdAt": stamp(start - queued),
+                "startedAt": stamp(start),
+                "finishedAt": stamp(start + ran),
+                "exitCode": 12,
+                "reason": "DownloadFailed",
+                "message": message(n),
+                "retryable": True,
+                "memoryLimit": "2Gi",
+                **fields,
+            }
+        )
+    return history
 
 
 def parse_time(value: str) -> datetime:

@@ -11,11 +11,9 @@ import yaml
 from scribe_operator.cli import render
 from scribe_operator.cli.tasks import TaskView
 
+from tests.support.tasks import failed_attempts, stamp
+
 NOW = datetime(2026, 11, 23, 18, 0, 0, tzinfo=UTC)
-
-
-def stamp(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def raw_task(
@@ -28,24 +26,15 @@ def raw_task(
 ) -> dict[str, Any]:
     """A task as the API server returns it, Dead after ``attempts`` failed attempts."""
     created = NOW - timedelta(days=1)
-    history = []
-    for n in range(1, attempts + 1):
-        start = created + timedelta(minutes=n)
-        history.append(
-            {
-                "attempt": n,
-                "pod": f"{name}-a{n}",
-                "node": "node-1",
-                "createdAt": stamp(start - timedelta(seconds=5)),
-                "startedAt": stamp(start),
-                "finishedAt": stamp(start + timedelta(seconds=42)),
-                "exitCode": 12,
-                "reason": "DownloadFailed",
-                "message": f"GET reset by peer (try {n})",
-                "retryable": True,
-                "memoryLimit": "2Gi",
-            }
-        )
+    history = failed_attempts(
+        name,
+        attempts,
+        created + timedelta(minutes=1),
+        node="node-1",
+        message=lambda n: f"GET reset by peer (try {n})",
+        queued=timedelta(seconds=5),
+        ran=timedelta(seconds=42),
+    )
     body: dict[str, Any] = {
         "phase": phase,
         "attempt": attempts,
