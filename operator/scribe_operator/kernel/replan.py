@@ -17,18 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
+
+from scribe_operator.kernel.plan import Plan
 
 SubjectT = TypeVar("SubjectT")
 ObservedT = TypeVar("ObservedT")
-PlanT = TypeVar("PlanT", bound="Applicable[Any]")
+PlanT = TypeVar("PlanT", bound=Plan[Any, Any, Any])
 ValueT = TypeVar("ValueT")
-
-
-class Applicable(Protocol[SubjectT]):
-    """A plan: it knows the object as it will be once its status (and labels) are written."""
-
-    def apply(self, subject: SubjectT, /) -> SubjectT: ...
 
 
 @dataclass(frozen=True)

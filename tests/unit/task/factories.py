@@ -24,9 +24,9 @@ from scribe_operator.kinds.task.core.plan import (
     ConfirmPod,
     DeletePod,
     LaunchAttempt,
-    Plan,
     ProbeInput,
     ProbeOutput,
+    TaskPlan,
 )
 from scribe_operator.kinds.task.core.reconcile import reconcile
 from scribe_operator.kinds.task.core.settings import CoreSettings
@@ -76,7 +76,7 @@ def probed(size: int = 10 * MIB, **observed: Any) -> Observed:
     return Observed(input_probe=ok_probe(size), output_probe=InputProbe("ok"), **observed)
 
 
-def launches(plan: Plan) -> list[LaunchAttempt]:
+def launches(plan: TaskPlan) -> list[LaunchAttempt]:
     return actions_of(plan, LaunchAttempt)
 
 
@@ -94,19 +94,19 @@ class Cluster:
     refused: dict[int, LaunchError] = field(default_factory=dict)
     """Attempts whose Secret or Pod the API server refuses, and the launch error the controller makes of it."""
     pods: dict[int, ObservedPod] = field(default_factory=dict)
-    plans: list[Plan] = field(default_factory=list)
+    plans: list[TaskPlan] = field(default_factory=list)
     last_observed: Observed = field(default_factory=Observed)
     capacity: CapacityVerdict = field(default_factory=lambda: CapacityVerdict(True))
     """The answer to CheckCapacity (asked only when settings limit running attempts)."""
     circuit: CircuitHold | None = None
     """The circuit breaker's verdict passed into every reconcile (None: closed)."""
-    steps: list[tuple[TranscriptionTask, Observed, Plan]] = field(default_factory=list)
+    steps: list[tuple[TranscriptionTask, Observed, TaskPlan]] = field(default_factory=list)
     """Every core call: the task it was given, what it observed, the plan it returned."""
 
     def observed(self, **kw: Any) -> Observed:
         return Observed(pods=tuple(self.pods.values()), circuit=self.circuit, **kw)
 
-    def reconcile(self) -> Plan:
+    def reconcile(self) -> TaskPlan:
         """One handler invocation; returns the last plan (after a capacity check, a probe or a launch error, the
         follow-up), as the controller runs them."""
         answers: dict[str, Any] = {}
@@ -130,7 +130,7 @@ class Cluster:
             plan = self._run(self.observed(**answers))
         return plan
 
-    def _run(self, observed: Observed) -> Plan:
+    def _run(self, observed: Observed) -> TaskPlan:
         self.last_observed = observed
         plan = reconcile(self.task, observed, self.now, self.settings)
         self.plans.append(plan)

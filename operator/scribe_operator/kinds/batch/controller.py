@@ -106,7 +106,7 @@ class BatchEffects(KubeEffects):
         return await self.create(manifest)
 
     async def delete_child(self, name: str, namespace: str) -> None:
-        await self.delete(KIND, name, namespace)
+        await self.delete(DeleteChild.kind, name, namespace)
 
 
 # --- the loop ---------------------------------------------------------------------------------------------

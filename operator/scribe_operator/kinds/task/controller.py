@@ -26,6 +26,7 @@ from scribe_operator.api.meta import ObjectKey
 from scribe_operator.kernel.conditions import is_true
 from scribe_operator.kernel.events import EmitEvent
 from scribe_operator.kernel.notify import SendNotification
+from scribe_operator.kernel.plan import DeleteObject
 from scribe_operator.kernel.replan import replan
 from scribe_operator.kinds.task.api.model import TranscriptionTask
 from scribe_operator.kinds.task.api.names import pod_name
@@ -44,13 +45,11 @@ from scribe_operator.kinds.task.core.observed import LaunchError, Observed, Obse
 from scribe_operator.kinds.task.core.plan import (
     CheckCapacity,
     ConfirmPod,
-    DeletePod,
-    DeleteSecret,
     LaunchAttempt,
-    Plan,
     ProbeInput,
     ProbeOutput,
     RecordResult,
+    TaskPlan,
 )
 from scribe_operator.kinds.task.core.reconcile import reconcile
 from scribe_operator.kinds.task.core.settings import CoreSettings
@@ -207,7 +206,12 @@ class Controller(ReconcileLoop[ObservedPod]):
                 self.breaker.failed(now, key, reason, task.spec.input)
 
     async def _act(
-        self, task: TranscriptionTask, observed: Observed, plan: Plan, now: dt.datetime, launched: list[LaunchAttempt]
+        self,
+        task: TranscriptionTask,
+        observed: Observed,
+        plan: TaskPlan,
+        now: dt.datetime,
+        launched: list[LaunchAttempt],
     ) -> Observed | None:
         """Carry out the plan's actions; returns the observation completed with the answers to what the plan asked,
         None when it asked nothing. Appends each attempt whose pod was created to ``launched``."""
@@ -242,10 +246,8 @@ class Controller(ReconcileLoop[ObservedPod]):
                     answered = replace(answered, launch_error=error)
                 else:
                     launched.append(action)
-            elif isinstance(action, DeletePod):
-                await self.effects.delete("Pod", action.name, namespace)
-            elif isinstance(action, DeleteSecret):
-                await self.effects.delete("Secret", action.name, namespace)
+            elif isinstance(action, DeleteObject):
+                await self.effects.delete(action.kind, action.name, namespace)
             elif isinstance(action, EmitEvent):
                 await self.effects.emit(task, action)
         return None if answered is observed else answered

@@ -1,4 +1,5 @@
-"""A BatchPlan: the batch decision core's output. The new status plus idempotent actions, carried out by effects.
+"""A BatchPlan: the batch decision core's output (a :class:`scribe_operator.kernel.plan.Plan`). The new status plus
+idempotent actions, carried out by effects.
 
 Carrying out a plan: run the actions in order, write ``status`` (if not None) and requeue after ``requeue_after``
 seconds (if not None). Child names are deterministic (``<batch>-<index>``): a create that meets AlreadyExists and a
@@ -11,10 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
+from scribe_operator.api.constants import KIND
 from scribe_operator.kernel.events import EmitEvent
 from scribe_operator.kernel.notify import SendNotification
+from scribe_operator.kernel.plan import DeleteObject, Plan
 from scribe_operator.kinds.batch.api.model import TranscriptionBatch
 from scribe_operator.kinds.batch.api.status import BatchStatus
 from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
@@ -37,10 +40,10 @@ class CreateChild:
 
 
 @dataclass(frozen=True)
-class DeleteChild:
+class DeleteChild(DeleteObject):
     """Delete child TranscriptionTask ``name`` (and so its pods); NotFound is success."""
 
-    name: str
+    kind: ClassVar[str] = KIND
 
 
 @dataclass(frozen=True)
@@ -52,25 +55,9 @@ class WriteSummary:
 
 
 BatchAction = ExpandPrefix | CreateChild | DeleteChild | WriteSummary | EmitEvent | SendNotification
-BatchActionT = TypeVar(
-    "BatchActionT", ExpandPrefix, CreateChild, DeleteChild, WriteSummary, EmitEvent, SendNotification
-)
 
 
 @dataclass(frozen=True)
-class BatchPlan:
-    """What to do for one batch now. The default, empty plan means: nothing, no requeue."""
-
-    status: BatchStatus | None = None
-    """The complete new status when it differs from the current one, else None (no write)."""
-    actions: tuple[BatchAction, ...] = ()
-    requeue_after: float | None = None
-    """Reconcile again after this many seconds (deadline, pending creates, retries of a listing or summary)."""
-
-    def apply(self, batch: TranscriptionBatch) -> TranscriptionBatch:
-        """``batch`` as it will be once this plan's status is written."""
-        return batch if self.status is None else batch.with_status(self.status)
-
-    def of(self, kind: type[BatchActionT]) -> list[BatchActionT]:
-        """The actions of one type, in order."""
-        return [a for a in self.actions if isinstance(a, kind)]
+class BatchPlan(Plan[TranscriptionBatch, BatchStatus, BatchAction]):
+    """What to do for one batch now (:class:`scribe_operator.kernel.plan.Plan`). ``requeue_after``: the deadline,
+    pending creates, retries of a listing or summary."""

@@ -12,11 +12,11 @@ from scribe_operator.kinds.task.api.model import TranscriptionTask
 from scribe_operator.kinds.task.api.result import options_hash
 from scribe_operator.kinds.task.api.status import AttemptRecord, Phase, TaskStatus
 from scribe_operator.kinds.task.core.observed import CapacityVerdict, CircuitHold, Observed, ObservedPod
-from scribe_operator.kinds.task.core.plan import Action
+from scribe_operator.kinds.task.core.plan import TaskAction
 from scribe_operator.kinds.task.core.settings import CoreSettings
 
 
-class TaskDraft(Draft[TaskStatus, Action]):
+class TaskDraft(Draft[TaskStatus, TaskAction]):
     """One pass's working state: a copy of the status plus the actions, events and wake-up times gathered."""
 
     def __init__(self, task: TranscriptionTask, observed: Observed, now: datetime, settings: CoreSettings):

@@ -1,9 +1,8 @@
-"""A Plan: the decision core's output. The new status plus idempotent actions, carried out by effects.
+"""A TaskPlan: the task core's output (a :class:`scribe_operator.kernel.plan.Plan`). The new status plus idempotent
+actions, carried out by effects.
 
 Carrying out a plan: run the actions in order, write ``status`` (if not None) to the status subresource,
 set or remove the dead-letter label (if not None), and requeue after ``requeue_after`` seconds (if not None).
-Every action is idempotent: creates of deterministic names treat AlreadyExists as done, deletes treat
-NotFound as done.
 
 ``ProbeInput`` and ``ProbeOutput`` ask for information rather than a change (:mod:`scribe_operator.kernel.replan`):
 run the HEADs, then reconcile again
@@ -16,12 +15,14 @@ as ``Observed.notification``. ``RecordResult`` writes the result cache's record 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import ClassVar
 
 from scribe_operator.api.constants import DEAD_LETTER_VALUE, LABEL_DEAD_LETTER
 from scribe_operator.kernel.events import EmitEvent
 from scribe_operator.kernel.notify import SendNotification
+from scribe_operator.kernel.plan import DeleteObject, Plan
 from scribe_operator.kinds.task.api.model import TranscriptionTask
 from scribe_operator.kinds.task.api.status import TaskStatus
 
@@ -101,20 +102,16 @@ class LaunchAttempt:
 
 
 @dataclass(frozen=True)
-class DeletePod:
-    """Delete pod ``name`` (NotFound is success)."""
-
-    name: str
+class DeletePod(DeleteObject):
+    kind: ClassVar[str] = "Pod"
 
 
 @dataclass(frozen=True)
-class DeleteSecret:
-    """Delete secret ``name`` (NotFound is success)."""
-
-    name: str
+class DeleteSecret(DeleteObject):
+    kind: ClassVar[str] = "Secret"
 
 
-Action = (
+TaskAction = (
     ProbeInput
     | ProbeOutput
     | ConfirmPod
@@ -129,25 +126,16 @@ Action = (
 
 
 @dataclass(frozen=True)
-class Plan:
-    """What to do for one task now. An empty plan (the default) means: nothing, no requeue."""
+class TaskPlan(Plan[TranscriptionTask, TaskStatus, TaskAction]):
+    """What to do for one task now (:class:`scribe_operator.kernel.plan.Plan`), and its dead-letter label.
+    ``requeue_after``: retryAt, pending timeout, deadline, pod-lost grace."""
 
-    status: TaskStatus | None = None
-    """The complete new status when it differs from the current one, else None (no write)."""
     dead_letter_label: bool | None = None
     """True: set ``scribe.dev/dead-letter: "true"``; False: remove it; None: leave labels alone."""
-    actions: tuple[Action, ...] = field(default=())
-    requeue_after: float | None = None
-    """Reconcile again after this many seconds (retryAt, pending timeout, deadline, pod-lost grace)."""
-
-    @property
-    def empty(self) -> bool:
-        return self == Plan()
 
     def apply(self, task: TranscriptionTask) -> TranscriptionTask:
         """``task`` as it will be once this plan's status and label are written (actions aside)."""
-        if self.status is not None:
-            task = task.with_status(self.status)
+        task = super().apply(task)
         if self.dead_letter_label is None:
             return task
         labels = {k: v for k, v in task.metadata.labels.items() if k != LABEL_DEAD_LETTER}

@@ -1,4 +1,4 @@
-"""``reconcile(task, observed, now, settings) -> Plan``: the level-triggered heart of the operator.
+"""``reconcile(task, observed, now, settings) -> TaskPlan``: the level-triggered heart of the operator.
 
 Pure: no I/O, no clock reads, no randomness. The same task, observation and time always give the same plan,
 and after a plan's status is written, reconciling the same observation again changes nothing.
@@ -38,24 +38,26 @@ from scribe_operator.kinds.task.api.status import Phase, TaskStatus
 from scribe_operator.kinds.task.core.conditions import derive_conditions
 from scribe_operator.kinds.task.core.notify import task_notify_step
 from scribe_operator.kinds.task.core.observed import Observed
-from scribe_operator.kinds.task.core.plan import DeletePod, EventReason, Plan
+from scribe_operator.kinds.task.core.plan import DeletePod, EventReason, TaskPlan
 from scribe_operator.kinds.task.core.requeue import RequeueRequest, ignored, requeue_request, requeued
 from scribe_operator.kinds.task.core.settings import CoreSettings
 from scribe_operator.kinds.task.core.starting import AttemptStart
 from scribe_operator.kinds.task.core.watching import AttemptWatch
 
 
-def reconcile(task: TranscriptionTask, observed: Observed, now: datetime, settings: CoreSettings | None = None) -> Plan:
+def reconcile(
+    task: TranscriptionTask, observed: Observed, now: datetime, settings: CoreSettings | None = None
+) -> TaskPlan:
     """The plan that moves ``task`` towards done, given what was ``observed`` at time ``now``."""
     settings = settings or CoreSettings()
     now = aware(now)
     if task.metadata.deletion_timestamp is not None:
-        return Plan()  # being deleted: owned pods and secrets go with it; start nothing new
+        return TaskPlan()  # being deleted: owned pods and secrets go with it; start nothing new
     request = requeue_request(task)
     if task.status.terminal and request is None:
         step = task_notify_step(task, observed.notification, now, settings.notification)
         status = None if step.status is None else task.status.model_copy(update={"notification": step.status})
-        return Plan(
+        return TaskPlan(
             status=status,
             dead_letter_label=_dead_letter_label(task, task.status),
             actions=(*_stray_pods(observed, None), *([step.send] if step.send else [])),
@@ -106,7 +108,7 @@ class TaskPass(AttemptStart, AttemptWatch):
             if not progressed:
                 return
 
-    def plan(self) -> Plan:
+    def plan(self) -> TaskPlan:
         old = self.task.status
         status = self.status.model_copy(
             update={
@@ -123,7 +125,7 @@ class TaskPass(AttemptStart, AttemptWatch):
         deletes = [a for a in _stray_pods(self.observed, in_flight) if a not in self.actions]
         if status.terminal and self.spec.notification is not None:
             self.wake_at.append(self.now)  # the notification goes out in the next reconcile, after this status write
-        return Plan(
+        return TaskPlan(
             status=status if changed else None,
             dead_letter_label=_dead_letter_label(self.task, status),
             actions=(*self.actions, *deletes, *self.events),
