@@ -66,8 +66,9 @@ cluster-clean: cluster-down ## Stop the local cluster and delete its state (.clu
 
 ## -- development ---------------------------------------------------------------------------------------------
 .PHONY: manifests
-manifests: venv ## Generate the CRD (crds/) and the generated parts of docs/ from the API models
+manifests: venv ## Generate the CRDs (crds/), the generated parts of docs/ and the chart's settings from the models
 	$(PY) -m scribe_operator.codegen
+	$(PY) -m scribe_operator.runtime.settings.reference
 	bash hack/sync-chart-crds.sh
 
 .PHONY: lint

@@ -73,6 +73,13 @@ The leader-election Lease's name: one per release, shared by its replicas.
 {{- end }}
 
 {{/*
+The namespace of the leader-election Lease: the release's unless leaderElection.namespace names another.
+*/}}
+{{- define "scribe-operator.leaseNamespace" -}}
+{{- default .Release.Namespace .Values.leaderElection.namespace }}
+{{- end }}
+
+{{/*
 The namespaces the operator watches, validated and de-duplicated; empty means all namespaces.
 */}}
 {{- define "scribe-operator.watchNamespaces" -}}

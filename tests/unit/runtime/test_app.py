@@ -14,6 +14,7 @@ from scribe_operator.kinds.batch.handlers import BatchWiring
 from scribe_operator.kinds.registry import APIS, KINDS
 from scribe_operator.kinds.task.handlers import POD_LABEL_SELECTOR, POD_SELECTOR, TaskWiring
 from scribe_operator.runtime import kopftuning
+from scribe_operator.runtime.kube.effects import resource_of
 from scribe_operator.runtime.settings import OperatorSettings
 
 from tests.unit.task.factories import operator_settings
@@ -78,3 +79,9 @@ def test_the_kinds_collectors_read_their_watch_caches() -> None:
     task.tasks = {("media", "a"): [{"status": {"phase": "Running"}}]}  # type: ignore[assignment]
     assert registry.get_sample_value("scribe_tasks", {"namespace": "media", "phase": "Running"}) == 1
     assert registry.get_sample_value("scribe_running_attempts", {"namespace": "media"}) is None
+
+
+def test_the_effects_know_every_registered_kinds_resource() -> None:
+    for api in APIS:
+        resource, plural = resource_of(api.kind)
+        assert plural == api.plural and resource.__name__ == api.kind

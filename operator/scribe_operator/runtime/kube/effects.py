@@ -20,30 +20,36 @@ from lightkube.resources.rbac_authorization_v1 import Role, RoleBinding
 from lightkube.types import PatchType
 from pydantic import BaseModel
 
-from scribe_operator.api.constants import GROUP, KIND, LABEL_DEAD_LETTER, PLURAL, VERSION
+from scribe_operator.api.constants import GROUP, KIND, LABEL_DEAD_LETTER
 from scribe_operator.api.meta import ObjectMeta, to_json
 from scribe_operator.kernel.events import EmitEvent
-from scribe_operator.kinds.batch.api.names import BATCH_KIND, BATCH_PLURAL
 from scribe_operator.kinds.task.api.model import TranscriptionTask
 from scribe_operator.runtime.kube.ratelimit import EventLimiter
 from scribe_operator.runtime.metrics import API_REQUESTS, EVENTS_DROPPED
 
 log = logging.getLogger("scribe_operator.runtime.kube")
 
-TaskResource = create_namespaced_resource(GROUP, VERSION, KIND, PLURAL)
-BatchResource = create_namespaced_resource(GROUP, VERSION, BATCH_KIND, BATCH_PLURAL)
 COMPONENT = "scribe-operator"
 
-# kind -> (lightkube resource, plural for the API-request metric)
+# kind -> (lightkube resource, plural for the API-request metric); the registered kinds are added on first use
 _RESOURCES: dict[str, tuple[Any, str]] = {
     "Pod": (Pod, "pods"),
     "Secret": (Secret, "secrets"),
     "ServiceAccount": (ServiceAccount, "serviceaccounts"),
     "Role": (Role, "roles"),
     "RoleBinding": (RoleBinding, "rolebindings"),
-    KIND: (TaskResource, PLURAL),
-    BATCH_KIND: (BatchResource, BATCH_PLURAL),
 }
+
+
+def resource_of(kind: str) -> tuple[Any, str]:
+    """(lightkube resource, plural) of a built-in kind or of a kind in the registry."""
+    if kind not in _RESOURCES:
+        from scribe_operator.kinds.registry import APIS  # noqa: PLC0415  (the kinds import this module)
+
+        for api in APIS:
+            resource = create_namespaced_resource(api.group, api.version, api.kind, api.plural)
+            _RESOURCES.setdefault(api.kind, (resource, api.plural))
+    return _RESOURCES[kind]
 
 
 class Conflict(Exception):
@@ -70,7 +76,7 @@ class KubeEffects:
 
     async def create(self, manifest: dict[str, Any]) -> bool:
         """Create a Pod, Secret or TranscriptionTask from its manifest; False if it already existed."""
-        resource, plural = _RESOURCES[manifest["kind"]]
+        resource, plural = resource_of(manifest["kind"])
         API_REQUESTS.labels("create", plural).inc()
         try:
             await self.client.create(resource.from_dict(manifest))
@@ -81,7 +87,7 @@ class KubeEffects:
         return True
 
     async def delete(self, kind: str, name: str, namespace: str) -> None:
-        resource, plural = _RESOURCES[kind]
+        resource, plural = resource_of(kind)
         API_REQUESTS.labels("delete", plural).inc()
         try:
             await self.client.delete(resource, name, namespace=namespace)
@@ -110,7 +116,7 @@ class KubeEffects:
         return await self._patch(task, patch, status=False)
 
     async def _patch(self, obj: Reconciled, patch: dict[str, Any], *, status: bool) -> dict[str, Any]:
-        resource, plural = _RESOURCES[obj.kind]
+        resource, plural = resource_of(obj.kind)
         API_REQUESTS.labels("patch", f"{plural}/status" if status else plural).inc()
         try:
             result = await self.client.patch(
