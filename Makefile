@@ -75,7 +75,7 @@ manifests: venv ## Generate the CRDs (crds/), the generated parts of docs/ and t
 lint: venv ## ruff (lint + format check) and mypy --strict
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy operator worker-image tests/cluster
+	$(VENV)/bin/mypy operator worker-image contract tests/cluster
 
 .PHONY: unit
 unit: venv ## Unit tests only (no cluster; helm and promtool from the cache for the chart tests)

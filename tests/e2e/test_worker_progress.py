@@ -23,9 +23,10 @@ from lightkube.models.authentication_v1 import BoundObjectReference, TokenReques
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Pod, ServiceAccount, ServiceAccountToken
 from lightkube.resources.rbac_authorization_v1 import Role, RoleBinding
+from scribe_contract.progress import PROGRESS_ANNOTATION
 from scribe_operator.kinds.task.progress import worker_identity
 from scribe_operator.runtime.settings import OperatorSettings
-from scribe_worker.podprogress import ANNOTATION, PodAnnotationTransport
+from scribe_worker.podprogress import PodAnnotationTransport
 
 from tests.support.commands import kubectl
 from tests.support.operators import Operator
@@ -141,11 +142,11 @@ def test_the_workers_token_can_change_nothing_but_its_own_progress(
     (progress_dir / "ca.crt").write_text(_ca_pem(api))
     host, port = api.server.removeprefix("https://").rsplit(":", 1)
     transport = PodAnnotationTransport(progress_dir, {"KUBERNETES_SERVICE_HOST": host, "KUBERNETES_SERVICE_PORT": port})
-    transport.patch({ANNOTATION: PROGRESS})
-    assert kube.get(Pod, "own", namespace=namespace).metadata.annotations[ANNOTATION] == PROGRESS  # type: ignore[index, union-attr]
+    transport.patch({PROGRESS_ANNOTATION: PROGRESS})
+    assert kube.get(Pod, "own", namespace=namespace).metadata.annotations[PROGRESS_ANNOTATION] == PROGRESS  # type: ignore[index, union-attr]
 
     def annotate(value: str) -> dict[str, Any]:
-        return {"metadata": {"annotations": {ANNOTATION: value}}}
+        return {"metadata": {"annotations": {PROGRESS_ANNOTATION: value}}}
 
     denied = {
         "another pod's progress": ("PATCH", f"{pods}/other", annotate(PROGRESS)),
@@ -171,7 +172,7 @@ def test_the_workers_token_can_change_nothing_but_its_own_progress(
     }  # fmt: skip
     answers = {what: api.call(method, path, body) for what, (method, path, body) in denied.items()}
     assert {what: code for what, code in answers.items() if code != 403} == {}, answers
-    assert ANNOTATION not in (kube.get(Pod, "other", namespace=namespace).metadata.annotations or {})  # type: ignore[union-attr]
+    assert PROGRESS_ANNOTATION not in (kube.get(Pod, "other", namespace=namespace).metadata.annotations or {})  # type: ignore[union-attr]
     labels = kube.get(Pod, "own", namespace=namespace).metadata.labels  # type: ignore[union-attr]
     assert labels == {"app": "x"}
 

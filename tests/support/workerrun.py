@@ -135,6 +135,7 @@ def start_worker(env: Mapping[str, str], tmp_path: Path) -> tuple[subprocess.Pop
     full_env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", str(tmp_path)),
+        **({"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}),  # the sources under test
         "SCRIBE_TERMINATION_MESSAGE_PATH": str(termination_path),
         "SCRIBE_TMPDIR": str(workdir),
         **env,

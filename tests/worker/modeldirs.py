@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from scribe_contract.modelfiles import REQUIRED_FILES
 from scribe_worker import models
 
-FAKE_FILES = (*models.REQUIRED_FILES, "vocabulary.txt")
+FAKE_FILES = (*REQUIRED_FILES, "vocabulary.txt")
 
 
 def fake_model_dir(directory: Path) -> Path:

@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from scribe_contract.env import VARIABLES
+from scribe_contract.options import SEQUENTIAL_TEMPERATURES
+from scribe_contract.taxonomy import Reason
 from scribe_worker import config
 from scribe_worker.errors import WorkerError
-from scribe_worker.taxonomy import Reason
 
 from tests.worker.modeldirs import fake_model_dir
 
@@ -211,7 +213,7 @@ def test_transcription_options(model_dir: Path) -> None:
 
 def test_sequential_decoding_options(model_dir: Path) -> None:
     sequential = config.load(env(model_dir, SCRIBE_DECODING="sequential")).decoding
-    assert sequential.temperatures == config.SEQUENTIAL_TEMPERATURES
+    assert sequential.temperatures == SEQUENTIAL_TEMPERATURES
     assert sequential.condition_on_previous_text is True
     assert sequential.vad is True
     tuned = config.load(
@@ -328,7 +330,7 @@ def test_secret_values_include_model_urls() -> None:
 
 def test_every_variable_is_documented() -> None:
     doc = (Path(__file__).parents[2] / "docs" / "worker.md").read_text()
-    undocumented = [v.name for v in config.VARIABLES if f"| `{v.name}` |" not in doc]
+    undocumented = [v.name for v in VARIABLES if f"| `{v.name}` |" not in doc]
     assert undocumented == []
-    names = [v.name for v in config.VARIABLES]
+    names = [v.name for v in VARIABLES]
     assert len(names) == len(set(names))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from scribe_contract.taxonomy import Reason
 from scribe_worker import device
 from scribe_worker.device import Placement
 from scribe_worker.errors import WorkerError
-from scribe_worker.taxonomy import Reason
 
 CUDA_TYPES = frozenset({"float16", "int8_float16", "float32", "int8"})
 CPU_TYPES = frozenset({"int8", "int8_float32", "float32"})

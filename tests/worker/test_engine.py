@@ -7,12 +7,13 @@ import wave
 from pathlib import Path
 
 import pytest
+from scribe_contract.options import SEQUENTIAL_TEMPERATURES
+from scribe_contract.taxonomy import Reason
 from scribe_worker import device
-from scribe_worker.config import SEQUENTIAL_TEMPERATURES, Decoding, Transcription
+from scribe_worker.config import Decoding, Transcription
 from scribe_worker.engine import FasterWhisperEngine
 from scribe_worker.errors import WorkerError
 from scribe_worker.progress import Progress, Reporter
-from scribe_worker.taxonomy import Reason
 from scribe_worker.transcript import Transcript
 
 from tests.fixtures.speech import HARVARD, corpus_wav, recognised, word_error_rate

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from scribe_contract.taxonomy import Reason
 from scribe_worker import __main__ as entry
 from scribe_worker import pipeline, termination
 from scribe_worker.config import Config, Decoding, Transcription
 from scribe_worker.engine import FasterWhisperEngine
 from scribe_worker.errors import WorkerError
-from scribe_worker.taxonomy import Reason
 
 from tests.worker.modeldirs import fake_model_dir
 
@@ -32,7 +32,7 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 
 def test_unexpected_errors_are_retryable_and_named(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
-    def explode(config: Config) -> termination.Outcome:
+    def explode(config: Config) -> termination.AttemptResult:
         raise KeyError(f"bug while handling {config.input_url}")
 
     monkeypatch.setattr(pipeline, "run", explode)
@@ -47,7 +47,7 @@ def test_unexpected_errors_are_retryable_and_named(monkeypatch: pytest.MonkeyPat
 
 
 def test_classified_errors_keep_their_reason(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
-    def refuse(config: Config) -> termination.Outcome:
+    def refuse(config: Config) -> termination.AttemptResult:
         raise WorkerError(Reason.INPUT_FORBIDDEN, "no")
 
     monkeypatch.setattr(pipeline, "run", refuse)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from scribe_contract.modelfiles import REQUIRED_FILES
 from scribe_worker import models
 
 from tests.worker.modeldirs import fake_model_dir as make_model
@@ -47,7 +48,7 @@ def test_a_vocabulary_file_is_required(tmp_path: Path) -> None:
     assert models.missing_files(directory) == ["vocabulary.*"]
     (directory / "vocabulary.json").write_text("[]")
     assert models.missing_files(directory) == []
-    assert models.missing_files(tmp_path / "absent") == [*models.REQUIRED_FILES, "vocabulary.*"]
+    assert models.missing_files(tmp_path / "absent") == [*REQUIRED_FILES, "vocabulary.*"]
 
 
 def test_incomplete_image_directory_is_skipped(tmp_path: Path) -> None:

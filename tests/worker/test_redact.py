@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from scribe_worker.redact import REDACTED, redact_url, register_secrets, scrub
+from scribe_contract.redact import REDACTED, redact_url
+from scribe_worker.redact import register_secrets, scrub
 
 URL = (
     "http://127.0.0.1:9000/audio/a%20b.wav?X-Amz-Algorithm=AWS4-HMAC-SHA256"

@@ -6,15 +6,16 @@ import json
 from pathlib import Path
 
 import pytest
+from scribe_contract.taxonomy import BY_REASON, Reason, Source
+from scribe_contract.termination import MAX_BYTES
 from scribe_worker import termination
-from scribe_worker.taxonomy import BY_REASON, Reason, Source
-from scribe_worker.termination import MAX_BYTES, Outcome
+from scribe_worker.termination import AttemptResult
 
 WORKER_REASONS = [e.reason for e in BY_REASON.values() if e.source is Source.WORKER]
 
 
 def test_success_message() -> None:
-    outcome = Outcome(
+    outcome = AttemptResult(
         Reason.COMPLETED,
         "done",
         outputs={"json": "s3://o/t.json"},
@@ -34,7 +35,7 @@ def test_success_message() -> None:
 
 @pytest.mark.parametrize("reason", WORKER_REASONS)
 def test_every_worker_reason_has_its_exit_code_and_retryability(reason: Reason) -> None:
-    document = json.loads(termination.render(Outcome(reason, "x")))
+    document = json.loads(termination.render(AttemptResult(reason, "x")))
     assert document["exitCode"] == BY_REASON[reason].exit_code
     assert document["retryable"] == BY_REASON[reason].retryable
     assert set(document) == {"reason", "retryable", "message", "exitCode"}
@@ -42,7 +43,7 @@ def test_every_worker_reason_has_its_exit_code_and_retryability(reason: Reason) 
 
 @pytest.mark.parametrize("unit", ["a", "ü", "€", "😀", '"', "\n"])
 def test_long_messages_are_truncated_to_fit(unit: str) -> None:
-    outcome = Outcome(Reason.UPLOAD_FAILED, unit * 10_000, duration_seconds=1.0, language="en")
+    outcome = AttemptResult(Reason.UPLOAD_FAILED, unit * 10_000, duration_seconds=1.0, language="en")
     data = termination.render(outcome)
     assert len(data) <= MAX_BYTES
     assert len(data) > MAX_BYTES - 16  # it uses the room it has
@@ -54,7 +55,7 @@ def test_long_messages_are_truncated_to_fit(unit: str) -> None:
 
 def test_huge_outputs_are_dropped_before_the_message_vanishes() -> None:
     outputs = {fmt: "s3://b/" + "k" * 1100 for fmt in ("json", "txt", "srt", "vtt")}
-    data = termination.render(Outcome(Reason.COMPLETED, "done", outputs=outputs))
+    data = termination.render(AttemptResult(Reason.COMPLETED, "done", outputs=outputs))
     assert len(data) <= MAX_BYTES
     document = json.loads(data)
     assert "outputs" not in document
@@ -62,11 +63,11 @@ def test_huge_outputs_are_dropped_before_the_message_vanishes() -> None:
 
 
 def test_message_is_scrubbed() -> None:
-    data = termination.render(Outcome(Reason.DOWNLOAD_FAILED, "GET http://h/b/k?X-Amz-Signature=abc failed"))
+    data = termination.render(AttemptResult(Reason.DOWNLOAD_FAILED, "GET http://h/b/k?X-Amz-Signature=abc failed"))
     assert b"abc" not in data
 
 
 def test_write(tmp_path: Path) -> None:
     path = tmp_path / "termination-log"
-    written = termination.write(path, Outcome(Reason.INVALID_AUDIO, "empty"))
+    written = termination.write(path, AttemptResult(Reason.INVALID_AUDIO, "empty"))
     assert path.read_bytes() == written

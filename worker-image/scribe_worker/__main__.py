@@ -14,10 +14,11 @@ from contextlib import contextmanager
 from dataclasses import replace
 from types import FrameType
 
+from scribe_contract.taxonomy import Reason
+
 from scribe_worker import config, logs, termination, usage
 from scribe_worker.errors import WorkerError
 from scribe_worker.redact import register_secrets
-from scribe_worker.taxonomy import Reason
 
 
 class Terminated(BaseException):
@@ -42,7 +43,7 @@ def _signals() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def _attempt(env: Mapping[str, str]) -> termination.Outcome:
+def _attempt(env: Mapping[str, str]) -> termination.AttemptResult:
     # Imported here, with the SIGTERM handler in place: the transcription stack takes a second or more to import,
     # and a container's first process (PID 1) ignores a signal it has no handler for, so a pod deleted during
     # that second would otherwise run its whole attempt to the end (or to its grace period's SIGKILL).
@@ -66,10 +67,12 @@ def _attempt(env: Mapping[str, str]) -> termination.Outcome:
         )
         return pipeline.run(cfg)
     except WorkerError as exc:
-        return termination.Outcome(exc.reason, exc.message)
+        return termination.AttemptResult(exc.reason, exc.message)
     except Exception as exc:  # a bug or an unclassified failure: retryable, named by its type
         logs.error("unexpected error", exc_info=True)
-        return termination.Outcome(Reason.TRANSCRIPTION_FAILED, f"unexpected worker error: {type(exc).__name__}: {exc}")
+        return termination.AttemptResult(
+            Reason.TRANSCRIPTION_FAILED, f"unexpected worker error: {type(exc).__name__}: {exc}"
+        )
 
 
 def main() -> int:

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from scribe_worker import config
+from scribe_contract.env import COMPUTE_TYPE, DEVICE
+from scribe_contract.taxonomy import Reason
+
 from scribe_worker.errors import WorkerError
-from scribe_worker.taxonomy import Reason
 
 DEFAULT_COMPUTE_TYPES = {"cpu": "int8", "cuda": "float16"}
 
@@ -56,7 +57,7 @@ def resolve(
     elif requested == "cuda":
         raise WorkerError(
             Reason.INVALID_CONFIGURATION,
-            f"{config.DEVICE}=cuda but no CUDA device is visible (check the pod's nvidia.com/gpu limit and the "
+            f"{DEVICE}=cuda but no CUDA device is visible (check the pod's nvidia.com/gpu limit and the "
             "node's driver), or use auto to fall back to the CPU",
         )
     else:
@@ -67,7 +68,6 @@ def resolve(
     if chosen not in ("auto", "default") and available and chosen not in available:
         raise WorkerError(
             Reason.INVALID_CONFIGURATION,
-            f"{config.COMPUTE_TYPE}={chosen!r} is not supported on {device} here "
-            f"(supported: {', '.join(sorted(available))})",
+            f"{COMPUTE_TYPE}={chosen!r} is not supported on {device} here (supported: {', '.join(sorted(available))})",
         )
     return Placement(device, chosen)

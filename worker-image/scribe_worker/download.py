@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+from scribe_contract.taxonomy import Reason
 
 from scribe_worker.errors import WorkerError
 from scribe_worker.s3http import MAX_ERROR_BODY, describe_status, describe_transport_error
-from scribe_worker.taxonomy import Reason
 
 CHUNK_SIZE = 1024 * 1024
 

@@ -20,12 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from scribe_contract.env import LANGUAGE
+from scribe_contract.taxonomy import Reason
+
 from scribe_worker import audio as audio_io
-from scribe_worker import config, device
-from scribe_worker.config import Decoding, Transcription
+from scribe_worker import device
+from scribe_worker.config.decoding import Decoding
+from scribe_worker.config.transcription import Transcription, check_model_supports
 from scribe_worker.errors import WorkerError
 from scribe_worker.progress import Reporter
-from scribe_worker.taxonomy import Reason
 from scribe_worker.transcript import Segment, Transcript, Word
 
 SAMPLE_RATE = audio_io.SAMPLE_RATE
@@ -123,14 +126,11 @@ class FasterWhisperEngine:
 
     def check(self, options: Transcription) -> None:
         """Reject what the model cannot do (another language or translate with an English-only model)."""
-        config.check_model_supports(
-            self.name, multilingual=self.multilingual, language=options.language, task=options.task
-        )
+        check_model_supports(self.name, multilingual=self.multilingual, language=options.language, task=options.task)
         if options.language is not None and options.language not in self._model.supported_languages:
             raise WorkerError(
                 Reason.INVALID_CONFIGURATION,
-                f"{config.LANGUAGE}={options.language!r}: model {self.name!r} does not support language "
-                f"{options.language!r}",
+                f"{LANGUAGE}={options.language!r}: model {self.name!r} does not support language {options.language!r}",
             )
 
     def transcribe(

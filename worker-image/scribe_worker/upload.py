@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import httpx
+from scribe_contract.taxonomy import Reason
 
 from scribe_worker.errors import WorkerError
 from scribe_worker.formats import Document
 from scribe_worker.s3http import describe_status, describe_transport_error
-from scribe_worker.taxonomy import Reason
 
 
 def upload(client: httpx.Client, url: str, document: Document, *, label: str, timeout: float) -> None:

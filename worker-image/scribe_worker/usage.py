@@ -13,24 +13,13 @@ fails an attempt.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+
+from scribe_contract.termination import ContainerUsage
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 PROC_CGROUP = Path("/proc/self/cgroup")
 V1_CPU_MOUNTS = ("cpuacct", "cpu,cpuacct", "cpuacct,cpu")
-
-
-@dataclass(frozen=True)
-class Usage:
-    """CPU time and peak memory of the container; None when unknown."""
-
-    cpu_seconds: float | None = None
-    peak_memory_bytes: int | None = None
-
-    @property
-    def known(self) -> bool:
-        return self.cpu_seconds is not None or self.peak_memory_bytes is not None
 
 
 def _memberships(proc_cgroup: Path) -> dict[str, str]:
@@ -86,7 +75,7 @@ def _usage_usec(text: str | None) -> int | None:
     return None
 
 
-def read(root: Path = CGROUP_ROOT, proc_cgroup: Path = PROC_CGROUP) -> Usage:
+def read(root: Path = CGROUP_ROOT, proc_cgroup: Path = PROC_CGROUP) -> ContainerUsage:
     """The container's usage from its cgroup: v1 when its controllers are mounted (a hybrid host's unified
     hierarchy is not the container's), else v2."""
     groups = _memberships(proc_cgroup)
@@ -101,4 +90,4 @@ def read(root: Path = CGROUP_ROOT, proc_cgroup: Path = PROC_CGROUP) -> Usage:
         micros = _usage_usec(_read(unified, "cpu.stat"))
         cpu = None if micros is None else micros / 1e6
         memory = _int(_read(unified, "memory.peak"))
-    return Usage(cpu_seconds=None if cpu is None else round(cpu, 3), peak_memory_bytes=memory)
+    return ContainerUsage(cpu_seconds=None if cpu is None else round(cpu, 3), peak_memory_bytes=memory)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from scribe_worker.taxonomy import Reason
+from scribe_contract.taxonomy import Reason
 
 from scribe_operator.api.constants import DEAD_LETTER_VALUE, LABEL_DEAD_LETTER
 from scribe_operator.kernel.raw import parse_time

@@ -18,7 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
-from scribe_worker.taxonomy import TAXONOMY, Reason, Source
+from scribe_contract.taxonomy import TAXONOMY, Reason, Source
 
 from scribe_operator.api.kind import DocSection, KindApi
 from scribe_operator.codegen.crd import openapi_schema

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from scribe_worker.taxonomy import Reason
+from scribe_contract.taxonomy import Reason
 
 from scribe_operator.api.constants import PLURAL
 from scribe_operator.api.notification import DeliveryState, NotificationStatus

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from scribe_contract.taxonomy import TAXONOMY
 from scribe_operator.codegen.docs import TAXONOMY_SECTION, fill, render_docs, sections
 from scribe_operator.kinds.registry import APIS as KINDS
-from scribe_worker.taxonomy import TAXONOMY
 
 from tests.unit.codegen.test_crd import nodes
 

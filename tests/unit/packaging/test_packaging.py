@@ -60,10 +60,74 @@ def test_the_operator_and_the_plugin_import_nothing_of_the_worker_stack() -> Non
     code = (
         "import sys, scribe_operator.__main__, scribe_operator.cli.__main__; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-        "{'faster_whisper', 'ctranslate2', 'av', 'onnxruntime', 'tokenizers', 'numpy'}))"
+        "{'faster_whisper', 'ctranslate2', 'av', 'onnxruntime', 'tokenizers', 'numpy', 'scribe_worker'}))"
     )
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert shown.stdout.strip() == "[]", shown.stdout
+
+
+def test_the_contract_is_a_third_source_root_covered_by_mypy() -> None:
+    find = PYPROJECT["tool"]["setuptools"]["packages"]["find"]
+    assert find["where"] == ["operator", "worker-image", "contract"]
+    assert "scribe_contract*" in find["include"]
+    assert "py.typed" in PYPROJECT["tool"]["setuptools"]["package-data"]["scribe_contract"]
+    assert "contract" in PYPROJECT["tool"]["mypy"]["mypy_path"]
+    lint = (ROOT / "Makefile").read_text().split("\nlint:", 1)[1].split("\n\n", 1)[0]
+    assert re.search(r"mypy operator worker-image contract\b", lint), lint
+
+
+# --- images ----------------------------------------------------------------------------------------------------------
+
+IMAGES = {
+    "operator/Dockerfile": {"pyproject.toml", "README.md", "operator/scribe_operator", "contract/scribe_contract"},
+    "worker-image/Dockerfile": {
+        "pyproject.toml",
+        "README.md",
+        "worker-image/scribe_worker",
+        "contract/scribe_contract",
+    },
+}
+
+
+def _copied(dockerfile: str) -> list[str]:
+    """The build-context paths the Dockerfile's COPY instructions take (not those from another stage)."""
+    sources: list[str] = []
+    for line in (ROOT / dockerfile).read_text().splitlines():
+        words = line.split()
+        if words[:1] == ["COPY"] and not any(w.startswith("--from=") for w in words):
+            sources.extend(w.rstrip("/") for w in words[1:-1] if not w.startswith("--"))
+    return sources
+
+
+def _sent(dockerfile: str) -> set[str]:
+    """What the Dockerfile's own .dockerignore lets into the build context."""
+    lines = (ROOT / f"{dockerfile}.dockerignore").read_text().splitlines()
+    assert "*" in lines  # everything excluded first
+    return {line[1:].rstrip("/") for line in lines if line.startswith("!")}
+
+
+def test_each_image_is_built_from_exactly_what_it_needs() -> None:
+    """The operator image has no worker code, the worker image no operator code; both have the contract."""
+    for dockerfile, needed in IMAGES.items():
+        assert set(_copied(dockerfile)) == needed == _sent(dockerfile), dockerfile
+
+
+def test_the_local_images_are_tagged_by_their_own_build_context() -> None:
+    sys.path.insert(0, str(ROOT / "tests" / "cluster"))
+    try:
+        from localcluster.node.images import context_paths  # noqa: PLC0415
+    finally:
+        sys.path.remove(str(ROOT / "tests" / "cluster"))
+    for dockerfile, needed in IMAGES.items():
+        assert set(context_paths(dockerfile)) == needed, dockerfile
+
+
+def test_the_worker_image_installs_its_dependencies_before_its_sources() -> None:
+    """So that a change to the sources reuses the cached dependency layer."""
+    lines = (ROOT / "worker-image/Dockerfile").read_text().splitlines()
+    requirements = next(i for i, line in enumerate(lines) if "pip install -r /tmp/worker-requirements.txt" in line)
+    sources = [i for i, line in enumerate(lines) if line.startswith("COPY") and "scribe_" in line]
+    assert sources and requirements < min(sources)
 
 
 def test_the_plugin_is_a_console_script_of_the_package() -> None:

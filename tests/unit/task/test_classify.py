@@ -8,6 +8,8 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from scribe_contract.taxonomy import BY_EXIT_CODE, BY_REASON, TAXONOMY, Reason, Source
+from scribe_contract.termination import parse_termination_message
 from scribe_operator.kinds.task.api.retry import RetryRule
 from scribe_operator.kinds.task.api.status import Phase
 from scribe_operator.kinds.task.core.classify import (
@@ -20,13 +22,11 @@ from scribe_operator.kinds.task.core.classify import (
     default_retryable,
     launch_failed,
     output_probe_failed,
-    parse_termination_message,
     pod_lost,
     probe_failed,
     stalled,
 )
 from scribe_operator.kinds.task.core.observed import InputProbe, LaunchError
-from scribe_worker.taxonomy import BY_EXIT_CODE, BY_REASON, TAXONOMY, Reason, Source
 
 from tests.unit.task.factories import T0, Cluster, make_pod, make_task, phase
 

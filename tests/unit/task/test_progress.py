@@ -7,11 +7,12 @@ import datetime as dt
 import json
 from dataclasses import replace
 
+from scribe_contract.progress import PROGRESS_ANNOTATION
 from scribe_operator.kinds.task.api.status import Phase
 from scribe_operator.kinds.task.core.observed import ObservedPod, PodProgress
 from scribe_operator.kinds.task.core.plan import DeletePod
 from scribe_operator.kinds.task.core.settings import CoreSettings
-from scribe_worker.podprogress import ANNOTATION, annotation_value
+from scribe_worker.podprogress import annotation_value
 from scribe_worker.progress import Progress
 
 from tests.unit.task.factories import T0, Cluster, make_task, phase
@@ -36,7 +37,7 @@ def test_the_annotation_the_worker_writes_is_what_the_operator_reads() -> None:
     assert json.loads(value) == {"processedSeconds": 12.3, "totalSeconds": 60.0, "at": "2026-12-02T12:00:05Z"}
     pod = {
         "metadata": {"name": "talk-a1", "labels": {"scribe.dev/attempt": "1"},
-                     "creationTimestamp": "2026-12-02T12:00:00Z", "annotations": {ANNOTATION: value}},
+                     "creationTimestamp": "2026-12-02T12:00:00Z", "annotations": {PROGRESS_ANNOTATION: value}},
         "status": {"phase": "Running"},
     }  # fmt: skip
     observed = ObservedPod.from_pod(pod)

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
+from scribe_contract.taxonomy import Reason
+from scribe_contract.termination import ContainerUsage, parse_termination_message
 from scribe_operator.cli.render import usage_line
 from scribe_operator.kinds.task.api.status import Phase, Usage
-from scribe_operator.kinds.task.core.classify import parse_termination_message
 from scribe_operator.runtime.metrics import observe_transition, track_namespace
 from scribe_worker import termination, usage
-from scribe_worker.taxonomy import Reason
 
 from tests.unit.task.factories import Cluster, make_task
 
@@ -39,7 +39,7 @@ def test_cgroup_v1_as_the_host_sees_it(tmp_path: Path) -> None:
             "unified/cpu.stat": "usage_usec 1\n",
         },
     )
-    assert usage.read(tmp_path / "fs", proc) == usage.Usage(cpu_seconds=12.5, peak_memory_bytes=734003200)
+    assert usage.read(tmp_path / "fs", proc) == ContainerUsage(cpu_seconds=12.5, peak_memory_bytes=734003200)
 
 
 def test_cgroup_v1_inside_a_container(tmp_path: Path) -> None:
@@ -47,7 +47,7 @@ def test_cgroup_v1_inside_a_container(tmp_path: Path) -> None:
     proc = tmp_path / "proc-cgroup"
     proc.write_text("4:memory:/kubepods/pod1/c1\n3:cpuacct:/kubepods/pod1/c1\n")
     _tree(tmp_path / "fs", {"cpuacct/cpuacct.usage": "2000000000", "memory/memory.max_usage_in_bytes": "1024"})
-    assert usage.read(tmp_path / "fs", proc) == usage.Usage(cpu_seconds=2.0, peak_memory_bytes=1024)
+    assert usage.read(tmp_path / "fs", proc) == ContainerUsage(cpu_seconds=2.0, peak_memory_bytes=1024)
 
 
 def test_cgroup_v2(tmp_path: Path) -> None:
@@ -57,25 +57,25 @@ def test_cgroup_v2(tmp_path: Path) -> None:
         tmp_path / "fs",
         {"cpu.stat": "usage_usec 3250000\nuser_usec 3000000\nsystem_usec 250000\n", "memory.peak": "52428800\n"},
     )
-    assert usage.read(tmp_path / "fs", proc) == usage.Usage(cpu_seconds=3.25, peak_memory_bytes=52428800)
+    assert usage.read(tmp_path / "fs", proc) == ContainerUsage(cpu_seconds=3.25, peak_memory_bytes=52428800)
 
 
 def test_unreadable_cgroup_is_unknown_and_left_out_of_the_message(tmp_path: Path) -> None:
     unknown = usage.read(tmp_path / "nothing", tmp_path / "no-proc")
-    assert unknown == usage.Usage() and not unknown.known
-    document = json.loads(termination.render(termination.Outcome(Reason.COMPLETED, "done", usage=unknown)))
+    assert unknown == ContainerUsage() and not unknown.known
+    document = json.loads(termination.render(termination.AttemptResult(Reason.COMPLETED, "done", usage=unknown)))
     assert "usage" not in document
 
 
 def test_the_operator_parses_what_the_worker_renders() -> None:
-    outcome = termination.Outcome(
-        Reason.UPLOAD_FAILED, "x" * 10_000, usage=usage.Usage(cpu_seconds=7.25, peak_memory_bytes=GIB)
+    outcome = termination.AttemptResult(
+        Reason.UPLOAD_FAILED, "x" * 10_000, usage=ContainerUsage(cpu_seconds=7.25, peak_memory_bytes=GIB)
     )
     data = termination.render(outcome)
     assert len(data) <= termination.MAX_BYTES
     parsed = parse_termination_message(data.decode())
     assert parsed is not None and parsed.reason == "UploadFailed"
-    assert parsed.usage == Usage(cpu_seconds=7.25, peak_memory_bytes=GIB)
+    assert parsed.usage == ContainerUsage(cpu_seconds=7.25, peak_memory_bytes=GIB)
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,9 @@
-"""The transcription options end to end without a cluster: the spec's fields (and the operator's defaults) become
-the attempt pod's environment, volumes and scheduling, and the worker's own config loader accepts exactly what
-the pod sets, so the variable names and values cannot drift between operator and worker."""
+"""The transcription options on the operator's side, without a cluster: the spec's fields (and the operator's
+defaults) become the attempt pod's volumes, scheduling and credentials, and admission rejects what the worker would
+refuse. That the worker reads exactly what the pod sets is tests/unit/contract/test_pod_env.py."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,162 +15,12 @@ from scribe_operator.kinds.batch.api.spec import TaskTemplate, TranscriptionBatc
 from scribe_operator.kinds.task.api.model import TranscriptionTask
 from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
 from scribe_operator.kinds.task.api.status import Phase
-from scribe_operator.kinds.task.core.plan import LaunchAttempt
 from scribe_operator.kinds.task.core.settings import CoreSettings
-from scribe_operator.kinds.task.manifests import attempt_pod, attempt_secret
 from scribe_operator.kinds.task.progress import PROGRESS_DIR, worker_identity
-from scribe_operator.kinds.task.storage import AttemptUrls
-from scribe_operator.kinds.task.workerenv import MODEL_CACHE, MODEL_MOUNT
-from scribe_operator.runtime.settings import OperatorSettings
-from scribe_worker import config as worker
+from scribe_operator.kinds.task.workerenv import MODEL_MOUNT
 
-from tests.unit.task.factories import Cluster, make_task, operator_settings, phase
-
-LAUNCH = LaunchAttempt(1, "talk-a1", "talk-a1-urls", 600, 1200, "2Gi")
-URLS = AttemptUrls(
-    input_url="https://s3.example/audio/talk.wav?X-Amz-Signature=in",
-    output_urls={
-        "json": "https://s3.example/o/transcript.json?X-Amz-Signature=j",
-        "txt": "https://s3.example/o/transcript.txt?X-Amz-Signature=t",
-    },
-)
-MODEL_URLS = {
-    name: f"https://s3.example/models/small/{name}?X-Amz-Signature={name}"
-    for name in ("config.json", "model.bin", "tokenizer.json", "vocabulary.txt")
-}
-
-
-def settings(**kw: Any) -> OperatorSettings:
-    """The operator's settings as the chart sets them (progress reporting on, with its policy)."""
-    return operator_settings(**{"progress_reporting": True, **kw})
-
-
-def pod_of(task: TranscriptionTask, ops: OperatorSettings | None = None) -> dict[str, Any]:
-    return attempt_pod(task, LAUNCH, ops or settings())
-
-
-def container_env(pod: dict[str, Any], secret: dict[str, Any]) -> dict[str, str]:
-    """The worker container's environment as the kubelet resolves it (secretKeyRef from the attempt's Secret)."""
-    data = secret["stringData"]
-    env: dict[str, str] = {}
-    for var in pod["spec"]["containers"][0]["env"]:
-        if "valueFrom" in var:
-            ref = var["valueFrom"]["secretKeyRef"]
-            assert ref["name"] == secret["metadata"]["name"]
-            env[var["name"]] = data[ref["key"]]
-        else:
-            env[var["name"]] = var["value"]
-    return env
-
-
-def fake_model(directory: Path) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    for name in ("model.bin", "config.json", "tokenizer.json", "vocabulary.txt"):
-        (directory / name).write_text("{}")
-    return directory
-
-
-def load_as_worker(task: TranscriptionTask, tmp_path: Path, ops: OperatorSettings | None = None) -> worker.Config:
-    """What the worker makes of the pod's environment; the pod's mount paths are mapped to local directories."""
-    ops = ops or settings()
-    urls = URLS
-    if (task.spec.model_source and task.spec.model_source.s3) or ops.defaults.model_s3_prefix:
-        urls = AttemptUrls(URLS.input_url, URLS.output_urls, MODEL_URLS)
-    env = container_env(pod_of(task, ops), attempt_secret(task, LAUNCH, urls))
-    local = {
-        MODEL_MOUNT: fake_model(tmp_path / "pvc"),
-        MODEL_CACHE: tmp_path / "cache",
-        PROGRESS_DIR: tmp_path / "progress",
-        "/tmp": tmp_path,
-    }
-    for path in local.values():
-        path.mkdir(exist_ok=True)
-    env = {k: str(local.get(v, v)) for k, v in env.items()}
-    if worker.MODEL_URLS not in env:
-        env.setdefault(worker.MODEL_DIR, str(fake_model(tmp_path / "baked")))  # the image's baked model
-    return worker.load(env)
-
-
-def test_every_variable_the_pod_sets_is_in_the_workers_contract() -> None:
-    task = make_task(
-        model="small",
-        task="translate",
-        wordTimestamps=True,
-        initialPrompt="Kubernetes, kopf",
-        hotwords="scribe",
-        decoding={"mode": "sequential", "vad": True, "vadParameters": {"threshold": 0.4}, "beamSize": 2,
-                  "temperatures": [0.0, 0.4], "conditionOnPreviousText": False},
-        device="cpu",
-        computeType="int8",
-        modelSource={"s3": {"prefix": "s3://models/small/"}},
-    )  # fmt: skip
-    names = {v["name"] for v in pod_of(task)["spec"]["containers"][0]["env"]}
-    assert names <= {v.name for v in worker.VARIABLES}
-    assert {worker.WHISPER_TASK, worker.DECODING, worker.VAD_PARAMETERS, worker.MODEL_URLS} <= names
-
-
-def test_unset_options_set_no_variable_so_the_workers_defaults_apply(tmp_path: Path) -> None:
-    task = make_task()
-    env = {v["name"] for v in pod_of(task)["spec"]["containers"][0]["env"]}
-    options = {
-        worker.WHISPER_TASK, worker.WORD_TIMESTAMPS, worker.INITIAL_PROMPT, worker.HOTWORDS, worker.DEVICE,
-        worker.COMPUTE_TYPE, worker.DECODING, worker.BATCH_SIZE, worker.VAD, worker.VAD_PARAMETERS, worker.BEAM_SIZE,
-        worker.TEMPERATURES, worker.CONDITION_ON_PREVIOUS_TEXT, worker.MODEL, worker.MODEL_DIR, worker.MODEL_URLS,
-    }  # fmt: skip
-    assert not env & options
-    config = load_as_worker(task, tmp_path)
-    assert config.decoding == worker.Decoding()
-    assert config.transcription == worker.Transcription()
-    assert (config.device, config.compute_type, config.model) == ("auto", None, worker.DEFAULT_MODEL)
-
-
-def test_the_worker_reads_every_option_as_the_spec_says(tmp_path: Path) -> None:
-    task = make_task(
-        model="small",
-        language="de",
-        task="translate",
-        wordTimestamps=True,
-        initialPrompt="Kubernetes, kopf",
-        hotwords="scribe operator",
-        decoding={"mode": "sequential", "vad": True, "vadParameters": {"minSilenceDurationMs": 500, "threshold": 0.4},
-                  "beamSize": 2, "temperatures": [0.0, 0.4], "conditionOnPreviousText": False},
-        device="cuda",
-        computeType="float16",
-    )  # fmt: skip
-    config = load_as_worker(task, tmp_path)
-    assert config.transcription == worker.Transcription(
-        language="de", task="translate", word_timestamps=True, initial_prompt="Kubernetes, kopf",
-        hotwords="scribe operator",
-    )  # fmt: skip
-    d = config.decoding
-    assert (d.mode, d.vad, d.beam_size, d.temperatures, d.condition_on_previous_text) == (
-        "sequential", True, 2, (0.0, 0.4), False,
-    )  # fmt: skip
-    assert d.vad_parameters == {"min_silence_duration_ms": 500, "threshold": 0.4}
-    assert (config.device, config.compute_type, config.model) == ("cuda", "float16", "small")
-    assert config.progress_dir == tmp_path / "progress"
-
-
-def test_batched_decoding_reaches_the_worker(tmp_path: Path) -> None:
-    config = load_as_worker(make_task(decoding={"mode": "batched", "batchSize": 4, "vad": True}), tmp_path)
-    assert (config.decoding.mode, config.decoding.batch_size, config.decoding.vad) == ("batched", 4, True)
-
-
-def test_operator_defaults_fill_what_the_task_leaves_out(tmp_path: Path) -> None:
-    ops = settings(default_model="base", default_device="cpu", default_compute_type="int8_float32")
-    config = load_as_worker(make_task(), tmp_path, ops)
-    assert (config.model, config.device, config.compute_type) == ("base", "cpu", "int8_float32")
-    config = load_as_worker(make_task(model="small", device="auto"), tmp_path, ops)
-    assert (config.model, config.device, config.compute_type) == ("small", "auto", "int8_float32")
-
-
-def test_model_from_a_pvc_is_mounted_read_only(tmp_path: Path) -> None:
-    task = make_task(model="small", modelSource={"persistentVolumeClaim": {"claimName": "models", "subPath": "small"}})
-    spec = pod_of(task)["spec"]
-    assert {"name": "model", "persistentVolumeClaim": {"claimName": "models", "readOnly": True}} in spec["volumes"]
-    mount = next(m for m in spec["containers"][0]["volumeMounts"] if m["name"] == "model")
-    assert mount == {"name": "model", "mountPath": MODEL_MOUNT, "readOnly": True, "subPath": "small"}
-    assert load_as_worker(task, tmp_path).model_dir == tmp_path / "pvc"
+from tests.unit.task.attemptpods import pod_of, settings
+from tests.unit.task.factories import Cluster, make_task, phase
 
 
 def test_operator_default_pvc_and_a_task_back_to_the_baked_model() -> None:
@@ -179,18 +28,6 @@ def test_operator_default_pvc_and_a_task_back_to_the_baked_model() -> None:
     volumes = pod_of(make_task(), ops)["spec"]["volumes"]
     assert {"name": "model", "persistentVolumeClaim": {"claimName": "shared-models", "readOnly": True}} in volumes
     assert not [v for v in pod_of(make_task(modelSource={}), ops)["spec"]["volumes"] if v["name"] == "model"]
-
-
-def test_model_from_s3_urls_are_only_in_the_secret(tmp_path: Path) -> None:
-    task = make_task(model="small", modelSource={"s3": {"prefix": "s3://models/small/"}})
-    pod = pod_of(task)
-    secret = attempt_secret(task, LAUNCH, AttemptUrls(URLS.input_url, URLS.output_urls, MODEL_URLS))
-    assert json.loads(secret["stringData"][worker.MODEL_URLS]) == MODEL_URLS
-    assert "X-Amz-Signature" not in json.dumps(pod)
-    assert {"name": "model", "emptyDir": {}} in pod["spec"]["volumes"]
-    config = load_as_worker(task, tmp_path)
-    assert config.model_source.urls == MODEL_URLS and config.model_source.uri == "s3://models/small/"
-    assert config.model_source.cache_dir == tmp_path / "cache"
 
 
 def test_gpu_scheduling_reaches_the_pod() -> None:

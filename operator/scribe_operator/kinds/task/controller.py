@@ -20,7 +20,7 @@ from dataclasses import replace
 from typing import Any
 
 from lightkube.core.exceptions import ApiError
-from scribe_worker.taxonomy import Reason
+from scribe_contract.taxonomy import Reason
 
 from scribe_operator.api.meta import ObjectKey
 from scribe_operator.kernel.conditions import is_true

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from scribe_contract import env as worker_env
+
 from scribe_operator.api.constants import API_VERSION, KIND, LABEL_ATTEMPT, LABEL_TASK, WORKER_LABELS
 from scribe_operator.api.meta import to_json
 from scribe_operator.kinds.task.api.model import TranscriptionTask
@@ -24,9 +26,6 @@ from scribe_operator.kinds.task.workerenv import model_source, model_volume, tra
 from scribe_operator.runtime.settings import OperatorSettings
 
 WORKER_CONTAINER = "worker"
-ENV_INPUT_URL = "SCRIBE_INPUT_URL"
-ENV_OUTPUT_URLS = "SCRIBE_OUTPUT_URLS"
-ENV_MODEL_URLS = "SCRIBE_MODEL_URLS"
 GPU_RESOURCE = "nvidia.com/gpu"
 
 Manifest = dict[str, Any]
@@ -64,26 +63,26 @@ def attempt_secret(task: TranscriptionTask, launch: LaunchAttempt, urls: Attempt
 
 
 def _secret_data(urls: AttemptUrls) -> dict[str, str]:
-    data = {ENV_INPUT_URL: urls.input_url, ENV_OUTPUT_URLS: json.dumps(urls.output_urls)}
+    data = {worker_env.INPUT_URL: urls.input_url, worker_env.OUTPUT_URLS: json.dumps(urls.output_urls)}
     if urls.model_urls:
-        data[ENV_MODEL_URLS] = json.dumps(urls.model_urls, sort_keys=True)
+        data[worker_env.MODEL_URLS] = json.dumps(urls.model_urls, sort_keys=True)
     return data
 
 
 def _env(task: TranscriptionTask, launch: LaunchAttempt, settings: OperatorSettings) -> list[Manifest]:
     spec = task.spec
     plain = {
-        "SCRIBE_INPUT_URI": spec.input,
-        "SCRIBE_OUTPUT_URIS": json.dumps(output_uris(spec)),
-        "SCRIBE_LANGUAGE": spec.language or "",
+        worker_env.INPUT_URI: spec.input,
+        worker_env.OUTPUT_URIS: json.dumps(output_uris(spec)),
+        worker_env.LANGUAGE: spec.language or "",
         **transcription_env(spec, settings),
-        "SCRIBE_TASK": task.metadata.name or "",
-        "SCRIBE_ATTEMPT": str(launch.attempt),
-        "SCRIBE_TMPDIR": "/tmp",
+        worker_env.TASK: task.metadata.name or "",
+        worker_env.ATTEMPT: str(launch.attempt),
+        worker_env.TMPDIR: "/tmp",
     }
-    keys = [ENV_INPUT_URL, ENV_OUTPUT_URLS]
+    keys = [worker_env.INPUT_URL, worker_env.OUTPUT_URLS]
     if model_source(spec, settings).s3 is not None:
-        keys.append(ENV_MODEL_URLS)
+        keys.append(worker_env.MODEL_URLS)
     secret = [{"name": key, "valueFrom": {"secretKeyRef": {"name": launch.secret_name, "key": key}}} for key in keys]
     progress = progress_volume(task, settings)
     if progress is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from scribe_worker import config as worker
+from scribe_contract import env as worker_env
 
 from scribe_operator.api.constants import WORKER_LABELS
 from scribe_operator.kinds.task.api.model import TranscriptionTask
@@ -63,7 +63,7 @@ def progress_volume(task: TranscriptionTask, settings: OperatorSettings) -> Prog
         },
     }
     mount = {"name": PROGRESS_VOLUME, "mountPath": PROGRESS_DIR, "readOnly": True}
-    return ProgressVolume(volume, mount, {worker.PROGRESS_DIR: PROGRESS_DIR})
+    return ProgressVolume(volume, mount, {worker_env.PROGRESS_DIR: PROGRESS_DIR})
 
 
 def worker_identity(namespace: str, settings: OperatorSettings) -> list[Manifest]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from scribe_worker import models
+from scribe_contract.modelfiles import missing_names
 
 from scribe_operator.api.s3 import parse_s3_uri
 from scribe_operator.kinds.task.api.result import ResultRecord
@@ -147,7 +147,7 @@ class Storage:
             raise PresignError(f"cannot list the model under {prefix}: {exc}") from exc
         names = [str(obj["Key"])[len(key) :] for obj in listing.get("Contents", []) if "Key" in obj]
         names = [n for n in names if n and not n.startswith(".")]
-        missing = models.missing_names(names)
+        missing = missing_names(names)
         if missing:
             raise ModelSourceError(f"modelSource.s3.prefix {prefix} lacks model files: {', '.join(missing)}")
         try:

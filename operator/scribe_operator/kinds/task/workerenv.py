@@ -1,5 +1,5 @@
 """The worker's environment and model volumes for a task: the spec's transcription options (and the operator's
-defaults) as the worker's variables, named by the worker's own contract (``scribe_worker.config``). Pure.
+defaults) as the worker's variables, named by the shared contract (``scribe_contract.env``). Pure.
 
 A variable is set only when the task (or an operator default) sets its field: otherwise the worker's documented
 default applies. Presigned URLs never appear here: they reach the pod through ``secretKeyRef`` only.
@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Final
 
-from scribe_worker import config as worker
+from scribe_contract import env as worker_env
 
 from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
 from scribe_operator.kinds.task.api.transcription import ModelSource, PvcModel, S3Model
@@ -54,30 +54,30 @@ def transcription_env(spec: TranscriptionTaskSpec, settings: OperatorSettings) -
     env: dict[str, str] = {}
     model = model_name(spec, settings)
     if model:
-        env[worker.MODEL] = model
+        env[worker_env.MODEL] = model
     if spec.task is not None:
-        env[worker.WHISPER_TASK] = spec.task.value
+        env[worker_env.WHISPER_TASK] = spec.task.value
     if spec.word_timestamps is not None:
-        env[worker.WORD_TIMESTAMPS] = _flag(spec.word_timestamps)
+        env[worker_env.WORD_TIMESTAMPS] = _flag(spec.word_timestamps)
     if spec.initial_prompt is not None:
-        env[worker.INITIAL_PROMPT] = spec.initial_prompt
+        env[worker_env.INITIAL_PROMPT] = spec.initial_prompt
     if spec.hotwords is not None:
-        env[worker.HOTWORDS] = spec.hotwords
+        env[worker_env.HOTWORDS] = spec.hotwords
     device = spec.device.value if spec.device is not None else settings.defaults.device
     if device:
-        env[worker.DEVICE] = device
+        env[worker_env.DEVICE] = device
     compute_type = spec.compute_type or settings.defaults.compute_type
     if compute_type:
-        env[worker.COMPUTE_TYPE] = compute_type
+        env[worker_env.COMPUTE_TYPE] = compute_type
     env.update(_decoding_env(spec))
     source = model_source(spec, settings)
     if source.persistent_volume_claim is not None:
-        env[worker.MODEL_DIR] = MODEL_MOUNT
+        env[worker_env.MODEL_DIR] = MODEL_MOUNT
     elif source.s3 is not None:
-        env[worker.MODEL_URI] = source.s3.prefix
-        env[worker.MODEL_CACHE_DIR] = MODEL_CACHE
+        env[worker_env.MODEL_URI] = source.s3.prefix
+        env[worker_env.MODEL_CACHE_DIR] = MODEL_CACHE
     if settings.worker.progress_interval_seconds is not None:
-        env[worker.PROGRESS_INTERVAL_SECONDS] = f"{settings.worker.progress_interval_seconds:g}"
+        env[worker_env.PROGRESS_INTERVAL_SECONDS] = f"{settings.worker.progress_interval_seconds:g}"
     return env
 
 
@@ -87,19 +87,19 @@ def _decoding_env(spec: TranscriptionTaskSpec) -> dict[str, str]:
         return {}
     env: dict[str, str] = {}
     if decoding.mode is not None:
-        env[worker.DECODING] = decoding.mode.value
+        env[worker_env.DECODING] = decoding.mode.value
     if decoding.batch_size is not None:
-        env[worker.BATCH_SIZE] = str(decoding.batch_size)
+        env[worker_env.BATCH_SIZE] = str(decoding.batch_size)
     if decoding.vad is not None:
-        env[worker.VAD] = _flag(decoding.vad)
+        env[worker_env.VAD] = _flag(decoding.vad)
     if decoding.vad_parameters is not None and decoding.vad_parameters.worker_json():
-        env[worker.VAD_PARAMETERS] = json.dumps(decoding.vad_parameters.worker_json(), sort_keys=True)
+        env[worker_env.VAD_PARAMETERS] = json.dumps(decoding.vad_parameters.worker_json(), sort_keys=True)
     if decoding.beam_size is not None:
-        env[worker.BEAM_SIZE] = str(decoding.beam_size)
+        env[worker_env.BEAM_SIZE] = str(decoding.beam_size)
     if decoding.temperatures is not None:
-        env[worker.TEMPERATURES] = ",".join(f"{t:g}" for t in decoding.temperatures)
+        env[worker_env.TEMPERATURES] = ",".join(f"{t:g}" for t in decoding.temperatures)
     if decoding.condition_on_previous_text is not None:
-        env[worker.CONDITION_ON_PREVIOUS_TEXT] = _flag(decoding.condition_on_previous_text)
+        env[worker_env.CONDITION_ON_PREVIOUS_TEXT] = _flag(decoding.condition_on_previous_text)
     return env
 
 

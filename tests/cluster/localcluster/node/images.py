@@ -11,8 +11,11 @@
 | `localhost/scribe-stall-worker` | that worker image with tests/support/stallworker.py as its entrypoint (tests) |
 
 Each tag is a hash of the image's inputs (files, base, binaries), so an image is rebuilt only when one of them
-changes, and a tag names one build. `SCRIBE_PYTHON_IMAGE` names another base for the two Dockerfiles (e.g. the
-default `python:3.11-slim-bookworm` where a registry is reachable). The buildah store lives in the cache
+changes, and a tag names one build. A Dockerfile's files are the Dockerfile, its `.dockerignore` and what that
+sends as the build context (the operator image: the operator and the contract package; the worker image: the
+worker and the contract package), so a change to the worker's sources does not rebuild the operator image.
+`SCRIBE_PYTHON_IMAGE` names another base for the two Dockerfiles (e.g. the default `python:3.11-slim-bookworm`
+where a registry is reachable). The buildah store lives in the cache
 (`~/.cache/scribe-operator/containers`), not in the machine's, so `make cluster-clean` keeps the builds. The
 host's CA bundle and pip configuration are mounted read-only into the build (pip trusts what the host trusts);
 neither is copied into an image.
@@ -43,8 +46,6 @@ BASE_PACKAGES = "python3,python3-venv,python3-pip,python-is-python3,ca-certifica
 BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 BUSYBOX = Path("/bin/busybox")
 STALL_WORKER = REPO / "tests" / "support" / "stallworker.py"
-# build context of the two Dockerfiles (what they COPY)
-CONTEXT = ("pyproject.toml", "README.md", "operator/scribe_operator", "worker-image/scribe_worker")
 
 
 def _log(msg: str) -> None:
@@ -56,6 +57,13 @@ def _digest(parts: Iterable[bytes]) -> str:
     for part in parts:
         h.update(hashlib.sha256(part).digest())
     return h.hexdigest()[:12]
+
+
+def context_paths(dockerfile: str) -> list[str]:
+    """What the build context of ``dockerfile`` sends: the paths its ``<Dockerfile>.dockerignore`` re-includes
+    (``!path``) after excluding everything, so the image's tag follows exactly the files the image is built from."""
+    ignore = (REPO / f"{dockerfile}.dockerignore").read_text().splitlines()
+    return [line[1:].rstrip("/") for line in ignore if line.startswith("!")]
 
 
 def _tracked(paths: Iterable[str]) -> list[Path]:
@@ -113,7 +121,7 @@ class Images:
         return os.environ.get("SCRIBE_PYTHON_IMAGE") or self.ref("base")
 
     def _context(self, dockerfile: str) -> list[bytes]:
-        files = [REPO / dockerfile, *_tracked(CONTEXT)]
+        files = [REPO / dockerfile, REPO / f"{dockerfile}.dockerignore", *_tracked(context_paths(dockerfile))]
         return [self._base_ref().encode()] + [str(f.relative_to(REPO)).encode() + f.read_bytes() for f in files]
 
     def ref(self, name: str) -> str:

@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Annotated, Final, Self
 
 from pydantic import AfterValidator, ConfigDict, Field, WithJsonSchema, model_validator
-from scribe_worker.taxonomy import Reason
+from scribe_contract.taxonomy import Reason
 
 from scribe_operator.api.base import ApiModel
 from scribe_operator.api.cel import CelRule, validations

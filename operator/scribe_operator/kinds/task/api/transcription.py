@@ -3,7 +3,7 @@ on which device, and where the model comes from.
 
 Every field is optional: an omitted field sets no worker variable, so the worker's documented default (or the
 operator's default, for the model and the device) applies. The constraints mirror the worker's own checks
-(``scribe_worker.config``), so what the API server admits the worker accepts.
+(``scribe_contract.options``), so what the API server admits the worker accepts.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any, Final, Self
 
 from pydantic import ConfigDict, Field, model_validator
-from scribe_worker import config as worker
+from scribe_contract import options as worker_options
 
 from scribe_operator.api.base import ApiModel
 from scribe_operator.api.cel import CelRule, validations
@@ -46,7 +46,7 @@ class Device(StrEnum):
 
 
 def _vad_bounds(name: str) -> dict[str, Any]:
-    _, low, high = worker.VAD_FIELDS[name]
+    _, low, high = worker_options.VAD_FIELDS[name]
     return {"ge": low, "le": high}
 
 
@@ -113,21 +113,22 @@ class Decoding(ApiModel):
     model_config = ConfigDict(json_schema_extra=validations(*DECODING_RULES))
 
     mode: DecodingMode | None = Field(
-        None, description=f"batched or sequential; default {worker.DEFAULT_DECODING} (chosen from `make bench`)."
+        None,
+        description=f"batched or sequential; default {worker_options.DEFAULT_DECODING} (chosen from `make bench`).",
     )
     batch_size: int | None = Field(
         None,
         ge=1,
-        le=worker.MAX_BATCH_SIZE,
-        description=f"Batched only: 30 s chunks decoded together (default {worker.DEFAULT_BATCH_SIZE}).",
+        le=worker_options.MAX_BATCH_SIZE,
+        description=f"Batched only: 30 s chunks decoded together (default {worker_options.DEFAULT_BATCH_SIZE}).",
     )
     vad: bool | None = Field(None, description="Skip non-speech with Silero VAD (default true; batched needs it).")
     vad_parameters: VadParameters | None = Field(None, description="VAD tuning.")
     beam_size: int | None = Field(
         None,
         ge=1,
-        le=worker.MAX_BEAM_SIZE,
-        description=f"Beam search width; 1 is greedy (default {worker.DEFAULT_BEAM_SIZE}).",
+        le=worker_options.MAX_BEAM_SIZE,
+        description=f"Beam search width; 1 is greedy (default {worker_options.DEFAULT_BEAM_SIZE}).",
     )
     temperatures: list[float] | None = Field(
         None,
@@ -237,7 +238,7 @@ def is_english(language: str | None) -> bool:
 
 def model_problem(model: str | None, language: str | None, task: WhisperTask | None) -> str | None:
     """What an English-only ``model`` cannot do of what the spec asks (the message of the CEL rule), or None."""
-    if model is None or not worker.english_only(model):
+    if model is None or not worker_options.english_only(model):
         return None
     if task is WhisperTask.TRANSLATE:
         return ENGLISH_ONLY_TRANSLATE.message

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Final
 
-from scribe_worker.taxonomy import Reason
+from scribe_contract.taxonomy import Reason
 
 from scribe_operator.kinds.task.api.status import TaskStatus
 from scribe_operator.kinds.task.core.observed import CircuitHold

@@ -7,21 +7,16 @@ code 137), else WorkerCrashed. ``spec.retryPolicy.rules`` are applied last (:fun
 
 from __future__ import annotations
 
-import json
-import math
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Final
 
-from scribe_worker.redact import scrub
-from scribe_worker.taxonomy import BY_EXIT_CODE, BY_REASON, TAXONOMY, Reason, Source
+from scribe_contract.redact import scrub
+from scribe_contract.taxonomy import BY_EXIT_CODE, BY_REASON, TAXONOMY, Reason, Source
+from scribe_contract.termination import parse_termination_message
 
 from scribe_operator.kinds.task.api.retry import RetryRule, RuleAction
-from scribe_operator.kinds.task.api.status import Usage
 from scribe_operator.kinds.task.core.observed import InputProbe, LaunchError, ObservedPod
-
-_REASON_SYNTAX: Final = re.compile(r"^[A-Z][A-Za-z0-9]{0,63}$")
 
 POD_EXIT_CODES: Final = {e.exit_code: e.reason for e in TAXONOMY if e.source is Source.POD and e.exit_code is not None}
 """Exit codes with a pod-level meaning (137: killed, taken as OOMKilled)."""
@@ -54,18 +49,6 @@ class AttemptOutcome:
     exit_code: int | None = None
 
 
-@dataclass(frozen=True)
-class TerminationMessage:
-    """The worker's JSON termination message; every field optional."""
-
-    reason: str | None = None
-    retryable: bool | None = None
-    message: str | None = None
-    outputs: dict[str, str] = field(default_factory=dict)
-    usage: Usage | None = None
-    """The container's CPU seconds and peak memory, as the worker read them from its cgroup at the end."""
-
-
 def default_retryable(reason: str) -> bool:
     """The taxonomy's default for ``reason``; reasons it does not know are retried."""
     try:
@@ -77,48 +60,6 @@ def default_retryable(reason: str) -> bool:
 def failure(reason: str, message: str, exit_code: int | None = None) -> AttemptOutcome:
     """An outcome with the taxonomy's retryable default."""
     return AttemptOutcome(str(reason), default_retryable(reason), message, exit_code)
-
-
-def parse_termination_message(text: str | None) -> TerminationMessage | None:
-    """``{"reason", "retryable", "message", "outputs": {format: uri}, "usage": {"cpuSeconds", "peakMemoryBytes"}}``
-    (``scribe_worker.termination.render``); None unless it is a JSON object."""
-    if not text:
-        return None
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    reason, retryable, message = data.get("reason"), data.get("retryable"), data.get("message")
-    outputs = data.get("outputs")
-    return TerminationMessage(
-        reason=reason if isinstance(reason, str) and _REASON_SYNTAX.match(reason) else None,
-        retryable=retryable if isinstance(retryable, bool) else None,
-        message=message if isinstance(message, str) and message else None,
-        outputs={
-            k: v
-            for k, v in (outputs.items() if isinstance(outputs, dict) else ())
-            if isinstance(k, str) and isinstance(v, str) and v.startswith("s3://")
-        },
-        usage=_usage(data.get("usage")),
-    )
-
-
-def _amount(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-        return None
-    return float(value)
-
-
-def _usage(raw: object) -> Usage | None:
-    """The termination message's usage; None when absent or nothing in it is a valid amount."""
-    if not isinstance(raw, dict):
-        return None
-    cpu, memory = _amount(raw.get("cpuSeconds")), _amount(raw.get("peakMemoryBytes"))
-    if cpu is None and memory is None:
-        return None
-    return Usage(cpu_seconds=cpu, peak_memory_bytes=None if memory is None else int(memory))
 
 
 def classify_terminated(pod: ObservedPod) -> AttemptOutcome:

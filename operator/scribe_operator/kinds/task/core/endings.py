@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from scribe_worker.taxonomy import Reason
+from scribe_contract.taxonomy import Reason
+from scribe_contract.termination import parse_termination_message
 
 from scribe_operator.kernel.clock import ceil_stamp, iso
 from scribe_operator.kinds.task.api.names import secret_name
@@ -25,7 +26,7 @@ class AttemptEndings(TaskDraft):
     """The steps that end an attempt."""
 
     def _succeed(self, n: int, pod: ObservedPod) -> None:
-        tm = classify.parse_termination_message(pod.termination_message)
+        tm = parse_termination_message(pod.termination_message)
         finished = self._finished(pod)
         message = f"transcripts written under {output_prefix(self.spec)}"
         self._end(n, finished, exit_code=pod.exit_code or 0, reason=Reason.COMPLETED.value, message=message, pod=pod)
@@ -82,7 +83,7 @@ class AttemptEndings(TaskDraft):
     ) -> None:
         """Record attempt ``n``'s end, and add what it cost (from ``pod``'s termination message) to the total."""
         record = self.status.record(n) or AttemptRecord(attempt=n, created_at=self.stamp)
-        tm = classify.parse_termination_message(pod.termination_message) if pod is not None else None
+        tm = parse_termination_message(pod.termination_message) if pod is not None else None
         usage = attempt_usage(self.spec, record, tm.usage if tm is not None else None, finished)
         self._put(
             record.model_copy(

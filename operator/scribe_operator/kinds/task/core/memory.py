@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from scribe_worker.taxonomy import Reason
+from scribe_contract.taxonomy import Reason
 
 from scribe_operator.api.quantity import format_mebibytes, memory_bytes
 from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from scribe_worker.podprogress import ANNOTATION as PROGRESS_ANNOTATION
+from scribe_contract.progress import PROGRESS_ANNOTATION
 
 from scribe_operator.api.constants import LABEL_ATTEMPT
 from scribe_operator.kernel.notify import NotificationResult

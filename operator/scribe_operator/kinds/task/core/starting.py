@@ -4,8 +4,8 @@ launch it."""
 
 from __future__ import annotations
 
-from scribe_worker import config as worker_config
-from scribe_worker.taxonomy import Reason
+from scribe_contract.options import DEFAULT_MODEL
+from scribe_contract.taxonomy import Reason
 
 from scribe_operator.kernel.clock import stamp
 from scribe_operator.kernel.conditions import is_true
@@ -86,7 +86,7 @@ class AttemptStart(AttemptEndings):
     def _model_problem(self) -> str | None:
         """What the task asks of a model that cannot do it, with the default model filled in: the CEL rules see only
         a model the spec names. Caught before any pod (or probe) is spent."""
-        model = self.spec.model or self.settings.default_model or worker_config.DEFAULT_MODEL
+        model = self.spec.model or self.settings.default_model or DEFAULT_MODEL
         problem = model_problem(model, self.spec.language, self.spec.task)
         return None if problem is None else f"{problem} (model {model}, the default when spec.model is omitted)"
 

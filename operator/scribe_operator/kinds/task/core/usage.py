@@ -1,14 +1,16 @@
 """What an attempt cost, and the task's total: pure functions over the worker's report and the attempt's record.
 
-The worker reports CPU seconds and peak memory from its own cgroup in the termination message (see
-``scribe_worker.usage``); GPU seconds are the GPUs the task requested times the attempt's wall time (container start
-to end), since a GPU is held for the whole attempt whether it computes or not. An attempt killed before it could
-report (OOMKilled, deadline, pod lost) still counts its GPU seconds.
+The worker reports CPU seconds and peak memory from its own cgroup in the termination message (its ``usage``, see
+``scribe_contract.termination``); GPU seconds are the GPUs the task requested times the attempt's wall time
+(container start to end), since a GPU is held for the whole attempt whether it computes or not. An attempt killed
+before it could report (OOMKilled, deadline, pod lost) still counts its GPU seconds.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+
+from scribe_contract.termination import ContainerUsage
 
 from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
 from scribe_operator.kinds.task.api.status import AttemptRecord, Usage
@@ -20,14 +22,18 @@ def gpus_requested(spec: TranscriptionTaskSpec) -> int:
 
 
 def attempt_usage(
-    spec: TranscriptionTaskSpec, record: AttemptRecord, reported: Usage | None, finished: datetime
+    spec: TranscriptionTaskSpec, record: AttemptRecord, reported: ContainerUsage | None, finished: datetime
 ) -> Usage | None:
-    """The usage of the attempt of ``record`` that ended at ``finished``; None when nothing is known."""
+    """The usage of the attempt of ``record`` that ended at ``finished`` (``reported``: what the worker's termination
+    message says it used); None when nothing is known."""
     gpus = gpus_requested(spec)
     gpu_seconds = None
     if gpus and record.started_at is not None:
         gpu_seconds = round(gpus * max(0.0, (finished - record.started_at).total_seconds()), 3)
-    usage = (reported or Usage()).model_copy(update={"gpu_seconds": gpu_seconds})
+    reported = reported or ContainerUsage()
+    usage = Usage(
+        cpu_seconds=reported.cpu_seconds, peak_memory_bytes=reported.peak_memory_bytes, gpu_seconds=gpu_seconds
+    )
     return None if usage == Usage() else usage
 
 

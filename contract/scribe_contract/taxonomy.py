@@ -1,8 +1,9 @@
-"""The failure taxonomy: every reason an attempt can end with, in one table.
+"""The failure taxonomy: every reason an attempt can end with, in one table, and the worker's exit codes.
 
-The worker owns the exit codes (one per reason it can report); the operator adds the reasons it detects
-itself (from pod status or its own calls). Every other module looks reasons up here: a new failure reason
-is one row in ``TAXONOMY``. Stdlib only, so the worker image and the operator share it unchanged.
+The worker owns the exit codes (one per reason it can report, 0 for success); the operator adds the reasons it
+detects itself (from pod status or its own calls). Every other module looks reasons up here: a new failure reason
+is one row in ``TAXONOMY``. The reason strings and exit codes are wire values (``status.reason``, the container's
+exit code, the termination message's ``reason`` and ``exitCode``): never renumber or rename one.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ class Reason(StrEnum):
 
 
 class Source(StrEnum):
+    """Who detects a reason."""
+
     WORKER = "worker"  # the worker reports it: exit code + termination message
     POD = "pod"  # the operator reads it from the pod's status
     OPERATOR = "operator"  # the operator's own calls or bookkeeping
@@ -46,6 +49,8 @@ class Source(StrEnum):
 
 @dataclass(frozen=True)
 class Entry:
+    """One row of the taxonomy."""
+
     reason: Reason
     source: Source
     exit_code: int | None  # worker reasons only

@@ -1,0 +1,138 @@
+"""How to decode: faster-whisper's batched pipeline or its sequential decoder, and their knobs (``SCRIBE_DECODING``,
+``SCRIBE_BATCH_SIZE``, ``SCRIBE_VAD``, ``SCRIBE_VAD_PARAMETERS``, ``SCRIBE_BEAM_SIZE``, ``SCRIBE_TEMPERATURES``, the
+fallback thresholds, ``SCRIBE_CONDITION_ON_PREVIOUS_TEXT``, ``SCRIBE_WINDOW_SECONDS``).
+
+An option the chosen mode cannot honour is refused, not silently ignored; an unset option takes the mode's
+default (docs/worker.md, "Decoding modes").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from scribe_contract.env import (
+    BATCH_SIZE,
+    BEAM_SIZE,
+    COMPRESSION_RATIO_THRESHOLD,
+    CONDITION_ON_PREVIOUS_TEXT,
+    DECODING,
+    LOG_PROB_THRESHOLD,
+    NO_SPEECH_THRESHOLD,
+    TEMPERATURES,
+    VAD,
+    VAD_PARAMETERS,
+    WINDOW_SECONDS,
+)
+from scribe_contract.options import (
+    BATCHED_TEMPERATURES,
+    DECODING_MODES,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_BEAM_SIZE,
+    DEFAULT_COMPRESSION_RATIO_THRESHOLD,
+    DEFAULT_DECODING,
+    DEFAULT_LOG_PROB_THRESHOLD,
+    DEFAULT_NO_SPEECH_THRESHOLD,
+    DEFAULT_WINDOW_SECONDS,
+    MAX_BATCH_SIZE,
+    MAX_BEAM_SIZE,
+    MAX_WINDOW_SECONDS,
+    MIN_WINDOW_SECONDS,
+    SEQUENTIAL_TEMPERATURES,
+    VAD_FIELDS,
+)
+
+from scribe_worker.config import values
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """How to decode: faster-whisper's batched pipeline or its sequential decoder, and their knobs."""
+
+    mode: str = DEFAULT_DECODING
+    batch_size: int = DEFAULT_BATCH_SIZE
+    vad: bool = True
+    vad_parameters: Mapping[str, float] = field(default_factory=dict)
+    beam_size: int = DEFAULT_BEAM_SIZE
+    temperatures: tuple[float, ...] = BATCHED_TEMPERATURES
+    compression_ratio_threshold: float = DEFAULT_COMPRESSION_RATIO_THRESHOLD
+    log_prob_threshold: float = DEFAULT_LOG_PROB_THRESHOLD
+    no_speech_threshold: float = DEFAULT_NO_SPEECH_THRESHOLD
+    condition_on_previous_text: bool = False
+    window_seconds: float = DEFAULT_WINDOW_SECONDS
+
+
+def _temperatures(env: Mapping[str, str]) -> tuple[float, ...] | None:
+    raw = values.get(env, TEMPERATURES)
+    if not raw:
+        return None
+    parsed = tuple(values.number(part.strip(), TEMPERATURES, 0.0, 1.0) for part in raw.split(","))
+    if list(parsed) != sorted(parsed) or len(set(parsed)) != len(parsed):
+        raise values.invalid(f"{TEMPERATURES}={raw!r} must list distinct temperatures in increasing order")
+    return parsed
+
+
+def _vad_parameters(env: Mapping[str, str]) -> dict[str, float]:
+    if not values.get(env, VAD_PARAMETERS):
+        return {}
+    raw = values.json_object(env, VAD_PARAMETERS, what="VAD parameter to value")
+    unknown = sorted(set(raw) - set(VAD_FIELDS))
+    if unknown:
+        raise values.invalid(f"{VAD_PARAMETERS} has unknown keys {unknown}; known: {sorted(VAD_FIELDS)}")
+    parsed: dict[str, float] = {}
+    for key, value in raw.items():
+        kind, low, high = VAD_FIELDS[key]
+        ok_type = isinstance(value, int) if kind is int else isinstance(value, int | float)
+        if isinstance(value, bool) or not ok_type or not low <= value <= high:
+            kind_name = "an integer" if kind is int else "a number"
+            raise values.invalid(f"{VAD_PARAMETERS}[{key!r}] must be {kind_name} from {low:g} to {high:g}")
+        parsed[key] = kind(value)
+    return parsed
+
+
+def read_decoding(env: Mapping[str, str]) -> Decoding:
+    """The decoding options; raises ``InvalidConfiguration`` for a value out of range or one the mode refuses."""
+    mode = values.choice(env, DECODING, DECODING_MODES, DEFAULT_DECODING)
+    batch_size = values.integer(env, BATCH_SIZE, 1, MAX_BATCH_SIZE)
+    vad = values.boolean(env, VAD)
+    vad_parameters = _vad_parameters(env)
+    temperatures = _temperatures(env)
+    condition = values.boolean(env, CONDITION_ON_PREVIOUS_TEXT)
+    if mode == "batched":
+        # Options the batched pipeline cannot honour are refused, not silently ignored.
+        if vad is False:
+            raise values.invalid(f"{VAD}=false needs {DECODING}=sequential: batched decoding cuts audio at VAD speech")
+        if temperatures is not None and len(temperatures) > 1:
+            raise values.invalid(
+                f"{TEMPERATURES} with a fallback ladder needs {DECODING}=sequential (batched uses one)"
+            )
+        if condition:
+            raise values.invalid(f"{CONDITION_ON_PREVIOUS_TEXT}=true needs {DECODING}=sequential")
+        if "max_speech_duration_s" in vad_parameters:
+            raise values.invalid(
+                f"{VAD_PARAMETERS}['max_speech_duration_s'] needs {DECODING}=sequential (batched uses 30 s)"
+            )
+    elif batch_size is not None:
+        raise values.invalid(f"{BATCH_SIZE} needs {DECODING}=batched")
+    if not (vad if vad is not None else True) and vad_parameters:
+        raise values.invalid(f"{VAD_PARAMETERS} needs {VAD}=true")
+    default_temperatures = BATCHED_TEMPERATURES if mode == "batched" else SEQUENTIAL_TEMPERATURES
+    compression = values.optional_number(env, COMPRESSION_RATIO_THRESHOLD, 0.0, 100.0)
+    if compression == 0.0:
+        raise values.invalid(f"{COMPRESSION_RATIO_THRESHOLD} must be greater than 0")
+    log_prob = values.optional_number(env, LOG_PROB_THRESHOLD, -100.0, 0.0)
+    no_speech = values.optional_number(env, NO_SPEECH_THRESHOLD, 0.0, 1.0)
+    window = values.optional_number(env, WINDOW_SECONDS, MIN_WINDOW_SECONDS, MAX_WINDOW_SECONDS)
+    return Decoding(
+        mode=mode,
+        batch_size=batch_size or DEFAULT_BATCH_SIZE,
+        vad=True if vad is None else vad,
+        vad_parameters=vad_parameters,
+        beam_size=values.integer(env, BEAM_SIZE, 1, MAX_BEAM_SIZE) or DEFAULT_BEAM_SIZE,
+        temperatures=temperatures or default_temperatures,
+        compression_ratio_threshold=compression or DEFAULT_COMPRESSION_RATIO_THRESHOLD,
+        log_prob_threshold=DEFAULT_LOG_PROB_THRESHOLD if log_prob is None else log_prob,
+        no_speech_threshold=DEFAULT_NO_SPEECH_THRESHOLD if no_speech is None else no_speech,
+        condition_on_previous_text=(mode == "sequential") if condition is None else condition,
+        window_seconds=window or DEFAULT_WINDOW_SECONDS,
+    )
