@@ -27,6 +27,7 @@ from scribe_contract.options import (
 )
 from scribe_operator.kinds.task.api.model import TranscriptionTask
 from scribe_operator.kinds.task.api.outputs import output_uris
+from scribe_operator.kinds.task.api.transcription import model_problem
 from scribe_operator.kinds.task.manifests import attempt_secret
 from scribe_operator.kinds.task.workerenv import MODEL_MOUNT
 from scribe_operator.runtime.settings import OperatorSettings
@@ -136,7 +137,7 @@ def test_the_worker_reads_the_inputs_outputs_and_bookkeeping_the_pod_sets(tmp_pa
     assert (loaded.progress_interval, loaded.progress_dir) == (2.5, tmp_path / "progress")
     assert (loaded.tmpdir, loaded.termination_path) == (tmp_path, Path(DEFAULT_TERMINATION_PATH))
     assert config.log_context(env) == {"attempt": LAUNCH.attempt, "task": "talk", "pod": None}
-    assert set(config.secret_values(env)) == {URLS.input_url, *urls.output_urls.values()}
+    assert {URLS.input_url, *urls.output_urls.values()} <= set(config.secret_values(env))  # scrubbed from every line
 
 
 def test_batched_decoding_reaches_the_worker(tmp_path: Path) -> None:
@@ -228,6 +229,8 @@ def test_what_the_api_admits_the_worker_loads_as_given(options: dict[str, Any], 
         task = make_task(**options)
     except ValidationError:
         reject()  # not admitted: nothing to check
+    if model_problem(task.spec.model or DEFAULT_MODEL, task.spec.language, task.spec.task) is not None:
+        reject()  # the operator ends such a task before any pod (an English-only default model asked to translate)
     try:
         loaded = load_as_worker(task, tmp_path)
     except WorkerError as exc:
