@@ -20,9 +20,18 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support.helm import helm_binary
 from tests.support.metrics import exported_series, operator_metrics
-from tests.unit.chart.test_chart import CHART, NAMESPACE, RELEASE, ROOT, of_kind, one, render, run_helm, set_args
+from tests.unit.chart.rendering import (
+    CHART,
+    NAMESPACE,
+    RELEASE,
+    ROOT,
+    assert_lint_passes,
+    assert_schema_rejects,
+    of_kind,
+    one,
+    render,
+)
 
 DASHBOARD_FILE = CHART / "dashboards" / "scribe-operator.json"
 ALERTS_TEST = Path(__file__).parent / "prometheus" / "alerts_test.yaml"
@@ -77,11 +86,6 @@ def alerts_doc_anchors() -> set[str]:
     return {re.sub(r"[^\w\- ]", "", h).strip().lower().replace(" ", "-") for h in headings}
 
 
-@pytest.fixture(scope="module")
-def helm() -> str:
-    return helm_binary()
-
-
 # --- off by default -----------------------------------------------------------------------------------------------
 
 
@@ -93,8 +97,7 @@ def test_monitoring_is_off_by_default(helm: str) -> None:
 
 @pytest.mark.parametrize("values", [ON, {**ON, "watchNamespaces": "{media}", "replicaCount": "2"}], ids=["on", "ha"])
 def test_helm_lint_passes_with_monitoring(helm: str, values: dict[str, str]) -> None:
-    proc = run_helm("lint", "--strict", str(CHART), *set_args(values), check=False)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert_lint_passes(values)
 
 
 # --- the ServiceMonitor -------------------------------------------------------------------------------------------
@@ -378,7 +381,4 @@ def test_metric_name_parser() -> None:
     ],
 )
 def test_schema_rejects_bad_monitoring_values(helm: str, values: dict[str, str], field: str) -> None:
-    proc = run_helm("template", RELEASE, str(CHART), *set_args(values), check=False)
-    assert proc.returncode != 0, f"{values} was accepted"
-    assert "values don't meet the specifications of the schema" in proc.stderr, proc.stderr
-    assert field in proc.stderr, proc.stderr
+    assert_schema_rejects(values, field)
