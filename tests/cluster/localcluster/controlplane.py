@@ -205,57 +205,42 @@ class Cluster:
             self._log("kube-apiserver"),
         )
 
-    def _controller_manager(self, st: State) -> None:
-        p, pki = st.ports, self.paths.pki
-        kc = self.paths.root / "controller-manager.kubeconfig"
+    def _secure_component(self, name: str, port: int, kubeconfig: Path, flags: list[str]) -> None:
+        """Start a component that authenticates with ``kubeconfig`` and serves HTTPS health on 127.0.0.1:``port``
+        (kube-controller-manager, kube-scheduler), its own ``flags`` after the shared ones; wait until it is healthy."""
         self._start(
-            "kube-controller-manager",
+            name,
             [
-                self._bin("kube-controller-manager"),
-                f"--kubeconfig={kc}",
-                f"--authentication-kubeconfig={kc}",
-                f"--authorization-kubeconfig={kc}",
+                self._bin(name),
+                f"--kubeconfig={kubeconfig}",
+                f"--authentication-kubeconfig={kubeconfig}",
+                f"--authorization-kubeconfig={kubeconfig}",
                 "--bind-address=127.0.0.1",
-                f"--secure-port={p['controller_manager']}",
+                f"--secure-port={port}",
                 "--leader-elect=false",
+                *flags,
+                "--v=1",
+            ],
+        )
+        url = f"https://127.0.0.1:{port}/healthz"
+        processes.wait_for(name, lambda: self._ok(url, self._tls(client=False, verify=False)), 60, self._log(name))
+
+    def _controller_manager(self, st: State) -> None:
+        pki = self.paths.pki
+        self._secure_component(
+            "kube-controller-manager",
+            st.ports["controller_manager"],
+            self.paths.root / "controller-manager.kubeconfig",
+            [
                 f"--service-account-private-key-file={pki / 'sa.key'}",
                 f"--root-ca-file={pki / 'ca.crt'}",
                 "--use-service-account-credentials=true",
                 "--controllers=*",
-                "--v=1",
             ],
-        )
-        url = f"https://127.0.0.1:{p['controller_manager']}/healthz"
-        processes.wait_for(
-            "kube-controller-manager",
-            lambda: self._ok(url, self._tls(client=False, verify=False)),
-            60,
-            self._log("kube-controller-manager"),
         )
 
     def _scheduler(self, st: State) -> None:
-        p = st.ports
-        kc = self.paths.root / "scheduler.kubeconfig"
-        self._start(
-            "kube-scheduler",
-            [
-                self._bin("kube-scheduler"),
-                f"--kubeconfig={kc}",
-                f"--authentication-kubeconfig={kc}",
-                f"--authorization-kubeconfig={kc}",
-                "--bind-address=127.0.0.1",
-                f"--secure-port={p['scheduler']}",
-                "--leader-elect=false",
-                "--v=1",
-            ],
-        )
-        url = f"https://127.0.0.1:{p['scheduler']}/healthz"
-        processes.wait_for(
-            "kube-scheduler",
-            lambda: self._ok(url, self._tls(client=False, verify=False)),
-            60,
-            self._log("kube-scheduler"),
-        )
+        self._secure_component("kube-scheduler", st.ports["scheduler"], self.paths.root / "scheduler.kubeconfig", [])
 
     def _default_service_account(self) -> None:
         sa_url = f"{self.server}/api/v1/namespaces/default/serviceaccounts/default"
