@@ -9,20 +9,13 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import yaml
 from scribe_operator.runtime.settings import OperatorSettings, Section
 from scribe_operator.runtime.settings.section import extra
 
-from tests.support.helm import CHART, helm_binary
-from tests.unit.chart.test_chart import env_of, operator_container, render
+from tests.unit.chart.rendering import CHART, env_of, operator_container, render
 
 Setting = tuple[str, type[Section], str]  # (section attribute, section, field)
-
-
-@pytest.fixture(scope="module")
-def helm() -> str:
-    return helm_binary()
 
 
 def all_settings() -> Iterator[Setting]:
