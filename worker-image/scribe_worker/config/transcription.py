@@ -14,7 +14,9 @@ from scribe_contract.options import WHISPER_TASKS, english_only
 
 from scribe_worker.config import values
 
-_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+_LANGUAGE = re.compile(r"^([a-z]{2,3})(?:[-_][a-z0-9]{1,8})?$")
+"""An ISO 639 code, optionally with subtags (``en-US``, ``pt_BR``): Whisper knows languages, not regions, so the
+worker keeps the primary code."""
 _AUTO_LANGUAGE = {"", "auto"}
 
 
@@ -34,8 +36,10 @@ def read_transcription(env: Mapping[str, str], model: str) -> Transcription:
     language: str | None = values.get(env, LANGUAGE).lower()
     if language in _AUTO_LANGUAGE:
         language = None
-    elif not _LANGUAGE.match(language or ""):
-        raise values.invalid(f"{LANGUAGE}={language!r} is not a language code (e.g. en, de, haw)")
+    elif (match := _LANGUAGE.match(language or "")) is None:
+        raise values.invalid(f"{LANGUAGE}={language!r} is not a language code (e.g. en, de, haw, pt-BR)")
+    else:
+        language = match.group(1)
     task = values.choice(env, WHISPER_TASK, WHISPER_TASKS, "transcribe")
     if english_only(model):
         check_model_supports(model, multilingual=False, language=language, task=task)
