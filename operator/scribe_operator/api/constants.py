@@ -6,11 +6,7 @@ GROUP: Final = "scribe.dev"
 VERSION: Final = "v1alpha1"
 API_VERSION: Final = f"{GROUP}/{VERSION}"
 KIND: Final = "TranscriptionTask"
-LIST_KIND: Final = "TranscriptionTaskList"
 PLURAL: Final = "transcriptiontasks"
-SINGULAR: Final = "transcriptiontask"
-SHORT_NAMES: Final = ("tt",)
-CATEGORIES: Final = ("scribe",)
 CRD_NAME: Final = f"{PLURAL}.{GROUP}"
 
 OPERATOR_LABELS: Final = {"app.kubernetes.io/managed-by": "scribe-operator"}

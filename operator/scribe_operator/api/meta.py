@@ -12,6 +12,8 @@ from scribe_operator.api.base import ApiModel
 
 ObjectKey = tuple[str, str]
 """(namespace, name) of a namespaced object: what a controller keys its state by."""
+Manifest = dict[str, Any]
+"""A Kubernetes object (or a part of one) as JSON, as the API server is sent it."""
 
 
 class ObjectMeta(ApiModel):

@@ -13,8 +13,9 @@ from typing import Any
 from scribe_contract.taxonomy import Reason
 
 from scribe_operator.api.constants import DEAD_LETTER_VALUE, LABEL_DEAD_LETTER
+from scribe_operator.api.parse import ValidationProblem
 from scribe_operator.kernel.raw import parse_time
-from scribe_operator.kinds.task.api.parse import ValidationProblem, parse_spec, parse_status
+from scribe_operator.kinds.task.api.parse import parse_spec, parse_status
 from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
 from scribe_operator.kinds.task.api.status import AttemptRecord, Phase, TaskStatus
 from scribe_operator.kinds.task.core.conditions import FAILED

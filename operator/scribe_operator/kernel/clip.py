@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-ELLIPSIS = "…"
+_ELLIPSIS = "…"
 
 
 def clip(text: str, limit: int) -> str:
     """``text``, or its first ``limit - 1`` characters and ``…`` when it is longer than ``limit``."""
-    return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
+    return text if len(text) <= limit else text[: limit - 1] + _ELLIPSIS
 
 
 def listing(names: Sequence[str], limit: int = 10) -> str:

@@ -15,16 +15,16 @@ from pydantic import BaseModel
 from scribe_operator.kernel.clip import clip
 from scribe_operator.kernel.clock import requeue_after, stamp
 from scribe_operator.kernel.events import EmitEvent, EventType
+from scribe_operator.kernel.plan import ActionT
 
-StatusT = TypeVar("StatusT", bound=BaseModel)
-ActionT = TypeVar("ActionT")
+ModelStatusT = TypeVar("ModelStatusT", bound=BaseModel)
 
 
-class Draft(Generic[StatusT, ActionT]):
+class Draft(Generic[ModelStatusT, ActionT]):
     """The status as changed so far in this pass (``status``), what to do (``actions``, ``events``) and when to
     reconcile again (``wake_at``). ``now`` is the pass's time, ``stamp`` the same cut to whole seconds."""
 
-    def __init__(self, status: StatusT, now: datetime, max_message_length: int) -> None:
+    def __init__(self, status: ModelStatusT, now: datetime, max_message_length: int) -> None:
         self.now, self.stamp = now, stamp(now)
         self.status = status
         self.actions: list[ActionT] = []

@@ -18,13 +18,13 @@ ActionT = TypeVar("ActionT")
 KindT = TypeVar("KindT")
 
 
-class Reconciled(Protocol[StatusT_contra]):
+class PlannedObject(Protocol[StatusT_contra]):
     """An object a plan is made for: it can be copied with a new status."""
 
     def with_status(self, status: StatusT_contra, /) -> Self: ...
 
 
-SubjectT = TypeVar("SubjectT", bound=Reconciled[Any])
+SubjectT = TypeVar("SubjectT", bound=PlannedObject[Any])
 
 
 @dataclass(frozen=True)

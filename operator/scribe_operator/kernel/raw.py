@@ -18,6 +18,14 @@ def as_text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def int_label(metadata: Any, key: str) -> int | None:
+    """The value of label ``key`` in raw ``metadata`` as an integer; None when it is absent or not one."""
+    try:
+        return int(str(as_mapping(as_mapping(metadata).get("labels")).get(key)))
+    except ValueError:
+        return None
+
+
 def parse_time(value: Any) -> datetime | None:
     """An RFC 3339 time from the API (``2026-01-01T12:00:00Z``) or a datetime, timezone-aware; None if absent or
     bad."""

@@ -19,9 +19,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from scribe_operator.kernel.plan import Plan
+from scribe_operator.kernel.plan import Plan, SubjectT
 
-SubjectT = TypeVar("SubjectT")
 ObservedT = TypeVar("ObservedT")
 PlanT = TypeVar("PlanT", bound=Plan[Any, Any, Any])
 ValueT = TypeVar("ValueT")

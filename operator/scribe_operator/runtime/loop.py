@@ -21,12 +21,13 @@ from typing import Any, Final, Generic, TypeVar
 
 from prometheus_client import Counter, Histogram
 
+from scribe_operator.api.meta import ObjectKey
+from scribe_operator.api.parse import ValidationProblem
 from scribe_operator.runtime.backoff import ItemBackoff
 from scribe_operator.runtime.kube.effects import Conflict
 
 log = logging.getLogger("scribe_operator")
 
-Key = tuple[str, str]  # (namespace, name)
 Seen = TypeVar("Seen")  # what the watches hold about an object's children (pods of a task, tasks of a batch)
 
 CONFLICT_BACKOFF: Final = (1.0, 30.0)
@@ -51,25 +52,34 @@ class ReconcileLoop(Generic[Seen]):
     duration: Histogram | None = None
 
     def __init__(self) -> None:
-        self.locks: dict[Key, asyncio.Lock] = {}
-        self.timers: dict[Key, asyncio.TimerHandle] = {}
-        self.wakeups: dict[Key, set[asyncio.Task[None]]] = {}  # reconciles started by timers, until they end
-        self.written: dict[Key, dict[str, Any]] = {}  # the newest body our own writes returned
-        self.conflicts: ItemBackoff[Key] = ItemBackoff(*CONFLICT_BACKOFF)
-        self.failures: ItemBackoff[Key] = ItemBackoff(*ERROR_BACKOFF)
-        self.lookup: Callable[[Key], tuple[Mapping[str, Any] | None, Iterable[Seen]]] | None = None
+        self.locks: dict[ObjectKey, asyncio.Lock] = {}
+        self.timers: dict[ObjectKey, asyncio.TimerHandle] = {}
+        self.wakeups: dict[ObjectKey, set[asyncio.Task[None]]] = {}  # reconciles started by timers, until they end
+        self.written: dict[ObjectKey, dict[str, Any]] = {}  # the newest body our own writes returned
+        self.conflicts: ItemBackoff[ObjectKey] = ItemBackoff(*CONFLICT_BACKOFF)
+        self.failures: ItemBackoff[ObjectKey] = ItemBackoff(*ERROR_BACKOFF)
+        self.lookup: Callable[[ObjectKey], tuple[Mapping[str, Any] | None, Iterable[Seen]]] | None = None
 
     async def _reconcile(self, body: Mapping[str, Any], seen: tuple[Seen, ...]) -> float | None:
         raise NotImplementedError
 
+    def ignore_invalid(self, body: Mapping[str, Any], problem: ValidationProblem, logger: logging.Logger) -> None:
+        """An object whose spec cannot be understood is logged (with the fields at fault) and left alone: no status
+        write, no requeue; its next change brings it back."""
+        meta = body.get("metadata", {})
+        logger.error(
+            "ignoring invalid %s: %s", self.kind, problem.message,
+            extra={"namespace": meta.get("namespace"), self.kind: meta.get("name"), "fields": list(problem.fields)},
+        )  # fmt: skip
+
     # -- scheduling ------------------------------------------------------------------------------
-    def requeue(self, key: Key, delay: float) -> None:
+    def requeue(self, key: ObjectKey, delay: float) -> None:
         """Reconcile `key` again after `delay` seconds (replacing any earlier timer for it)."""
         self._cancel_timer(key)
         loop = asyncio.get_running_loop()
         self.timers[key] = loop.call_later(max(0.0, delay), self._wake, key)
 
-    def _wake(self, key: Key) -> None:
+    def _wake(self, key: ObjectKey) -> None:
         """A timer fired: reconcile `key` in a task the loop keeps until it ends."""
         self.timers.pop(key, None)
         task = asyncio.get_running_loop().create_task(
@@ -79,19 +89,19 @@ class ReconcileLoop(Generic[Seen]):
         tasks.add(task)
         task.add_done_callback(lambda done: self._woken(key, done))
 
-    def _woken(self, key: Key, task: asyncio.Task[None]) -> None:
+    def _woken(self, key: ObjectKey, task: asyncio.Task[None]) -> None:
         tasks = self.wakeups.get(key)
         if tasks is not None:
             tasks.discard(task)
             if not tasks:
                 del self.wakeups[key]
 
-    def _cancel_timer(self, key: Key) -> None:
+    def _cancel_timer(self, key: ObjectKey) -> None:
         timer = self.timers.pop(key, None)
         if timer is not None:
             timer.cancel()
 
-    def forget(self, key: Key) -> None:
+    def forget(self, key: ObjectKey) -> None:
         """The object is gone: cancel its timer and wake-ups, drop what we remembered of it."""
         self._cancel_timer(key)
         current = asyncio.current_task() if _in_loop() else None
@@ -105,14 +115,14 @@ class ReconcileLoop(Generic[Seen]):
         self.conflicts.forget(key)
         self.failures.forget(key)
 
-    async def on_event(self, key: Key, event_type: str | None) -> None:
+    async def on_event(self, key: ObjectKey, event_type: str | None) -> None:
         """A watch event for the object itself: forget it once deleted, else reconcile it."""
         if event_type == "DELETED":
             self.forget(key)
         else:
             await self.reconcile_key(key)
 
-    async def reconcile_key(self, key: Key) -> None:
+    async def reconcile_key(self, key: ObjectKey) -> None:
         """Reconcile from what the watches hold now (events and timers)."""
         if self.lookup is None:
             return
@@ -123,7 +133,7 @@ class ReconcileLoop(Generic[Seen]):
         await self.reconcile(key, body, seen)
 
     # -- reconcile -------------------------------------------------------------------------------
-    async def reconcile(self, key: Key, body: Mapping[str, Any], seen: Iterable[Seen]) -> None:
+    async def reconcile(self, key: ObjectKey, body: Mapping[str, Any], seen: Iterable[Seen]) -> None:
         lock = self.locks.setdefault(key, asyncio.Lock())
         async with lock:
             newest = self.written.get(key)

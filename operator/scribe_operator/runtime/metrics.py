@@ -8,6 +8,7 @@ scrape time, so they are right after a restart too.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from typing import Final
 
 from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -146,20 +147,32 @@ def observe_notification(ns: str, old: NotificationStatus | None, after: Notific
         NOTIFICATIONS_FAILED.labels(ns).inc()
 
 
-class PhaseCollector(Collector):
-    """``scribe_tasks{namespace,phase}``: tasks by phase, counted from the watch cache at scrape time."""
+PHASE_LABELS: Final = ["namespace", "phase"]
 
-    def __init__(self, tasks: Callable[[], Iterable[tuple[str, str]]]) -> None:
-        self.tasks = tasks  # yields (namespace, phase) per task
+
+class PhaseCollector(Collector):
+    """The objects of one kind by namespace and phase, counted from the watch cache at scrape time into a fresh
+    ``family`` (:func:`tasks_by_phase`; a batch's in :mod:`scribe_operator.kinds.batch.controller`)."""
+
+    def __init__(
+        self, family: Callable[[], GaugeMetricFamily], objects: Callable[[], Iterable[tuple[str, str]]]
+    ) -> None:
+        self.family = family
+        self.objects = objects  # yields (namespace, phase) per object
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        family = GaugeMetricFamily("scribe_tasks", "Tasks by phase.", labels=["namespace", "phase"])
+        family = self.family()
         counts: dict[tuple[str, str], int] = {}
-        for key in self.tasks():
+        for key in self.objects():
             counts[key] = counts.get(key, 0) + 1
         for (ns, phase), n in sorted(counts.items()):
             family.add_metric([ns, phase], n)
         yield family
+
+
+def tasks_by_phase(tasks: Callable[[], Iterable[tuple[str, str]]]) -> PhaseCollector:
+    """``scribe_tasks{namespace,phase}``."""
+    return PhaseCollector(lambda: GaugeMetricFamily("scribe_tasks", "Tasks by phase.", labels=PHASE_LABELS), tasks)
 
 
 class RunningCollector(Collector):

@@ -11,6 +11,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
+from scribe_operator.api.parse import ValidationProblem
 from scribe_operator.codegen.crd import build_crd, openapi_schema, render_crd
 from scribe_operator.codegen.docs import render_docs
 from scribe_operator.kinds.batch.api.crd import BATCH_API
@@ -30,7 +31,6 @@ from scribe_operator.kinds.batch.controller import child_manifest, prefix_filter
 from scribe_operator.kinds.batch.core.observed import ObservedChild, owner_batch
 from scribe_operator.kinds.batch.core.plan import CreateChild
 from scribe_operator.kinds.task.api.crd import TASK_API
-from scribe_operator.kinds.task.api.parse import ValidationProblem
 from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
 from scribe_operator.kinds.task.api.status import Phase
 

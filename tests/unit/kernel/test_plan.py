@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, make_dataclass, replace
 from typing import ClassVar
 
 from scribe_operator.kernel.events import EmitEvent
@@ -22,9 +22,7 @@ class DeleteWidget(DeleteObject):
     kind: ClassVar[str] = "Widget"
 
 
-@dataclass(frozen=True)
-class DeleteGadget(DeleteObject):
-    kind: ClassVar[str] = "Gadget"
+DeleteGadget = make_dataclass("DeleteGadget", [], bases=(DeleteObject,), namespace={"kind": "Gadget"}, frozen=True)
 
 
 ThingPlan = Plan[Thing, str, DeleteObject | EmitEvent]

@@ -13,12 +13,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, Counter
+from scribe_operator.api.meta import ObjectKey
 from scribe_operator.runtime.backoff import ItemBackoff
 from scribe_operator.runtime.kube.effects import Conflict
-from scribe_operator.runtime.loop import CONFLICT_BACKOFF, ERROR_BACKOFF, Key, ReconcileLoop
+from scribe_operator.runtime.loop import CONFLICT_BACKOFF, ERROR_BACKOFF, ReconcileLoop
 
-KEY: Key = ("media", "a")
-OTHER: Key = ("media", "b")
+KEY: ObjectKey = ("media", "a")
+OTHER: ObjectKey = ("media", "b")
 BODY = {"metadata": {"name": "a", "namespace": "media", "resourceVersion": "1"}}
 
 
@@ -89,7 +90,7 @@ class Scripted(ReconcileLoop[None]):
         return outcome
 
 
-def delay_of(loop: ReconcileLoop[Any], key: Key) -> float:
+def delay_of(loop: ReconcileLoop[Any], key: ObjectKey) -> float:
     timer = loop.timers[key]
     return timer.when() - asyncio.get_running_loop().time()
 
@@ -131,7 +132,7 @@ async def test_the_requested_requeue_wins_after_a_success() -> None:
     loop.forget(KEY)
 
 
-def _lookup(key: Key) -> tuple[Mapping[str, Any] | None, Iterable[None]]:
+def _lookup(key: ObjectKey) -> tuple[Mapping[str, Any] | None, Iterable[None]]:
     return BODY, ()
 
 

@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 from prometheus_client import REGISTRY
-from scribe_operator.api.meta import to_json
+from scribe_operator.api.meta import ObjectKey, to_json
 from scribe_operator.kernel.events import EmitEvent
 from scribe_operator.kinds.task.api.model import TranscriptionTask
 from scribe_operator.kinds.task.api.result import ResultRecord
@@ -20,7 +20,6 @@ from scribe_operator.kinds.task.core.breaker import BreakerState
 from scribe_operator.kinds.task.core.observed import InputProbe, ObservedPod, StoredResult
 from scribe_operator.kinds.task.storage import AttemptUrls, Storage
 from scribe_operator.runtime.kube.effects import KubeEffects
-from scribe_operator.runtime.loop import Key
 
 from tests.unit.task.factories import operator_settings
 
@@ -34,16 +33,16 @@ class Watch:
     """What the kopf indices would hold: task bodies and attempt pods, by task key."""
 
     def __init__(self) -> None:
-        self.tasks: dict[Key, dict[str, Any]] = {}
-        self.pods: dict[Key, dict[str, ObservedPod]] = {}
+        self.tasks: dict[ObjectKey, dict[str, Any]] = {}
+        self.pods: dict[ObjectKey, dict[str, ObservedPod]] = {}
 
-    def lookup(self, key: Key) -> tuple[Mapping[str, Any] | None, Iterable[ObservedPod]]:
+    def lookup(self, key: ObjectKey) -> tuple[Mapping[str, Any] | None, Iterable[ObservedPod]]:
         return self.tasks.get(key), list(self.pods.get(key, {}).values())
 
-    def all_pods(self) -> list[tuple[Key, ObservedPod]]:
+    def all_pods(self) -> list[tuple[ObjectKey, ObservedPod]]:
         return [(key, pod) for key, pods in self.pods.items() for pod in pods.values()]
 
-    def add_task(self, name: str, age: int, **spec: Any) -> Key:
+    def add_task(self, name: str, age: int, **spec: Any) -> ObjectKey:
         self.tasks[(NS, name)] = {
             "apiVersion": "scribe.dev/v1alpha1",
             "kind": "TranscriptionTask",

@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 from scribe_operator.api.meta import to_json
+from scribe_operator.api.parse import ValidationProblem
 from scribe_operator.api.quantity import format_mebibytes, memory_bytes, parse_quantity
 from scribe_operator.api.s3 import parse_s3_uri, strip_extension
 from scribe_operator.kinds.task.api.model import TranscriptionTask
 from scribe_operator.kinds.task.api.names import label_value, pod_name, secret_name
 from scribe_operator.kinds.task.api.outputs import effective_formats, output_prefix, output_uris
-from scribe_operator.kinds.task.api.parse import ValidationProblem, parse_spec, parse_status, parse_task
+from scribe_operator.kinds.task.api.parse import parse_spec, parse_status, parse_task
 from scribe_operator.kinds.task.api.spec import Format, TranscriptionTaskSpec
 from scribe_operator.kinds.task.api.status import Phase, TaskStatus
 

@@ -13,16 +13,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
 from prometheus_client import Counter
 from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
 
 from scribe_operator.api.constants import API_VERSION, KIND, OPERATOR_LABELS
 from scribe_operator.api.meta import to_json
+from scribe_operator.api.parse import ValidationProblem
 from scribe_operator.api.s3 import parse_s3_uri
 from scribe_operator.kernel.events import EmitEvent
 from scribe_operator.kernel.notify import SendNotification
@@ -40,10 +40,9 @@ from scribe_operator.kinds.batch.core.plan import BatchPlan, CreateChild, Delete
 from scribe_operator.kinds.batch.core.reconcile import reconcile_batch
 from scribe_operator.kinds.batch.core.settings import BatchSettings
 from scribe_operator.kinds.batch.storage import BatchStorage
-from scribe_operator.kinds.task.api.parse import ValidationProblem
 from scribe_operator.runtime.kube.effects import KubeEffects
 from scribe_operator.runtime.loop import ReconcileLoop
-from scribe_operator.runtime.metrics import observe_notification
+from scribe_operator.runtime.metrics import PHASE_LABELS, PhaseCollector, observe_notification
 from scribe_operator.runtime.notifier import Notifier
 
 log = logging.getLogger("scribe_operator.batch")
@@ -136,11 +135,7 @@ class BatchController(ReconcileLoop[ObservedChild]):
     async def _reconcile(self, body: Mapping[str, Any], seen: tuple[ObservedChild, ...]) -> float | None:
         parsed = parse_batch(body)
         if isinstance(parsed, ValidationProblem):
-            meta = body.get("metadata", {})
-            log.error(
-                "ignoring invalid batch: %s", parsed.message,
-                extra={"namespace": meta.get("namespace"), "batch": meta.get("name"), "fields": list(parsed.fields)},
-            )  # fmt: skip
+            self.ignore_invalid(body, parsed, log)
             return None
         original, now = parsed, self.clock()
         # A batch that ends in this reconcile notifies in the next one, once its terminal status is written.
@@ -225,26 +220,17 @@ def _observe(batch: TranscriptionBatch, new: BatchStatus) -> None:
         BATCHES_FINISHED.labels(batch.metadata.namespace or "", str(new.phase), new.reason or "").inc()
 
 
-class BatchPhaseCollector(Collector):
+def batches_by_phase(batches: Callable[[], Iterable[tuple[str, str]]]) -> PhaseCollector:
     """``scribe_batches{namespace,phase}``: batches by phase, counted from the watch cache at scrape time."""
-
-    def __init__(self, batches: Callable[[], Iterable[tuple[str, str]]]) -> None:
-        self.batches = batches
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        family = GaugeMetricFamily("scribe_batches", "Batches by phase.", labels=["namespace", "phase"])
-        counts: dict[tuple[str, str], int] = {}
-        for key in self.batches():
-            counts[key] = counts.get(key, 0) + 1
-        for (ns, phase), n in sorted(counts.items()):
-            family.add_metric([ns, phase], n)
-        yield family
+    return PhaseCollector(
+        lambda: GaugeMetricFamily("scribe_batches", "Batches by phase.", labels=PHASE_LABELS), batches
+    )
 
 
 __all__ = [
     "BatchController",
     "BatchEffects",
-    "BatchPhaseCollector",
+    "batches_by_phase",
     "child_manifest",
     "prefix_filter",
 ]

@@ -17,26 +17,26 @@ import kopf
 from prometheus_client.registry import Collector
 
 from scribe_operator.api.constants import GROUP, PLURAL, VERSION
+from scribe_operator.api.meta import ObjectKey
 from scribe_operator.kinds.batch.api.names import BATCH_PLURAL, LABEL_BATCH
-from scribe_operator.kinds.batch.controller import BatchController, BatchPhaseCollector
+from scribe_operator.kinds.batch.controller import BatchController, batches_by_phase
 from scribe_operator.kinds.batch.core.observed import ObservedChild, owner_batch
-from scribe_operator.runtime.loop import Key
 from scribe_operator.runtime.metrics import WATCH_EVENTS
 
 log = logging.getLogger("scribe_operator.batch")
 
-BatchIndex = kopf.Index[Key, dict[str, Any]]
-ChildIndex = kopf.Index[Key, ObservedChild]
+BatchIndex = kopf.Index[ObjectKey, dict[str, Any]]
+ChildIndex = kopf.Index[ObjectKey, ObservedChild]
 CHILDREN: dict[str, Any] = {LABEL_BATCH: kopf.PRESENT}
 """The child-task watch's filter: tasks that carry the batch label."""
 
 
 # kopf injects an index into every handler by the index handler's id: ``batch_index`` and ``batch_child_index``.
-def batch_index(namespace: str | None, name: str, body: kopf.Body, **_: Any) -> dict[Key, dict[str, Any]]:
+def batch_index(namespace: str | None, name: str, body: kopf.Body, **_: Any) -> dict[ObjectKey, dict[str, Any]]:
     return {(namespace or "", name): copy.deepcopy(dict(body))}
 
 
-def batch_child_index(namespace: str | None, body: kopf.Body, **_: Any) -> dict[Key, ObservedChild] | None:
+def batch_child_index(namespace: str | None, body: kopf.Body, **_: Any) -> dict[ObjectKey, ObservedChild] | None:
     owner = owner_batch(body)
     observed = ObservedChild.from_task(body)
     if owner is None or observed is None:
@@ -69,7 +69,7 @@ class BatchWiring:
         )
 
     def collectors(self) -> Iterable[Collector]:
-        return (BatchPhaseCollector(self.phases),)
+        return (batches_by_phase(self.phases),)
 
     # -- handlers --------------------------------------------------------------------------------
     async def batch_event(
@@ -97,7 +97,7 @@ class BatchWiring:
         self.batches, self.children = batches, children
         return self.controller
 
-    def lookup(self, key: Key) -> tuple[Mapping[str, Any] | None, Iterable[ObservedChild]]:
+    def lookup(self, key: ObjectKey) -> tuple[Mapping[str, Any] | None, Iterable[ObservedChild]]:
         body = next(iter(self.batches[key]), None) if self.batches is not None and key in self.batches else None
         children = list(self.children[key]) if self.children is not None and key in self.children else []
         return body, children

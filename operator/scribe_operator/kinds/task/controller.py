@@ -23,6 +23,7 @@ from lightkube.core.exceptions import ApiError
 from scribe_contract.taxonomy import Reason
 
 from scribe_operator.api.meta import ObjectKey
+from scribe_operator.api.parse import ValidationProblem
 from scribe_operator.kernel.conditions import is_true
 from scribe_operator.kernel.events import EmitEvent
 from scribe_operator.kernel.notify import SendNotification
@@ -31,7 +32,7 @@ from scribe_operator.kernel.replan import replan
 from scribe_operator.kinds.task.api.model import TranscriptionTask
 from scribe_operator.kinds.task.api.names import pod_name
 from scribe_operator.kinds.task.api.outputs import output_prefix, output_uris
-from scribe_operator.kinds.task.api.parse import ValidationProblem, parse_task
+from scribe_operator.kinds.task.api.parse import parse_task
 from scribe_operator.kinds.task.api.result import ResultRecord, record_uri
 from scribe_operator.kinds.task.api.status import TaskStatus
 from scribe_operator.kinds.task.capacity import CapacityTracker
@@ -146,11 +147,7 @@ class Controller(ReconcileLoop[ObservedPod]):
     async def _reconcile(self, body: Mapping[str, Any], seen: tuple[ObservedPod, ...]) -> float | None:
         parsed = parse_task(body)
         if isinstance(parsed, ValidationProblem):
-            meta = body.get("metadata", {})
-            log.error(
-                "ignoring invalid task: %s", parsed.message,
-                extra={"namespace": meta.get("namespace"), "task": meta.get("name"), "fields": list(parsed.fields)},
-            )  # fmt: skip
+            self.ignore_invalid(body, parsed, log)
             return None
         original, now = parsed, self.clock()
         track_namespace(original.metadata.namespace or "")

@@ -16,11 +16,11 @@ import kopf
 from prometheus_client.registry import Collector
 
 from scribe_operator.api.constants import GROUP, KIND, LABEL_TASK, PLURAL, VERSION
+from scribe_operator.api.meta import ObjectKey
 from scribe_operator.kernel.raw import parse_time
 from scribe_operator.kinds.task.controller import Controller
 from scribe_operator.kinds.task.core.observed import ObservedPod
-from scribe_operator.runtime.loop import Key
-from scribe_operator.runtime.metrics import WATCH_EVENTS, PhaseCollector, RunningCollector
+from scribe_operator.runtime.metrics import WATCH_EVENTS, RunningCollector, tasks_by_phase
 
 log = logging.getLogger("scribe_operator.kinds.task.handlers")
 
@@ -30,8 +30,8 @@ on a handler filters on the client, after every pod event of the cluster has bee
 selector (``settings.watching.label_selectors``, set by :meth:`TaskWiring.configure`) filters on the server."""
 POD_LABEL_SELECTOR: Final = LABEL_TASK
 
-TaskIndex = kopf.Index[Key, dict[str, Any]]
-PodIndex = kopf.Index[Key, ObservedPod]
+TaskIndex = kopf.Index[ObjectKey, dict[str, Any]]
+PodIndex = kopf.Index[ObjectKey, ObservedPod]
 
 
 def _owner_task(body: Mapping[str, Any]) -> str | None:
@@ -44,12 +44,12 @@ def _owner_task(body: Mapping[str, Any]) -> str | None:
 # The index handlers are coroutines only so that kopf calls them on the event loop: a plain function is run in a
 # thread of its executor, a hand-over per event costing more than the handler itself. kopf injects an index into
 # every handler by the index handler's id: ``task_index`` and ``pod_index``.
-async def task_index(namespace: str | None, name: str, body: kopf.Body, **_: Any) -> dict[Key, dict[str, Any]]:
+async def task_index(namespace: str | None, name: str, body: kopf.Body, **_: Any) -> dict[ObjectKey, dict[str, Any]]:
     # A shallow copy: every watch event brings a freshly decoded body, which nothing changes afterwards.
     return {(namespace or "", name): dict(body)}
 
 
-async def pod_index(namespace: str | None, body: kopf.Body, **_: Any) -> dict[Key, ObservedPod] | None:
+async def pod_index(namespace: str | None, body: kopf.Body, **_: Any) -> dict[ObjectKey, ObservedPod] | None:
     owner = _owner_task(body)
     observed = ObservedPod.from_pod(body)  # reads a few scalars of the pod: nothing to copy
     if owner is None or observed is None:
@@ -81,7 +81,7 @@ class TaskWiring:
         kopf.on.event(*POD_SELECTOR, id="pod_event", registry=registry)(self.pod_event)  # type: ignore[arg-type]
 
     def collectors(self) -> Iterable[Collector]:
-        return (PhaseCollector(self.phases), RunningCollector(self.running))
+        return (tasks_by_phase(self.phases), RunningCollector(self.running))
 
     # -- handlers --------------------------------------------------------------------------------
     async def task_event(
@@ -118,12 +118,12 @@ class TaskWiring:
             controller.seed(body for _, store in list(task_index.items()) for body in list(store))
         return controller
 
-    def lookup(self, key: Key) -> tuple[Mapping[str, Any] | None, Iterable[ObservedPod]]:
+    def lookup(self, key: ObjectKey) -> tuple[Mapping[str, Any] | None, Iterable[ObservedPod]]:
         body = next(iter(self.tasks[key]), None) if self.tasks is not None and key in self.tasks else None
         pods = list(self.pods[key]) if self.pods is not None and key in self.pods else []
         return body, pods
 
-    def all_pods(self) -> Iterator[tuple[Key, ObservedPod]]:
+    def all_pods(self) -> Iterator[tuple[ObjectKey, ObservedPod]]:
         """Every attempt pod the watch holds, with its task's key (for the running-attempt count)."""
         for key, store in list((self.pods or {}).items()):
             for pod in list(store):

@@ -9,12 +9,11 @@ whose only use is patching the progress annotation of its own pod (see :mod:`.pr
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from scribe_contract import env as worker_env
 
 from scribe_operator.api.constants import API_VERSION, KIND, LABEL_ATTEMPT, LABEL_TASK, WORKER_LABELS
-from scribe_operator.api.meta import to_json
+from scribe_operator.api.meta import Manifest, to_json
 from scribe_operator.kinds.task.api.model import TranscriptionTask
 from scribe_operator.kinds.task.api.names import label_value
 from scribe_operator.kinds.task.api.outputs import output_uris
@@ -27,8 +26,6 @@ from scribe_operator.runtime.settings import OperatorSettings
 
 WORKER_CONTAINER = "worker"
 GPU_RESOURCE = "nvidia.com/gpu"
-
-Manifest = dict[str, Any]
 
 
 def owner_reference(task: TranscriptionTask) -> Manifest:

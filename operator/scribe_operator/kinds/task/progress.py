@@ -9,11 +9,12 @@ RBAC cannot narrow ``patch`` to one annotation of one pod; the ValidatingAdmissi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final
 
 from scribe_contract import env as worker_env
 
 from scribe_operator.api.constants import WORKER_LABELS
+from scribe_operator.api.meta import Manifest
 from scribe_operator.kinds.task.api.model import TranscriptionTask
 from scribe_operator.runtime.settings import OperatorSettings
 
@@ -24,8 +25,6 @@ TOKEN_SECONDS: Final = 3600
 """Lifetime of the projected token; the kubelet refreshes it before it expires."""
 POLICY_NAME: Final = "scribe-worker-progress"
 ROLE_NAME: Final = "scribe-worker-progress"
-
-Manifest = dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 from scribe_contract import env as worker_env
 
+from scribe_operator.api.meta import Manifest
 from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
 from scribe_operator.kinds.task.api.transcription import ModelSource, PvcModel, S3Model
 from scribe_operator.runtime.settings import OperatorSettings
@@ -22,8 +23,6 @@ MODEL_MOUNT: Final = "/var/lib/scribe/model"
 MODEL_CACHE: Final = "/var/cache/scribe/model"
 """The emptyDir a model from S3 is fetched into."""
 MODEL_VOLUME: Final = "model"
-
-Manifest = dict[str, Any]
 
 
 def model_source(spec: TranscriptionTaskSpec, settings: OperatorSettings) -> ModelSource:

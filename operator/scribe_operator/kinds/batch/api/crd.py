@@ -6,22 +6,16 @@ from __future__ import annotations
 from typing import Final
 
 from scribe_operator.api.kind import DocSection, KindApi, PrinterColumn
-from scribe_operator.kinds.batch.api.names import (
-    BATCH_CATEGORIES,
-    BATCH_KIND,
-    BATCH_PLURAL,
-    BATCH_SHORT_NAMES,
-    BATCH_SINGULAR,
-)
+from scribe_operator.kinds.batch.api.names import BATCH_KIND, BATCH_PLURAL
 from scribe_operator.kinds.batch.api.spec import TranscriptionBatchSpec
 from scribe_operator.kinds.batch.api.status import BatchStatus
 
 BATCH_API: Final = KindApi(
     kind=BATCH_KIND,
     plural=BATCH_PLURAL,
-    singular=BATCH_SINGULAR,
-    short_names=BATCH_SHORT_NAMES,
-    categories=BATCH_CATEGORIES,
+    singular="transcriptionbatch",
+    short_names=("tb",),
+    categories=("scribe",),
     description="TranscriptionBatch transcribes many audio objects, one TranscriptionTask each, "
     "and always finishes: when every child has ended, or at its deadline.",
     spec=TranscriptionBatchSpec,

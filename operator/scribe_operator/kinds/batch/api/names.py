@@ -10,12 +10,7 @@ from scribe_operator.kinds.batch.api.spec import MAX_BATCH_INPUTS
 from scribe_operator.kinds.task.api.names import MAX_LENGTH, label_value, shorten
 
 BATCH_KIND: Final = "TranscriptionBatch"
-BATCH_LIST_KIND: Final = "TranscriptionBatchList"
 BATCH_PLURAL: Final = "transcriptionbatches"
-BATCH_SINGULAR: Final = "transcriptionbatch"
-BATCH_SHORT_NAMES: Final = ("tb",)
-BATCH_CATEGORIES: Final = ("scribe",)
-BATCH_CRD_NAME: Final = f"{BATCH_PLURAL}.{GROUP}"
 BATCH_API_VERSION: Final = f"{GROUP}/{VERSION}"
 
 LABEL_BATCH: Final = f"{GROUP}/batch"

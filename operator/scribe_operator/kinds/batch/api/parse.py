@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from scribe_operator.api.parse import ValidationProblem, parse_object, validate_spec, validate_status
 from scribe_operator.kinds.batch.api.model import TranscriptionBatch
 from scribe_operator.kinds.batch.api.spec import TranscriptionBatchSpec
 from scribe_operator.kinds.batch.api.status import BatchStatus
-from scribe_operator.kinds.task.api.parse import ValidationProblem, parse_object, validate_spec, validate_status
 
 
 def parse_batch_spec(spec: Any) -> TranscriptionBatchSpec | ValidationProblem:

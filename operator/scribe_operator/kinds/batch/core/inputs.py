@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import ValidationError
 
+from scribe_operator.api.parse import problem_from
 from scribe_operator.kinds.batch.api.indexes import parse_indexes
 from scribe_operator.kinds.batch.api.layout import child_spec
 from scribe_operator.kinds.batch.api.model import TranscriptionBatch
@@ -17,7 +18,6 @@ from scribe_operator.kinds.batch.api.names import child_name
 from scribe_operator.kinds.batch.api.status import BatchReason, BatchStatus
 from scribe_operator.kinds.batch.core.observed import ObservedChild
 from scribe_operator.kinds.task.api.outputs import output_uris
-from scribe_operator.kinds.task.api.parse import problem_from
 from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
 from scribe_operator.kinds.task.api.status import Phase
 

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from scribe_operator.api.constants import GROUP
 from scribe_operator.kernel.notify import NotificationResult
-from scribe_operator.kernel.raw import as_mapping, as_text
+from scribe_operator.kernel.raw import as_mapping, as_text, int_label
 from scribe_operator.kinds.batch.api.names import BATCH_KIND, LABEL_BATCH_INDEX
 from scribe_operator.kinds.task.api.status import TERMINAL_PHASES, Phase
 
@@ -37,11 +37,8 @@ class ObservedChild:
         """Observe a raw TranscriptionTask; None unless it carries a valid batch-index label."""
         meta = as_mapping(task.get("metadata"))
         status = as_mapping(task.get("status"))
-        try:
-            index = int(str(as_mapping(meta.get("labels")).get(LABEL_BATCH_INDEX)))
-        except ValueError:
-            return None
-        if index < 0:
+        index = int_label(meta, LABEL_BATCH_INDEX)
+        if index is None or index < 0:
             return None
         owner = owner_batch(task)
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from scribe_operator.api.constants import CATEGORIES, KIND, PLURAL, SHORT_NAMES, SINGULAR
+from scribe_operator.api.constants import KIND, PLURAL
 from scribe_operator.api.kind import DocSection, KindApi, PrinterColumn
 from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
 from scribe_operator.kinds.task.api.status import TaskStatus
@@ -13,9 +13,9 @@ from scribe_operator.kinds.task.api.status import TaskStatus
 TASK_API: Final = KindApi(
     kind=KIND,
     plural=PLURAL,
-    singular=SINGULAR,
-    short_names=SHORT_NAMES,
-    categories=CATEGORIES,
+    singular="transcriptiontask",
+    short_names=("tt",),
+    categories=("scribe",),
     description="TranscriptionTask transcribes one audio object from S3, retrying failed attempts.",
     spec=TranscriptionTaskSpec,
     status=TaskStatus,

@@ -17,7 +17,7 @@ from scribe_contract.progress import PROGRESS_ANNOTATION
 
 from scribe_operator.api.constants import LABEL_ATTEMPT
 from scribe_operator.kernel.notify import NotificationResult
-from scribe_operator.kernel.raw import as_mapping, as_text, parse_time
+from scribe_operator.kernel.raw import as_mapping, as_text, int_label, parse_time
 from scribe_operator.kinds.task.api.result import ResultRecord
 
 PodPhase = Literal["Pending", "Running", "Succeeded", "Failed", "Unknown"]
@@ -108,12 +108,9 @@ class ObservedPod:
         """
         meta = as_mapping(pod.get("metadata"))
         status = as_mapping(pod.get("status"))
-        try:
-            attempt = int(str(as_mapping(meta.get("labels")).get(LABEL_ATTEMPT)))
-        except ValueError:
-            return None
+        attempt = int_label(meta, LABEL_ATTEMPT)
         created = parse_time(meta.get("creationTimestamp"))
-        if attempt < 1 or created is None:
+        if attempt is None or attempt < 1 or created is None:
             return None
         statuses = [as_mapping(s) for s in status.get("containerStatuses") or () if isinstance(s, Mapping)]
         cstatus = next((s for s in statuses if container is None or s.get("name") == container), {})
