@@ -97,3 +97,17 @@ def test_the_lease_can_live_in_another_namespace_with_its_role(helm: str) -> Non
     assert {d["metadata"]["namespace"] for d in lease_rbac} == {"ops"}
     default = env_of(operator_container(render({"leaderElection.enabled": "true"})))
     assert default["SCRIBE_LEADER_ELECTION_NAMESPACE"] == "scribe-system"
+
+
+def test_the_charts_defaults_are_the_operators_unless_the_reference_says_otherwise(helm: str) -> None:
+    """A chart value that sets a variable by default (a port, the pull policy) gives the operator's own default:
+    the only differences are those the settings reference states ("the chart: ...")."""
+    env = env_of(operator_container(render()))
+    rendered = OperatorSettings.from_environ({k: v for k, v in env.items() if isinstance(v, str)})
+    defaults = OperatorSettings()
+    for attr, section, name in all_settings():
+        stated = str(extra(section.model_fields[name]).get("default_doc", ""))
+        if "the chart:" in stated:
+            continue
+        got, want = getattr(getattr(rendered, attr), name), getattr(getattr(defaults, attr), name)
+        assert got == want, (section.env_name(name), got, want)
