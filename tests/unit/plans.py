@@ -1,19 +1,13 @@
 """What the unit tests read out of a plan of either kind (a task's ``TaskPlan``, a batch's ``BatchPlan``, both a
-:class:`scribe_operator.kernel.plan.Plan`): the actions of one type, and the Kubernetes Events it emits."""
+:class:`scribe_operator.kernel.plan.Plan`, whose ``of`` gives the actions of one type): the Kubernetes Events it
+emits."""
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
 from scribe_operator.kernel.events import EmitEvent
 from scribe_operator.kernel.plan import Plan
-
-A = TypeVar("A")
-
-
-def actions_of(plan: Plan[Any, Any, Any], kind: type[A]) -> list[A]:
-    """The plan's actions that are ``kind``, in order."""
-    return plan.of(kind)
 
 
 def events(plan: Plan[Any, Any, Any]) -> list[tuple[str, str]]:

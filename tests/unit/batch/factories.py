@@ -16,8 +16,6 @@ from scribe_operator.kinds.batch.core.reconcile import reconcile_batch
 from scribe_operator.kinds.batch.core.settings import BatchSettings
 from scribe_operator.kinds.task.api.status import Phase
 
-from tests.unit.plans import actions_of
-
 T0 = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
 UID = "batch-uid-1"
 SETTINGS = BatchSettings()
@@ -47,15 +45,15 @@ def child(
 
 
 def creates(plan: BatchPlan) -> list[int]:
-    return [a.index for a in actions_of(plan, CreateChild)]
+    return [a.index for a in plan.of(CreateChild)]
 
 
 def deletes(plan: BatchPlan) -> list[str]:
-    return [a.name for a in actions_of(plan, DeleteChild)]
+    return [a.name for a in plan.of(DeleteChild)]
 
 
 def summaries(plan: BatchPlan) -> list[WriteSummary]:
-    return actions_of(plan, WriteSummary)
+    return plan.of(WriteSummary)
 
 
 @dataclass

@@ -32,8 +32,6 @@ from scribe_operator.kinds.task.core.reconcile import reconcile
 from scribe_operator.kinds.task.core.settings import CoreSettings
 from scribe_operator.runtime.settings import OperatorSettings
 
-from tests.unit.plans import actions_of
-
 T0 = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
 MIB = 2**20
 SETTINGS = CoreSettings()
@@ -77,7 +75,7 @@ def probed(size: int = 10 * MIB, **observed: Any) -> Observed:
 
 
 def launches(plan: TaskPlan) -> list[LaunchAttempt]:
-    return actions_of(plan, LaunchAttempt)
+    return plan.of(LaunchAttempt)
 
 
 @dataclass
