@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -126,3 +126,24 @@ def parse_object(
         )
     except Exception as err:  # the contract is "never raises"
         return ValidationProblem(f"cannot read object: {type(err).__name__}: {err}")
+
+
+@dataclass(frozen=True)
+class ObjectReader(Generic[ObjT, SpecT, StatusT]):
+    """How the objects of one kind are read: its object, spec and status models. Never raises."""
+
+    model: type[ObjT]
+    spec_model: type[SpecT]
+    status_model: type[StatusT]
+
+    def spec(self, spec: Any) -> SpecT | ValidationProblem:
+        """The spec of a raw object; a field-naming ValidationProblem when it does not validate."""
+        return validate_spec(self.spec_model, spec)
+
+    def status(self, status: Any) -> StatusT:
+        """The status of a raw object, dropping fields (or list items) that do not validate."""
+        return validate_status(self.status_model, status)
+
+    def object(self, obj: Mapping[str, Any]) -> ObjT | ValidationProblem:
+        """The object from a raw one (dict, kopf body); a ValidationProblem if its spec or metadata is bad."""
+        return parse_object(obj, self.model, self.spec, self.status)
