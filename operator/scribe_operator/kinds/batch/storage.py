@@ -3,8 +3,8 @@
 Uses the operator's one S3 client (:func:`scribe_operator.runtime.s3.s3_client`: the tasks' endpoint, region,
 addressing style and credentials chain). boto3 is synchronous, so every call runs in a thread. Neither call ever
 raises: failures come back as values for the decision core
-(:class:`~scribe_operator.kinds.batch.core.reconcile.Expansion`,
-:class:`~scribe_operator.kinds.batch.core.reconcile.SummaryResult`).
+(:class:`~scribe_operator.kinds.batch.core.observed.Expansion`,
+:class:`~scribe_operator.kinds.batch.core.observed.SummaryResult`).
 """
 
 from __future__ import annotations
