@@ -1,7 +1,10 @@
-"""The operator's settings (``SCRIBE_*`` environment variables): the model in :mod:`.model`, how a setting is
-declared in :mod:`.section`, the generated reference (docs, chart values and schema) in :mod:`.reference`."""
+"""The operator's settings (``SCRIBE_*`` environment variables): the model in :mod:`.model`, its sections in
+:mod:`.sections`, how a setting is declared in :mod:`.section`, the generated reference (docs, chart values and
+schema) in :mod:`.reference`."""
 
-from scribe_operator.runtime.settings.model import (
+from scribe_operator.runtime.settings.model import OperatorSettings, SettingsError
+from scribe_operator.runtime.settings.section import Section
+from scribe_operator.runtime.settings.sections import (
     DEFAULT_WORKER_IMAGE,
     BatchSection,
     BreakerSection,
@@ -9,14 +12,11 @@ from scribe_operator.runtime.settings.model import (
     LeaderElectionSection,
     NotificationSection,
     OperatorSection,
-    OperatorSettings,
     S3Section,
-    SettingsError,
     TaskDefaultsSection,
     TaskSection,
     WorkerSection,
 )
-from scribe_operator.runtime.settings.section import Section
 
 __all__ = [
     "DEFAULT_WORKER_IMAGE",

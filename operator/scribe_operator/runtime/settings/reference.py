@@ -24,8 +24,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
-from scribe_operator.runtime.settings.model import BatchSection, OperatorSettings
+from scribe_operator.runtime.settings.model import OperatorSettings
 from scribe_operator.runtime.settings.section import CHART_SETTINGS, Section, extra
+from scribe_operator.runtime.settings.sections import BatchSection
 
 OPERATOR_DOC: Final = "docs/operator.md"
 BATCH_DOC: Final = "docs/batches.md"
