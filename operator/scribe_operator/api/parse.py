@@ -16,9 +16,9 @@ from pydantic import BaseModel, ValidationError
 
 from scribe_operator.api.meta import ObjectMeta
 
-SpecT = TypeVar("SpecT", bound=BaseModel)
-StatusT = TypeVar("StatusT", bound=BaseModel)
-ObjT = TypeVar("ObjT", bound=BaseModel)
+SpecModelT = TypeVar("SpecModelT", bound=BaseModel)
+StatusModelT = TypeVar("StatusModelT", bound=BaseModel)
+ObjectModelT = TypeVar("ObjectModelT", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def problem_from(err: ValidationError, prefix: str = "") -> ValidationProblem:
     return ValidationProblem("; ".join(lines), tuple(dict.fromkeys(fields)))
 
 
-def validate_spec(model: type[SpecT], spec: Any) -> SpecT | ValidationProblem:
+def validate_spec(model: type[SpecModelT], spec: Any) -> SpecModelT | ValidationProblem:
     """Validate a spec mapping as ``model``; a field-naming ValidationProblem when it does not validate."""
     if not isinstance(spec, Mapping):
         return ValidationProblem("spec: missing or not an object", ("spec",))
@@ -65,7 +65,7 @@ def validate_spec(model: type[SpecT], spec: Any) -> SpecT | ValidationProblem:
         return problem_from(err, "spec")
 
 
-def validate_status(model: type[StatusT], status: Any) -> StatusT:
+def validate_status(model: type[StatusModelT], status: Any) -> StatusModelT:
     """Validate a status mapping as ``model``, dropping what does not validate; never raises.
 
     A bad list item (one ``attempts[]`` entry) drops just that item; any other bad field drops the field.
@@ -102,10 +102,10 @@ def _prune(data: dict[str, Any], locs: list[tuple[int | str, ...]]) -> dict[str,
 
 def parse_object(
     obj: Mapping[str, Any],
-    model: type[ObjT],
+    model: type[ObjectModelT],
     spec: Callable[[Any], BaseModel | ValidationProblem],
     status: Callable[[Any], BaseModel],
-) -> ObjT | ValidationProblem:
+) -> ObjectModelT | ValidationProblem:
     """An API object (a task or a batch) from a raw object (dict, kopf body); a ValidationProblem if its spec or
     metadata is bad. Never raises."""
     try:
@@ -129,21 +129,21 @@ def parse_object(
 
 
 @dataclass(frozen=True)
-class ObjectReader(Generic[ObjT, SpecT, StatusT]):
+class ObjectReader(Generic[ObjectModelT, SpecModelT, StatusModelT]):
     """How the objects of one kind are read: its object, spec and status models. Never raises."""
 
-    model: type[ObjT]
-    spec_model: type[SpecT]
-    status_model: type[StatusT]
+    model: type[ObjectModelT]
+    spec_model: type[SpecModelT]
+    status_model: type[StatusModelT]
 
-    def spec(self, spec: Any) -> SpecT | ValidationProblem:
+    def spec(self, spec: Any) -> SpecModelT | ValidationProblem:
         """The spec of a raw object; a field-naming ValidationProblem when it does not validate."""
         return validate_spec(self.spec_model, spec)
 
-    def status(self, status: Any) -> StatusT:
+    def status(self, status: Any) -> StatusModelT:
         """The status of a raw object, dropping fields (or list items) that do not validate."""
         return validate_status(self.status_model, status)
 
-    def object(self, obj: Mapping[str, Any]) -> ObjT | ValidationProblem:
+    def object(self, obj: Mapping[str, Any]) -> ObjectModelT | ValidationProblem:
         """The object from a raw one (dict, kopf body); a ValidationProblem if its spec or metadata is bad."""
         return parse_object(obj, self.model, self.spec, self.status)

@@ -21,7 +21,7 @@ from lightkube.types import PatchType
 from scribe_operator.api.constants import CRD_NAME, GROUP, KIND, PLURAL, VERSION
 
 TaskResource = create_namespaced_resource(GROUP, VERSION, KIND, PLURAL)
-FIELD_MANAGER: Final = "kubectl-scribe"
+CLI_FIELD_MANAGER: Final = "kubectl-scribe"
 
 
 class CliError(Exception):
@@ -36,7 +36,7 @@ class NotFound(CliError):
     """The object does not exist (anymore)."""
 
 
-class Conflict(CliError):
+class CliConflict(CliError):
     """The object changed since it was read (optimistic concurrency)."""
 
 
@@ -93,7 +93,7 @@ def connect(kubeconfig: str | None = None, context: str | None = None) -> Cluste
     """A :class:`Cluster` for the configured cluster; CliError when there is no usable configuration."""
     config = _load_config(kubeconfig, context)
     try:
-        client = Client(config, field_manager=FIELD_MANAGER)
+        client = Client(config, field_manager=CLI_FIELD_MANAGER)
     except Exception as exc:  # e.g. a certificate file the kubeconfig names is missing
         raise CliError(f"cannot set up a client for the cluster: {type(exc).__name__}: {exc}") from None
     return Cluster(client, config.cluster.server or "<unknown server>")
@@ -126,7 +126,7 @@ class Cluster:
             if code == 404:
                 raise NotFound(_status_reason(exc)) from None
             if code == 409:
-                raise Conflict(_status_reason(exc)) from None
+                raise CliConflict(_status_reason(exc)) from None
             raise CliError(f"{what}: {_status_reason(exc)}") from None
         except CliError:
             raise

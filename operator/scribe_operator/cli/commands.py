@@ -22,7 +22,7 @@ from scribe_operator.api.constants import (
 )
 from scribe_operator.cli import render
 from scribe_operator.cli.args import format_duration
-from scribe_operator.cli.cluster import CliError, Conflict, NotFound, TaskApi
+from scribe_operator.cli.cluster import CliConflict, CliError, NotFound, TaskApi
 from scribe_operator.cli.tasks import TaskView
 
 CONFLICT_RETRIES: Final = 3
@@ -124,7 +124,7 @@ def _requeue(api: TaskApi, view: TaskView, token: str, reset: bool) -> TaskView:
             return TaskView.from_raw(api.annotate_task(view.name, view.namespace, annotations, view.resource_version))
         except NotFound:
             raise not_found(view.name, view.namespace) from None
-        except Conflict:
+        except CliConflict:
             raw = api.get_task(view.name, view.namespace)
             if raw is None:
                 raise not_found(view.name, view.namespace) from None

@@ -23,7 +23,7 @@ from scribe_operator.runtime.kube.effects import KubeEffects
 
 CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
 SIGNATURE_HEADER = "X-Scribe-Signature"
-TIMEOUT_SECONDS = 10.0
+NOTIFICATION_TIMEOUT_SECONDS = 10.0
 
 
 def sign(key: bytes, body: bytes) -> str:
@@ -32,7 +32,9 @@ def sign(key: bytes, body: bytes) -> str:
 
 
 class Notifier:
-    def __init__(self, effects: KubeEffects, allow_http: bool = False, timeout: float = TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self, effects: KubeEffects, allow_http: bool = False, timeout: float = NOTIFICATION_TIMEOUT_SECONDS
+    ) -> None:
         self.effects, self.allow_http, self.timeout = effects, allow_http, timeout
 
     async def send(

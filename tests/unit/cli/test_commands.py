@@ -12,7 +12,7 @@ import pytest
 from lightkube.core.client import LabelSelector
 from scribe_operator.cli import commands
 from scribe_operator.cli.args import parse_args
-from scribe_operator.cli.cluster import CliError, Conflict, NotFound
+from scribe_operator.cli.cluster import CliConflict, CliError, NotFound
 
 from tests.unit.cli.test_render import NOW, raw_task
 
@@ -53,7 +53,7 @@ class FakeApi:
             raise NotFound("gone")
         if self.conflicts:
             self.conflicts -= 1
-            raise Conflict("changed")
+            raise CliConflict("changed")
         assert resource_version == task["metadata"]["resourceVersion"]
         self.patches.append((namespace, name, annotations))
         merged = {**(task["metadata"].get("annotations") or {}), **annotations}

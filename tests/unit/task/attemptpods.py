@@ -11,7 +11,7 @@ from scribe_operator.kinds.task.api.model import TranscriptionTask
 from scribe_operator.kinds.task.api.outputs import output_uris
 from scribe_operator.kinds.task.core.plan import LaunchAttempt
 from scribe_operator.kinds.task.manifests import attempt_pod, attempt_secret
-from scribe_operator.kinds.task.progress import PROGRESS_DIR
+from scribe_operator.kinds.task.progress import PROGRESS_MOUNT_PATH
 from scribe_operator.kinds.task.storage import AttemptUrls
 from scribe_operator.kinds.task.workerenv import MODEL_CACHE, MODEL_MOUNT
 from scribe_operator.runtime.settings import OperatorSettings
@@ -83,7 +83,7 @@ def worker_environment(task: TranscriptionTask, tmp_path: Path, ops: OperatorSet
     local = {
         MODEL_MOUNT: fake_model(tmp_path / "pvc"),
         MODEL_CACHE: tmp_path / "cache",
-        PROGRESS_DIR: tmp_path / "progress",
+        PROGRESS_MOUNT_PATH: tmp_path / "progress",
         "/tmp": tmp_path,
     }
     for path in local.values():

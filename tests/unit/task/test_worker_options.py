@@ -16,7 +16,7 @@ from scribe_operator.kinds.task.api.model import TranscriptionTask
 from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
 from scribe_operator.kinds.task.api.status import Phase
 from scribe_operator.kinds.task.core.settings import CoreSettings
-from scribe_operator.kinds.task.progress import PROGRESS_DIR, worker_identity
+from scribe_operator.kinds.task.progress import PROGRESS_MOUNT_PATH, worker_identity
 from scribe_operator.kinds.task.workerenv import MODEL_MOUNT
 
 from tests.unit.task.attemptpods import pod_of, settings
@@ -53,7 +53,7 @@ def test_progress_credential_is_a_projected_pod_bound_token_of_the_worker_accoun
     token = volume["projected"]["sources"][0]["serviceAccountToken"]
     assert token["expirationSeconds"] <= 3600 and "audience" not in token
     mount = next(m for m in spec["containers"][0]["volumeMounts"] if m["name"] == "progress")
-    assert mount == {"name": "progress", "mountPath": PROGRESS_DIR, "readOnly": True}
+    assert mount == {"name": "progress", "mountPath": PROGRESS_MOUNT_PATH, "readOnly": True}
     own = pod_of(make_task(worker={"serviceAccountName": "mine"}))["spec"]
     assert own["serviceAccountName"] == "mine" and not [v for v in own["volumes"] if v["name"] == "progress"]
     off = pod_of(make_task(), settings(progress_reporting=False))["spec"]

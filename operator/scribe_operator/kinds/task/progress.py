@@ -18,7 +18,7 @@ from scribe_operator.api.meta import Manifest
 from scribe_operator.kinds.task.api.model import TranscriptionTask
 from scribe_operator.runtime.settings import OperatorSettings
 
-PROGRESS_DIR: Final = "/var/run/secrets/scribe.dev/progress"
+PROGRESS_MOUNT_PATH: Final = "/var/run/secrets/scribe.dev/progress"
 """Where the worker finds ``token``, ``ca.crt``, ``namespace`` and ``name`` (its pod's)."""
 PROGRESS_VOLUME: Final = "progress"
 TOKEN_SECONDS: Final = 3600
@@ -61,8 +61,8 @@ def progress_volume(task: TranscriptionTask, settings: OperatorSettings) -> Prog
             ],
         },
     }
-    mount = {"name": PROGRESS_VOLUME, "mountPath": PROGRESS_DIR, "readOnly": True}
-    return ProgressVolume(volume, mount, {worker_env.PROGRESS_DIR: PROGRESS_DIR})
+    mount = {"name": PROGRESS_VOLUME, "mountPath": PROGRESS_MOUNT_PATH, "readOnly": True}
+    return ProgressVolume(volume, mount, {worker_env.PROGRESS_DIR: PROGRESS_MOUNT_PATH})
 
 
 def worker_identity(namespace: str, settings: OperatorSettings) -> list[Manifest]:
