@@ -48,7 +48,7 @@ def test_defaults(model_dir: Path) -> None:
     assert cfg.cpu_threads == 0
     assert cfg.progress_interval == 10.0
     assert cfg.transcription == config.Transcription()
-    assert cfg.decoding == config.Decoding()
+    assert cfg.decoding == config.DecodingOptions()
     assert (cfg.decoding.mode, cfg.decoding.batch_size, cfg.decoding.vad) == ("batched", 8, True)
     assert cfg.decoding.temperatures == (0.0,)
     assert cfg.decoding.window_seconds == 240.0
@@ -230,7 +230,7 @@ def test_sequential_decoding_options(model_dir: Path) -> None:
             SCRIBE_WINDOW_SECONDS="60",
         )
     ).decoding
-    assert tuned == config.Decoding(
+    assert tuned == config.DecodingOptions(
         mode="sequential",
         vad=False,
         beam_size=1,
@@ -288,7 +288,7 @@ def test_model_from_s3(model_dir: Path, tmp_path: Path) -> None:
             SCRIBE_MODEL_CACHE_DIR=str(tmp_path),
         )
     )
-    assert cfg.model_source == config.ModelSource("base.en", uri="s3://models/base.en/", urls=urls, cache_dir=tmp_path)
+    assert cfg.model_source == config.ModelLocation("base.en", uri="s3://models/base.en/", urls=urls, cache_dir=tmp_path)
     assert cfg.model_dir is None
     assert set(urls.values()) <= set(cfg.secrets)
 

@@ -10,7 +10,7 @@ import pytest
 from scribe_contract.options import SEQUENTIAL_TEMPERATURES
 from scribe_contract.taxonomy import Reason
 from scribe_worker import device
-from scribe_worker.config import Decoding, Transcription
+from scribe_worker.config import DecodingOptions, Transcription
 from scribe_worker.engine import FasterWhisperEngine
 from scribe_worker.errors import WorkerError
 from scribe_worker.progress import Progress, Reporter
@@ -19,7 +19,7 @@ from scribe_worker.transcript import Transcript
 from tests.fixtures.speech import HARVARD, corpus_wav, recognised, word_error_rate
 from tests.worker.modeldirs import bundled_tiny_en, fake_model_dir
 
-SEQUENTIAL = Decoding(mode="sequential", temperatures=SEQUENTIAL_TEMPERATURES, condition_on_previous_text=True)
+SEQUENTIAL = DecodingOptions(mode="sequential", temperatures=SEQUENTIAL_TEMPERATURES, condition_on_previous_text=True)
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +55,8 @@ def test_device_auto_falls_back_to_the_cpu_here(engine: FasterWhisperEngine) -> 
     assert engine.placement == device.Placement("cpu", "int8")
 
 
-@pytest.mark.parametrize("decoding", [Decoding(), SEQUENTIAL], ids=["batched", "sequential"])
-def test_recovers_the_spoken_words(fox_wav: Path, decoding: Decoding) -> None:
+@pytest.mark.parametrize("decoding", [DecodingOptions(), SEQUENTIAL], ids=["batched", "sequential"])
+def test_recovers_the_spoken_words(fox_wav: Path, decoding: DecodingOptions) -> None:
     engine = FasterWhisperEngine.load(bundled_tiny_en(), "tiny.en", decoding=decoding)
     transcript = engine.transcribe(fox_wav, Transcription())
     assert len(recognised(transcript.text)) >= 5, transcript.text
@@ -89,7 +89,7 @@ def test_word_timestamps_are_present_and_ordered(engine: FasterWhisperEngine, fo
 
 
 def test_windowed_decoding_gives_continuous_timestamps(corpus: Path) -> None:
-    engine = FasterWhisperEngine.load(bundled_tiny_en(), "tiny.en", decoding=Decoding(window_seconds=30))
+    engine = FasterWhisperEngine.load(bundled_tiny_en(), "tiny.en", decoding=DecodingOptions(window_seconds=30))
     recorder = Recorder()
     transcript = engine.transcribe(
         corpus, Transcription(word_timestamps=True), progress=Reporter([recorder], interval=0.0)
@@ -124,7 +124,7 @@ def test_silence_gives_an_empty_transcript(engine: FasterWhisperEngine, tmp_path
     with wave.open(str(path), "wb") as writer:
         writer.setparams((1, 2, 16000, 0, "NONE", "not compressed"))
         writer.writeframes(b"\0\0" * 16000 * 40)
-    for decoding in (Decoding(), Decoding(mode="sequential")):
+    for decoding in (DecodingOptions(), DecodingOptions(mode="sequential")):
         transcript = FasterWhisperEngine(engine._model, "tiny.en", decoding).transcribe(path, Transcription())
         assert transcript.duration == pytest.approx(40.0)
         assert transcript.text == ""

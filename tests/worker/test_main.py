@@ -10,7 +10,7 @@ import pytest
 from scribe_contract.taxonomy import Reason
 from scribe_worker import __main__ as entry
 from scribe_worker import pipeline, termination
-from scribe_worker.config import Config, Decoding, Transcription
+from scribe_worker.config import Config, DecodingOptions, Transcription
 from scribe_worker.engine import FasterWhisperEngine
 from scribe_worker.errors import WorkerError
 
@@ -62,7 +62,7 @@ class _FailingModel:
 
 
 def test_engine_failures_on_good_audio_are_transcription_failed(fox_wav: Path) -> None:
-    engine = FasterWhisperEngine(_FailingModel(), "fake", Decoding(mode="sequential"))
+    engine = FasterWhisperEngine(_FailingModel(), "fake", DecodingOptions(mode="sequential"))
     with pytest.raises(WorkerError) as caught:
         engine.transcribe(fox_wav, Transcription(), label="s3://b/k.wav")
     assert caught.value.reason is Reason.TRANSCRIPTION_FAILED

@@ -1,4 +1,4 @@
-"""The transcription engine: a small interface and its faster-whisper implementation.
+"""The transcription engine: windowed transcription (:class:`Engine`) and its faster-whisper decoder.
 
 faster-whisper (and with it ctranslate2, av, onnxruntime) is imported lazily, only when a
 :class:`FasterWhisperEngine` is loaded, so the rest of the package imports without it.
@@ -11,6 +11,7 @@ whatever the input's length. Progress (audio seconds done) is reported as segmen
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import ctypes
 import gc
@@ -18,14 +19,14 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from scribe_contract.env import LANGUAGE
 from scribe_contract.taxonomy import Reason
 
 from scribe_worker import audio as audio_io
 from scribe_worker import device
-from scribe_worker.config.decoding import Decoding
+from scribe_worker.config.decoding import DecodingOptions
 from scribe_worker.config.transcription import Transcription, check_model_supports
 from scribe_worker.errors import WorkerError
 from scribe_worker.progress import Reporter
@@ -34,25 +35,6 @@ from scribe_worker.transcript import Segment, Transcript, Word
 SAMPLE_RATE = audio_io.SAMPLE_RATE
 PROMPT_TAIL_CHARS = 800  # the previous text carried into the next window (Whisper keeps its last 223 tokens)
 BATCHED_VAD_DEFAULTS = {"min_silence_duration_ms": 160}  # faster-whisper's own default for batched decoding
-
-
-class Engine(Protocol):
-    def transcribe(
-        self,
-        audio: Path,
-        options: Transcription,
-        *,
-        label: str = "the input",
-        progress: Reporter | None = None,
-    ) -> Transcript:
-        """Transcribe the audio file at ``audio`` as ``options`` ask (language None: detect it).
-
-        ``label`` names the input in error messages (its s3:// URI); ``progress`` hears how far it got.
-
-        Raises WorkerError with InvalidAudio when the file cannot be decoded or holds no audio, and
-        with TranscriptionFailed for any other engine failure.
-        """
-        ...
 
 
 def _describe(exc: BaseException, path: Path, label: str) -> str:
@@ -70,68 +52,15 @@ class _Run:
     text_tail: str = ""
 
 
-class FasterWhisperEngine:
-    """faster-whisper, loaded from a local CTranslate2 model directory (never downloads)."""
+class Engine(abc.ABC):
+    """Transcribes a file window by window (bounded memory, continuous times, progress as segments come out);
+    a subclass decodes one window."""
 
-    def __init__(
-        self,
-        model: Any,
-        name: str,
-        decoding: Decoding | None = None,
-        placement: device.Placement | None = None,
-    ) -> None:
-        self._model = model
-        self.name = name
-        self.decoding = decoding or Decoding()
-        self.placement = placement or device.Placement("cpu", "int8")
-        self._batched: Any = None
+    decoding: DecodingOptions
 
-    @classmethod
-    def load(
-        cls,
-        model_dir: Path,
-        name: str,
-        *,
-        device_name: str = "auto",
-        compute_type: str | None = None,
-        cpu_threads: int = 0,
-        decoding: Decoding | None = None,
-    ) -> FasterWhisperEngine:
-        """Load the model; a model that cannot be loaded is an InvalidConfiguration (retrying won't help)."""
-        os.environ["HF_HUB_OFFLINE"] = "1"  # belt and braces: we only ever pass a local directory
-        from faster_whisper import WhisperModel  # noqa: PLC0415  (lazy: heavy, engine-only)
-
-        placement = device.resolve(device_name, compute_type)
-        try:
-            model = WhisperModel(
-                str(model_dir),
-                device=placement.device,
-                compute_type=placement.compute_type,
-                cpu_threads=cpu_threads,
-                local_files_only=True,
-            )
-        except MemoryError:
-            raise
-        except Exception as exc:
-            raise WorkerError(
-                Reason.INVALID_CONFIGURATION,
-                f"cannot load model {name!r} from {model_dir} on {placement.device} with compute type "
-                f"{placement.compute_type!r}: {type(exc).__name__}: {exc}",
-            ) from exc
-        return cls(model, name, decoding, placement)
-
-    @property
-    def multilingual(self) -> bool:
-        return list(self._model.supported_languages) != ["en"]
-
+    @abc.abstractmethod
     def check(self, options: Transcription) -> None:
-        """Reject what the model cannot do (another language or translate with an English-only model)."""
-        check_model_supports(self.name, multilingual=self.multilingual, language=options.language, task=options.task)
-        if options.language is not None and options.language not in self._model.supported_languages:
-            raise WorkerError(
-                Reason.INVALID_CONFIGURATION,
-                f"{LANGUAGE}={options.language!r}: model {self.name!r} does not support language {options.language!r}",
-            )
+        """Reject what the engine cannot do before any audio is read (raises WorkerError)."""
 
     def transcribe(
         self,
@@ -141,6 +70,13 @@ class FasterWhisperEngine:
         label: str = "the input",
         progress: Reporter | None = None,
     ) -> Transcript:
+        """Transcribe the audio file at ``audio`` as ``options`` ask (language None: detect it).
+
+        ``label`` names the input in error messages (its s3:// URI); ``progress`` hears how far it got.
+
+        Raises WorkerError with InvalidAudio when the file cannot be decoded or holds no audio, and
+        with TranscriptionFailed for any other engine failure.
+        """
         self.check(options)
         run = _Run(language=options.language)
         segments: list[Segment] = []
@@ -188,6 +124,74 @@ class FasterWhisperEngine:
             run.language_probability = float(info.language_probability)
         for n, segment in enumerate(raw):
             yield _shifted(segment, first_id + n, window)
+
+    @abc.abstractmethod
+    def _decode(self, samples: Any, options: Transcription, run: _Run, *, first: bool) -> tuple[Iterable[Any], Any]:
+        """One window's raw segments (with ``start``, ``end``, ``text``, ``words``) and its language info."""
+
+
+class FasterWhisperEngine(Engine):
+    """faster-whisper, loaded from a local CTranslate2 model directory (never downloads)."""
+
+    def __init__(
+        self,
+        model: Any,
+        name: str,
+        decoding: DecodingOptions | None = None,
+        placement: device.Placement | None = None,
+    ) -> None:
+        self._model = model
+        self.name = name
+        self.decoding = decoding or DecodingOptions()
+        self.placement = placement or device.Placement("cpu", "int8")
+        self._batched: Any = None
+
+    @classmethod
+    def load(
+        cls,
+        model_dir: Path,
+        name: str,
+        *,
+        device_name: str = "auto",
+        compute_type: str | None = None,
+        cpu_threads: int = 0,
+        decoding: DecodingOptions | None = None,
+    ) -> FasterWhisperEngine:
+        """Load the model; a model that cannot be loaded is an InvalidConfiguration (retrying won't help)."""
+        os.environ["HF_HUB_OFFLINE"] = "1"  # belt and braces: we only ever pass a local directory
+        from faster_whisper import WhisperModel  # noqa: PLC0415  (lazy: heavy, engine-only)
+
+        placement = device.resolve(device_name, compute_type)
+        try:
+            model = WhisperModel(
+                str(model_dir),
+                device=placement.device,
+                compute_type=placement.compute_type,
+                cpu_threads=cpu_threads,
+                local_files_only=True,
+            )
+        except MemoryError:
+            raise
+        except Exception as exc:
+            raise WorkerError(
+                Reason.INVALID_CONFIGURATION,
+                f"cannot load model {name!r} from {model_dir} on {placement.device} with compute type "
+                f"{placement.compute_type!r}: {type(exc).__name__}: {exc}",
+            ) from exc
+        return cls(model, name, decoding, placement)
+
+    @property
+    def multilingual(self) -> bool:
+        return list(self._model.supported_languages) != ["en"]
+
+    def check(self, options: Transcription) -> None:
+        """Reject what the model cannot do (another language or translate with an English-only model)."""
+        check_model_supports(self.name, multilingual=self.multilingual, language=options.language, task=options.task)
+        if options.language is not None and options.language not in self._model.supported_languages:
+            raise WorkerError(
+                Reason.INVALID_CONFIGURATION,
+                f"{LANGUAGE}={options.language!r}: model {self.name!r} does not support language {options.language!r}",
+            )
 
     def _decode(self, samples: Any, options: Transcription, run: _Run, *, first: bool) -> tuple[Iterable[Any], Any]:
         d = self.decoding

@@ -19,7 +19,7 @@ from scribe_contract.env import MODEL_URLS
 from scribe_contract.taxonomy import Reason
 
 from scribe_worker import models
-from scribe_worker.config.modelsource import ModelSource
+from scribe_worker.config.modelsource import ModelLocation
 from scribe_worker.download import download
 from scribe_worker.errors import WorkerError
 
@@ -31,11 +31,11 @@ _REMAP = {
 }
 
 
-def file_uri(source: ModelSource, name: str) -> str:
+def file_uri(source: ModelLocation, name: str) -> str:
     return f"{(source.uri or '').rstrip('/')}/{name}"
 
 
-def fetch(client: httpx.Client, source: ModelSource, dest: Path, *, timeout: float) -> int:
+def fetch(client: httpx.Client, source: ModelLocation, dest: Path, *, timeout: float) -> int:
     """Download every file of ``source`` into ``dest``; returns the bytes fetched. Raises WorkerError."""
     total = 0
     for name, url in source.urls.items():

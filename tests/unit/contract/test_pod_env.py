@@ -82,7 +82,7 @@ def test_unset_options_set_no_variable_so_the_workers_defaults_apply(tmp_path: P
     }  # fmt: skip
     assert not env & options
     loaded = load_as_worker(task, tmp_path)
-    assert loaded.decoding == config.Decoding()
+    assert loaded.decoding == config.DecodingOptions()
     assert loaded.transcription == config.Transcription()
     assert (loaded.device, loaded.compute_type, loaded.model) == ("auto", None, DEFAULT_MODEL)
 
@@ -133,7 +133,7 @@ def test_the_worker_reads_the_inputs_outputs_and_bookkeeping_the_pod_sets(tmp_pa
     assert dict(loaded.output_urls) == urls.output_urls
     assert list(loaded.output_uris) == list(FORMATS) and list(loaded.output_urls)[-1] == "json"  # json last
     assert loaded.language == "fr"
-    assert loaded.model_source == config.ModelSource("small", dir=tmp_path / "pvc")
+    assert loaded.model_source == config.ModelLocation("small", dir=tmp_path / "pvc")
     assert (loaded.progress_interval, loaded.progress_dir) == (2.5, tmp_path / "progress")
     assert (loaded.tmpdir, loaded.termination_path) == (tmp_path, Path(DEFAULT_TERMINATION_PATH))
     assert config.log_context(env) == {"attempt": LAUNCH.attempt, "task": "talk", "pod": None}

@@ -14,15 +14,15 @@ downloaded; a variable that is unset (or empty) takes its documented default.
 | :mod:`.values` | single values: booleans, bounded numbers, JSON objects, URLs, directories |
 """
 
-from scribe_worker.config.decoding import Decoding
+from scribe_worker.config.decoding import DecodingOptions
 from scribe_worker.config.loader import Config, load, log_context, secret_values, termination_path
-from scribe_worker.config.modelsource import ModelSource
+from scribe_worker.config.modelsource import ModelLocation
 from scribe_worker.config.transcription import Transcription, check_model_supports
 
 __all__ = [
     "Config",
-    "Decoding",
-    "ModelSource",
+    "DecodingOptions",
+    "ModelLocation",
     "Transcription",
     "check_model_supports",
     "load",

@@ -46,7 +46,7 @@ from scribe_worker.config import values
 
 
 @dataclass(frozen=True)
-class Decoding:
+class DecodingOptions:
     """How to decode: faster-whisper's batched pipeline or its sequential decoder, and their knobs."""
 
     mode: str = DEFAULT_DECODING
@@ -90,7 +90,7 @@ def _vad_parameters(env: Mapping[str, str]) -> dict[str, float]:
     return parsed
 
 
-def read_decoding(env: Mapping[str, str]) -> Decoding:
+def read_decoding(env: Mapping[str, str]) -> DecodingOptions:
     """The decoding options; raises ``InvalidConfiguration`` for a value out of range or one the mode refuses."""
     mode = values.choice(env, DECODING, DECODING_MODES, DEFAULT_DECODING)
     batch_size = values.integer(env, BATCH_SIZE, 1, MAX_BATCH_SIZE)
@@ -123,7 +123,7 @@ def read_decoding(env: Mapping[str, str]) -> Decoding:
     log_prob = values.optional_number(env, LOG_PROB_THRESHOLD, -100.0, 0.0)
     no_speech = values.optional_number(env, NO_SPEECH_THRESHOLD, 0.0, 1.0)
     window = values.optional_number(env, WINDOW_SECONDS, MIN_WINDOW_SECONDS, MAX_WINDOW_SECONDS)
-    return Decoding(
+    return DecodingOptions(
         mode=mode,
         batch_size=batch_size or DEFAULT_BATCH_SIZE,
         vad=True if vad is None else vad,

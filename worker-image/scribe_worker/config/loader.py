@@ -41,8 +41,8 @@ from scribe_contract.options import (
 )
 
 from scribe_worker.config import values
-from scribe_worker.config.decoding import Decoding, read_decoding
-from scribe_worker.config.modelsource import ModelSource, read_model_source
+from scribe_worker.config.decoding import DecodingOptions, read_decoding
+from scribe_worker.config.modelsource import ModelLocation, read_model_source
 from scribe_worker.config.transcription import Transcription, read_transcription
 
 _COMPUTE_TYPE = re.compile(r"^[a-z0-9_]{1,32}$")
@@ -54,9 +54,9 @@ class Config:
     input_uri: str  # s3://bucket/key, for messages
     output_urls: Mapping[str, str]  # format -> presigned PUT (secret), in upload order (json last)
     output_uris: Mapping[str, str]  # format -> s3://bucket/key
-    model_source: ModelSource
+    model_source: ModelLocation
     transcription: Transcription
-    decoding: Decoding
+    decoding: DecodingOptions
     device: str
     compute_type: str | None  # None: per device (int8 on CPU, float16 on CUDA)
     cpu_threads: int

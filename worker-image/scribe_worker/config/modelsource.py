@@ -22,7 +22,7 @@ _MODEL_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
 @dataclass(frozen=True)
-class ModelSource:
+class ModelLocation:
     """Where the model comes from: a local directory (``dir``) or S3 (``urls``, fetched into ``cache_dir``)."""
 
     name: str
@@ -36,7 +36,7 @@ class ModelSource:
         return bool(self.urls)
 
 
-def read_model_source(env: Mapping[str, str]) -> ModelSource:
+def read_model_source(env: Mapping[str, str]) -> ModelLocation:
     """The model's name and source; a local model must be installed, an S3 one must list every required file."""
     model = values.get(env, MODEL) or DEFAULT_MODEL
     if not _MODEL_NAME.match(model):
@@ -56,9 +56,9 @@ def read_model_source(env: Mapping[str, str]) -> ModelSource:
         if missing:
             raise values.invalid(f"{MODEL_URLS} lacks required model files: {', '.join(missing)}")
         uri = values.s3_uri(MODEL_URI, values.required(env, MODEL_URI))
-        return ModelSource(model, uri=uri, urls=dict(urls), cache_dir=values.directory(env, MODEL_CACHE_DIR))
+        return ModelLocation(model, uri=uri, urls=dict(urls), cache_dir=values.directory(env, MODEL_CACHE_DIR))
     try:
         model_dir = models.resolve(model, Path(explicit_dir) if explicit_dir else None)
     except models.ModelNotFound as exc:
         raise values.invalid(str(exc)) from None
-    return ModelSource(model, dir=model_dir)
+    return ModelLocation(model, dir=model_dir)
