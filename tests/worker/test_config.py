@@ -288,7 +288,9 @@ def test_model_from_s3(model_dir: Path, tmp_path: Path) -> None:
             SCRIBE_MODEL_CACHE_DIR=str(tmp_path),
         )
     )
-    assert cfg.model_source == config.ModelLocation("base.en", uri="s3://models/base.en/", urls=urls, cache_dir=tmp_path)
+    assert cfg.model_source == config.ModelLocation(
+        "base.en", uri="s3://models/base.en/", urls=urls, cache_dir=tmp_path
+    )
     assert cfg.model_dir is None
     assert set(urls.values()) <= set(cfg.secrets)
 

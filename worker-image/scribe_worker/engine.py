@@ -63,12 +63,7 @@ class Engine(abc.ABC):
         """Reject what the engine cannot do before any audio is read (raises WorkerError)."""
 
     def transcribe(
-        self,
-        audio: Path,
-        options: Transcription,
-        *,
-        label: str = "the input",
-        progress: Reporter | None = None,
+        self, audio: Path, options: Transcription, *, label: str = "the input", progress: Reporter | None = None
     ) -> Transcript:
         """Transcribe the audio file at ``audio`` as ``options`` ask (language None: detect it).
 
