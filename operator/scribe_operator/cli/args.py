@@ -144,6 +144,19 @@ def _common(*, all_namespaces: bool = True, selector: bool = True) -> argparse.A
     return common
 
 
+_COMMANDS: Final = (
+    # name, whether it acts on many tasks (-A, -l), help, description
+    ("dead", True, "list dead-lettered tasks", "List Dead TranscriptionTasks (the dead-letter queue) across all "
+     "namespaces, or in one with -n: reason, attempts, last failure, age."),
+    ("describe", False, "show every attempt of a task", "Show a TranscriptionTask's attempts (pod, exit code, "
+     "reason, message, node, times), failure counts, outputs and events."),
+    ("retry", True, "requeue dead tasks", "Requeue Dead TranscriptionTasks: sets the scribe.dev/requeue annotation, "
+     "which the operator honours once (phase back to Pending, a fresh budget of maxRetries+1 attempts)."),
+    ("purge", True, "delete dead tasks older than a given age", "Delete Dead TranscriptionTasks that have been dead "
+     "for longer than --older-than (and with them their pods and secrets)."),
+)  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -153,30 +166,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    commands.add_parser(
-        "dead",
-        parents=[_common()],
-        help="list dead-lettered tasks",
-        description="List Dead TranscriptionTasks (the dead-letter queue) across all namespaces, or in one with -n: "
-        "reason, attempts, last failure, age.",
-    )
-
-    describe = commands.add_parser(
-        "describe",
-        parents=[_common(all_namespaces=False, selector=False)],
-        help="show every attempt of a task",
-        description="Show a TranscriptionTask's attempts (pod, exit code, reason, message, node, times), failure "
-        "counts, outputs and events.",
-    )
-    describe.add_argument("task", metavar="TASK", help="task name")
-
-    retry = commands.add_parser(
-        "retry",
-        parents=[_common()],
-        help="requeue dead tasks",
-        description="Requeue Dead TranscriptionTasks: sets the scribe.dev/requeue annotation, which the operator "
-        "honours once (phase back to Pending, a fresh budget of maxRetries+1 attempts).",
-    )
+    sub = {
+        name: commands.add_parser(
+            name, parents=[_common(all_namespaces=many, selector=many)], help=summary, description=description
+        )
+        for name, many, summary, description in _COMMANDS
+    }
+    sub["describe"].add_argument("task", metavar="TASK", help="task name")
+    retry = sub["retry"]
     retry.add_argument("tasks", nargs="*", metavar="TASK", help="task names (or --all-dead)")
     retry.add_argument("--all-dead", action="store_true", help="every dead task in scope (-n/-A, -l)")
     retry.add_argument(
@@ -186,13 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     retry.add_argument("--dry-run", action="store_true", help="only show what would be requeued")
 
-    purge = commands.add_parser(
-        "purge",
-        parents=[_common()],
-        help="delete dead tasks older than a given age",
-        description="Delete Dead TranscriptionTasks that have been dead for longer than --older-than (and with "
-        "them their pods and secrets).",
-    )
+    purge = sub["purge"]
     purge.add_argument(
         "--older-than", type=_duration_arg, required=True, metavar="DURATION", help="e.g. 7d, 12h, 30m, 1h30m"
     )

@@ -6,6 +6,7 @@ Times in tables are ages (``5m``, ``3h``, ``2d``) as kubectl shows them; documen
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -28,36 +29,32 @@ DESCRIBE_LABEL_WIDTH: Final = 14
 # --- primitives -----------------------------------------------------------------------------------------------
 
 
+_SECOND, _MINUTE, _HOUR, _DAY, _YEAR = (1, "s"), (60, "m"), (3600, "h"), (86_400, "d"), (365 * 86_400, "y")
+_AGE_LADDER: Final[tuple[tuple[float, tuple[int, str], tuple[int, str] | None], ...]] = (
+    # an age below this many seconds is written in this unit, and the rest in that finer one (none: whole units)
+    (120, _SECOND, None),
+    (10 * 60, _MINUTE, _SECOND),
+    (180 * 60, _MINUTE, None),
+    (8 * 3600, _HOUR, _MINUTE),
+    (48 * 3600, _HOUR, None),
+    (8 * 86_400, _DAY, _HOUR),
+    (2 * 365 * 86_400, _DAY, None),
+    (8 * 365 * 86_400, _YEAR, _DAY),
+    (math.inf, _YEAR, None),
+)
+
+
 def human_age(delta: timedelta) -> str:
     """A duration as kubectl prints ages (k8s.io/apimachinery's ``duration.HumanDuration``)."""
     seconds = int(delta.total_seconds())
     if seconds < -1:
         return "<invalid>"
-    if seconds < 0:
-        return "0s"
-    if seconds < 120:
-        return f"{seconds}s"
-    minutes = seconds // 60
-    if minutes < 10:
-        rest = seconds % 60
-        return f"{minutes}m{rest}s" if rest else f"{minutes}m"
-    if minutes < 180:
-        return f"{minutes}m"
-    hours = minutes // 60
-    if hours < 8:
-        rest = minutes % 60
-        return f"{hours}h{rest}m" if rest else f"{hours}h"
-    if hours < 48:
-        return f"{hours}h"
-    if hours < 24 * 8:
-        rest = hours % 24
-        return f"{hours // 24}d{rest}h" if rest else f"{hours // 24}d"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24}d"
-    if hours < 24 * 365 * 8:
-        years, days = divmod(hours // 24, 365)
-        return f"{years}y{days}d" if days else f"{years}y"
-    return f"{hours // 24 // 365}y"
+    seconds = max(seconds, 0)
+    (size, unit), finer = next((rung[1], rung[2]) for rung in _AGE_LADDER if seconds < rung[0])
+    text = f"{seconds // size}{unit}"
+    if finer is not None and (rest := seconds % size // finer[0]):
+        text += f"{rest}{finer[1]}"
+    return text
 
 
 def age(moment: datetime | None, now: datetime) -> str:
