@@ -22,29 +22,46 @@ from scribe_operator.kinds.task.api.model import TranscriptionTask
 from scribe_operator.kinds.task.api.retry import MATCHABLE_REASONS
 from scribe_operator.kinds.task.api.status import Phase, TaskStatus
 
+NOTIFICATION_RESULTS: Final = ("delivered", "failed")
 DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, float("inf"))
 
-ATTEMPTS_STARTED = Counter("scribe_attempts_started_total", "Attempts launched (pods created).", ["namespace"])
-ATTEMPT_FAILURES = Counter("scribe_attempt_failures_total", "Attempts that failed, by reason.", ["namespace", "reason"])
-RETRIES_SCHEDULED = Counter("scribe_retries_scheduled_total", "Retries scheduled after a failure.", ["namespace"])
-DEAD_LETTERED = Counter("scribe_dead_lettered_total", "Tasks that went Dead, by reason.", ["namespace", "reason"])
-SUCCEEDED = Counter("scribe_tasks_succeeded_total", "Tasks that reached Succeeded.", ["namespace"])
-NOTIFICATION_TRIES = Counter(
-    "scribe_notification_tries_total", "POSTs of completion notifications, by result.", ["namespace", "result"]
+_STARTED_AT_ZERO: list[tuple[Counter, tuple[str, ...]]] = []
+"""The counters by namespace, with the known values of their second label (if any): :func:`track_namespace`
+creates each of their series at 0."""
+
+
+def _namespace_counter(name: str, documentation: str, label: str | None = None, values: Iterable[str] = ()) -> Counter:
+    """A counter by namespace (and ``label``, whose series of ``values`` are created too) of the tasks' events."""
+    counter = Counter(name, documentation, ["namespace"] if label is None else ["namespace", label])
+    _STARTED_AT_ZERO.append((counter, tuple(values)))
+    return counter
+
+
+DEAD_REASONS = (Reason.RETRIES_EXHAUSTED, *MATCHABLE_REASONS)
+
+ATTEMPTS_STARTED = _namespace_counter("scribe_attempts_started_total", "Attempts launched (pods created).")
+ATTEMPT_FAILURES = _namespace_counter(
+    "scribe_attempt_failures_total", "Attempts that failed, by reason.", "reason", (r.value for r in MATCHABLE_REASONS)
 )
-NOTIFICATIONS_FAILED = Counter(
-    "scribe_notifications_failed_total", "Completion notifications given up on (tries used up).", ["namespace"]
+RETRIES_SCHEDULED = _namespace_counter("scribe_retries_scheduled_total", "Retries scheduled after a failure.")
+DEAD_LETTERED = _namespace_counter(
+    "scribe_dead_lettered_total", "Tasks that went Dead, by reason.", "reason", (r.value for r in DEAD_REASONS)
 )
-CACHE_HITS = Counter(
-    "scribe_cache_hits_total", "Tasks that succeeded with a result already at their output (no pod).", ["namespace"]
+SUCCEEDED = _namespace_counter("scribe_tasks_succeeded_total", "Tasks that reached Succeeded.")
+NOTIFICATION_TRIES = _namespace_counter(
+    "scribe_notification_tries_total", "POSTs of completion notifications, by result.", "result", NOTIFICATION_RESULTS
 )
-TASK_CPU_SECONDS = Counter(
-    "scribe_task_cpu_seconds_total", "CPU seconds used by finished attempts' worker containers.", ["namespace"]
+NOTIFICATIONS_FAILED = _namespace_counter(
+    "scribe_notifications_failed_total", "Completion notifications given up on (tries used up)."
 )
-TASK_GPU_SECONDS = Counter(
-    "scribe_task_gpu_seconds_total",
-    "GPU seconds held by finished attempts (GPUs requested x wall time).",
-    ["namespace"],
+CACHE_HITS = _namespace_counter(
+    "scribe_cache_hits_total", "Tasks that succeeded with a result already at their output (no pod)."
+)
+TASK_CPU_SECONDS = _namespace_counter(
+    "scribe_task_cpu_seconds_total", "CPU seconds used by finished attempts' worker containers."
+)
+TASK_GPU_SECONDS = _namespace_counter(
+    "scribe_task_gpu_seconds_total", "GPU seconds held by finished attempts (GPUs requested x wall time)."
 )
 ATTEMPT_DURATION = Histogram(
     "scribe_attempt_duration_seconds", "Wall time of finished attempts, start to end.", ["outcome"],
@@ -81,7 +98,6 @@ BREAKER_PROBES = Counter(
 
 
 _TRACKED_NAMESPACES: set[str] = set()
-DEAD_REASONS = (Reason.RETRIES_EXHAUSTED, *MATCHABLE_REASONS)
 
 
 def track_namespace(namespace: str) -> None:
@@ -93,15 +109,11 @@ def track_namespace(namespace: str) -> None:
     if namespace in _TRACKED_NAMESPACES:
         return
     _TRACKED_NAMESPACES.add(namespace)
-    for counter in (ATTEMPTS_STARTED, RETRIES_SCHEDULED, SUCCEEDED, CACHE_HITS, TASK_CPU_SECONDS, TASK_GPU_SECONDS):
-        counter.labels(namespace)
-    NOTIFICATIONS_FAILED.labels(namespace)
-    for result in ("delivered", "failed"):
-        NOTIFICATION_TRIES.labels(namespace, result)
-    for reason in MATCHABLE_REASONS:
-        ATTEMPT_FAILURES.labels(namespace, reason.value)
-    for reason in DEAD_REASONS:
-        DEAD_LETTERED.labels(namespace, reason.value)
+    for counter, values in _STARTED_AT_ZERO:
+        for value in values:
+            counter.labels(namespace, value)
+        if not values:
+            counter.labels(namespace)
 
 
 def observe_transition(task: TranscriptionTask, old: TaskStatus, new: TaskStatus) -> None:
