@@ -7,7 +7,17 @@ worker applies them to every variable the operator leaves unset) are written onc
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Generic, NamedTuple, TypeVar
+
+N = TypeVar("N", int, float)
+
+
+class Bounds(NamedTuple, Generic[N]):
+    """The smallest and the largest value a number may take (both allowed)."""
+
+    low: N
+    high: N
+
 
 FORMATS: Final = ("txt", "srt", "vtt", "json")
 """The output formats, in upload order: json last, so its presence marks a complete result."""
@@ -32,10 +42,9 @@ DEFAULT_WINDOW_SECONDS: Final = 240.0  # one batch of 8 x 30 s chunks; memory gr
 DEFAULT_PROGRESS_INTERVAL: Final = 10.0
 
 MAX_PROMPT_CHARS: Final = 1000
-MAX_BATCH_SIZE: Final = 64
-MAX_BEAM_SIZE: Final = 16
-MIN_WINDOW_SECONDS: Final = 30.0
-MAX_WINDOW_SECONDS: Final = 7200.0
+BATCH_SIZE_BOUNDS: Final = Bounds(1, 64)
+BEAM_SIZE_BOUNDS: Final = Bounds(1, 16)
+WINDOW_SECONDS_BOUNDS: Final = Bounds(30.0, 7200.0)
 VAD_FIELDS: Final[dict[str, tuple[type, float, float]]] = {
     "threshold": (float, 0.0, 1.0),
     "neg_threshold": (float, 0.0, 1.0),

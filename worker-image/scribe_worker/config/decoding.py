@@ -25,7 +25,9 @@ from scribe_contract.env import (
     WINDOW_SECONDS,
 )
 from scribe_contract.options import (
+    BATCH_SIZE_BOUNDS,
     BATCHED_TEMPERATURES,
+    BEAM_SIZE_BOUNDS,
     DECODING_MODES,
     DEFAULT_BATCH_SIZE,
     DEFAULT_BEAM_SIZE,
@@ -34,12 +36,9 @@ from scribe_contract.options import (
     DEFAULT_LOG_PROB_THRESHOLD,
     DEFAULT_NO_SPEECH_THRESHOLD,
     DEFAULT_WINDOW_SECONDS,
-    MAX_BATCH_SIZE,
-    MAX_BEAM_SIZE,
-    MAX_WINDOW_SECONDS,
-    MIN_WINDOW_SECONDS,
     SEQUENTIAL_TEMPERATURES,
     VAD_FIELDS,
+    WINDOW_SECONDS_BOUNDS,
 )
 
 from scribe_worker.config import values
@@ -93,7 +92,7 @@ def _vad_parameters(env: Mapping[str, str]) -> dict[str, float]:
 def read_decoding(env: Mapping[str, str]) -> DecodingOptions:
     """The decoding options; raises ``InvalidConfiguration`` for a value out of range or one the mode refuses."""
     mode = values.choice(env, DECODING, DECODING_MODES, DEFAULT_DECODING)
-    batch_size = values.integer(env, BATCH_SIZE, 1, MAX_BATCH_SIZE)
+    batch_size = values.integer(env, BATCH_SIZE, *BATCH_SIZE_BOUNDS)
     vad = values.boolean(env, VAD)
     vad_parameters = _vad_parameters(env)
     temperatures = _temperatures(env)
@@ -122,13 +121,13 @@ def read_decoding(env: Mapping[str, str]) -> DecodingOptions:
         raise values.invalid(f"{COMPRESSION_RATIO_THRESHOLD} must be greater than 0")
     log_prob = values.optional_number(env, LOG_PROB_THRESHOLD, -100.0, 0.0)
     no_speech = values.optional_number(env, NO_SPEECH_THRESHOLD, 0.0, 1.0)
-    window = values.optional_number(env, WINDOW_SECONDS, MIN_WINDOW_SECONDS, MAX_WINDOW_SECONDS)
+    window = values.optional_number(env, WINDOW_SECONDS, *WINDOW_SECONDS_BOUNDS)
     return DecodingOptions(
         mode=mode,
         batch_size=batch_size or DEFAULT_BATCH_SIZE,
         vad=True if vad is None else vad,
         vad_parameters=vad_parameters,
-        beam_size=values.integer(env, BEAM_SIZE, 1, MAX_BEAM_SIZE) or DEFAULT_BEAM_SIZE,
+        beam_size=values.integer(env, BEAM_SIZE, *BEAM_SIZE_BOUNDS) or DEFAULT_BEAM_SIZE,
         temperatures=temperatures or default_temperatures,
         compression_ratio_threshold=compression or DEFAULT_COMPRESSION_RATIO_THRESHOLD,
         log_prob_threshold=DEFAULT_LOG_PROB_THRESHOLD if log_prob is None else log_prob,

@@ -28,7 +28,7 @@ from scribe_contract.env import (
     PROGRESS_DIR,
     PROGRESS_INTERVAL_SECONDS,
     SECRET_VARIABLES,
-    TASK,
+    TASK_NAME,
     TERMINATION_MESSAGE_PATH,
     TMPDIR,
 )
@@ -104,7 +104,7 @@ def log_context(env: Mapping[str, str]) -> dict[str, Any]:
     attempt = values.get(env, ATTEMPT)
     return {
         "attempt": int(attempt) if attempt.isdigit() else (attempt or None),
-        "task": values.get(env, TASK) or None,
+        "task": values.get(env, TASK_NAME) or None,
         "pod": values.get(env, "HOSTNAME") or None,
     }
 

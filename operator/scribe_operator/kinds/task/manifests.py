@@ -73,7 +73,7 @@ def _env(task: TranscriptionTask, launch: LaunchAttempt, settings: OperatorSetti
         worker_env.OUTPUT_URIS: json.dumps(output_uris(spec)),
         worker_env.LANGUAGE: spec.language or "",
         **transcription_env(spec, settings),
-        worker_env.TASK: task.metadata.name or "",
+        worker_env.TASK_NAME: task.metadata.name or "",
         worker_env.ATTEMPT: str(launch.attempt),
         worker_env.TMPDIR: "/tmp",
     }

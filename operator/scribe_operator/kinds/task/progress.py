@@ -23,12 +23,14 @@ PROGRESS_MOUNT_PATH: Final = "/var/run/secrets/scribe.dev/progress"
 PROGRESS_VOLUME: Final = "progress"
 TOKEN_SECONDS: Final = 3600
 """Lifetime of the projected token; the kubelet refreshes it before it expires."""
-POLICY_NAME: Final = "scribe-worker-progress"
 ROLE_NAME: Final = "scribe-worker-progress"
+"""The worker account's Role and RoleBinding in each namespace (named as the chart's admission policy)."""
 
 
 @dataclass(frozen=True)
 class ProgressVolume:
+    """What a worker pod that reports progress adds: the credential's volume, its mount and the variable naming it."""
+
     volume: Manifest
     mount: Manifest
     env: dict[str, str] = field(default_factory=dict)

@@ -118,16 +118,16 @@ class Decoding(ApiModel):
     )
     batch_size: int | None = Field(
         None,
-        ge=1,
-        le=worker_options.MAX_BATCH_SIZE,
+        ge=worker_options.BATCH_SIZE_BOUNDS.low,
+        le=worker_options.BATCH_SIZE_BOUNDS.high,
         description=f"Batched only: 30 s chunks decoded together (default {worker_options.DEFAULT_BATCH_SIZE}).",
     )
     vad: bool | None = Field(None, description="Skip non-speech with Silero VAD (default true; batched needs it).")
     vad_parameters: VadParameters | None = Field(None, description="VAD tuning.")
     beam_size: int | None = Field(
         None,
-        ge=1,
-        le=worker_options.MAX_BEAM_SIZE,
+        ge=worker_options.BEAM_SIZE_BOUNDS.low,
+        le=worker_options.BEAM_SIZE_BOUNDS.high,
         description=f"Beam search width; 1 is greedy (default {worker_options.DEFAULT_BEAM_SIZE}).",
     )
     temperatures: list[float] | None = Field(
