@@ -6,6 +6,14 @@ write over a stale event, and requeues after what the subclass's ``_reconcile`` 
 retried with per-key exponential backoff (:class:`.backoff.ItemBackoff`): a refused (stale) write from
 :data:`CONFLICT_BACKOFF`, any other error from :data:`ERROR_BACKOFF`; a reconcile that succeeds resets both.
 
+A watch event that brings nothing new is not reconciled again: after every reconcile that succeeds the loop keeps
+what it reconciled, the object's resourceVersion (its own write's, when it wrote) and what the watches held about
+its children, and an event whose object and children are exactly that (the echo of its own status write; a pod
+event that changes nothing the core reads) ends there, counted in ``scribe_reconciles_skipped_total``. The core is
+idempotent (the same observation again plans nothing new), and whatever depends on time or on operator-wide state
+(deadlines, backoff, a freed capacity slot, the circuit breaker) arrives as a timer or a wake-up, which always
+reconciles.
+
 A requeue is a timer; when it fires, the reconcile runs as an asyncio task that the loop keeps (the event loop
 holds only a weak reference to a task: one nobody keeps may be garbage-collected before it ends) until it is
 done. Forgetting an object cancels its timer and its wake-up tasks. Nothing in the loop is authoritative: a
@@ -25,6 +33,7 @@ from scribe_operator.api.meta import ObjectKey
 from scribe_operator.api.parse import ValidationProblem
 from scribe_operator.runtime.backoff import ItemBackoff
 from scribe_operator.runtime.kube.effects import Conflict
+from scribe_operator.runtime.metrics import RECONCILES_SKIPPED
 
 log = logging.getLogger("scribe_operator")
 
@@ -56,6 +65,7 @@ class ReconcileLoop(Generic[Seen]):
         self.timers: dict[ObjectKey, asyncio.TimerHandle] = {}
         self.wakeups: dict[ObjectKey, set[asyncio.Task[None]]] = {}  # reconciles started by timers, until they end
         self.written: dict[ObjectKey, dict[str, Any]] = {}  # the newest body our own writes returned
+        self.settled: dict[ObjectKey, tuple[int, tuple[Seen, ...]]] = {}  # what the last reconcile that succeeded saw
         self.conflicts: ItemBackoff[ObjectKey] = ItemBackoff(*CONFLICT_BACKOFF)
         self.failures: ItemBackoff[ObjectKey] = ItemBackoff(*ERROR_BACKOFF)
         self.lookup: Callable[[ObjectKey], tuple[Mapping[str, Any] | None, Iterable[Seen]]] | None = None
@@ -111,6 +121,7 @@ class ReconcileLoop(Generic[Seen]):
             else:
                 task.cancel()
         self.written.pop(key, None)
+        self.settled.pop(key, None)
         self.locks.pop(key, None)
         self.conflicts.forget(key)
         self.failures.forget(key)
@@ -120,31 +131,40 @@ class ReconcileLoop(Generic[Seen]):
         if event_type == "DELETED":
             self.forget(key)
         else:
-            await self.reconcile_key(key)
+            await self.reconcile_key(key, event=True)
 
-    async def reconcile_key(self, key: ObjectKey) -> None:
-        """Reconcile from what the watches hold now (events and timers)."""
+    async def reconcile_key(self, key: ObjectKey, *, event: bool = False) -> None:
+        """Reconcile from what the watches hold now. ``event``: woken by a watch event (of the object or of a
+        child), which is not reconciled when it brings nothing the last reconcile did not see; timers always are."""
         if self.lookup is None:
             return
         body, seen = self.lookup(key)
         if body is None:
             self.forget(key)
             return
-        await self.reconcile(key, body, seen)
+        await self.reconcile(key, body, seen, event=event)
 
     # -- reconcile -------------------------------------------------------------------------------
-    async def reconcile(self, key: ObjectKey, body: Mapping[str, Any], seen: Iterable[Seen]) -> None:
+    async def reconcile(
+        self, key: ObjectKey, body: Mapping[str, Any], seen: Iterable[Seen], *, event: bool = False
+    ) -> None:
+        children = tuple(seen)
         lock = self.locks.setdefault(key, asyncio.Lock())
         async with lock:
             newest = self.written.get(key)
             if newest is not None and resource_version(newest) > resource_version(body):
                 body = newest  # our own write is newer than the event that woke us
+            version = resource_version(body)
+            if event and version and self.settled.get(key) == (version, children):
+                RECONCILES_SKIPPED.labels(self.kind).inc()
+                return  # nothing new since the last reconcile: its plan and its timer stand
+            self.settled.pop(key, None)
             try:
                 if self.duration is not None:
                     with self.duration.time():
-                        delay = await self._reconcile(body, tuple(seen))
+                        delay = await self._reconcile(body, children)
                 else:
-                    delay = await self._reconcile(body, tuple(seen))
+                    delay = await self._reconcile(body, children)
             except Conflict:
                 self.errors.labels("conflict").inc()
                 delay = self.conflicts.when(key)
@@ -158,6 +178,10 @@ class ReconcileLoop(Generic[Seen]):
             else:
                 self.conflicts.forget(key)
                 self.failures.forget(key)
+                written = self.written.get(key)
+                settled = max(version, resource_version(written) if written is not None else 0)
+                if settled:
+                    self.settled[key] = (settled, children)
         self._cancel_timer(key)
         if delay is not None:
             self.requeue(key, delay)

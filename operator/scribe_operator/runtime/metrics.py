@@ -75,6 +75,11 @@ RECONCILE_DURATION = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, float("inf")),
 )  # fmt: skip
 RECONCILE_ERRORS = Counter("scribe_reconcile_errors_total", "Reconciles that failed and were retried.", ["kind"])
+RECONCILES_SKIPPED = Counter(
+    "scribe_reconciles_skipped_total",
+    "Watch events not reconciled: the object and its children as the last reconcile saw them.",
+    ["kind"],
+)
 API_REQUESTS = Counter(
     "scribe_kube_api_requests_total", "Requests the operator made to the Kubernetes API.", ["verb", "resource"]
 )

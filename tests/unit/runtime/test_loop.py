@@ -1,5 +1,6 @@
-"""The shared reconcile loop: per-key exponential backoff of failed reconciles (reset by a success), and
-wake-ups that are kept until they end and cancelled when their object is forgotten."""
+"""The shared reconcile loop: per-key exponential backoff of failed reconciles (reset by a success), wake-ups that are
+kept until they end and cancelled when their object is forgotten, and watch events that bring nothing new not
+reconciled again."""
 
 from __future__ import annotations
 
@@ -180,3 +181,93 @@ async def test_a_wake_up_that_finds_its_object_gone_forgets_it_and_ends() -> Non
     await asyncio.wait_for(task, 5)
     assert not task.cancelled() and loop.calls == 0
     assert KEY not in loop.wakeups and loop.failures.retries(KEY) == 0
+
+
+# --- watch events that bring nothing new ----------------------------------------------------------------------------
+
+
+def body_at(version: int) -> dict[str, Any]:
+    return {"metadata": {"name": "a", "namespace": "media", "resourceVersion": str(version)}}
+
+
+class Writing(ReconcileLoop[str]):
+    """A loop whose every reconcile writes the object's status (a new resourceVersion) until told to stop, and
+    asks to be woken in an hour: like a task waiting for its pod."""
+
+    kind = "thing"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.errors = Counter("loop_test_errors", "errors", ["kind"], registry=CollectorRegistry())
+        self.seen: list[tuple[int, tuple[str, ...]]] = []
+        self.writes = True
+        self.fail: Exception | None = None
+        self.held: tuple[Mapping[str, Any], tuple[str, ...]] = (body_at(1), ())
+        self.lookup = lambda key: self.held
+
+    async def _reconcile(self, body: Mapping[str, Any], seen: tuple[str, ...]) -> float | None:
+        version = int(body["metadata"]["resourceVersion"])
+        self.seen.append((version, seen))
+        if self.fail is not None:
+            raise self.fail
+        if self.writes:
+            self.written[KEY] = body_at(version + 1)
+            self.writes = False
+        return 3600.0
+
+
+async def test_the_echo_of_its_own_write_is_not_reconciled_again() -> None:
+    loop = Writing()
+    await loop.on_event(KEY, "ADDED")
+    timer = loop.timers[KEY]
+    loop.held = (body_at(2), ())  # the watch brings the version the reconcile wrote
+    await loop.on_event(KEY, "MODIFIED")
+    assert loop.seen == [(1, ())]
+    assert loop.timers[KEY] is timer and not timer.cancelled(), "the last reconcile's timer stands"
+    loop.forget(KEY)
+
+
+async def test_a_child_event_that_changes_what_the_watches_hold_is_reconciled() -> None:
+    loop = Writing()
+    await loop.on_event(KEY, "ADDED")
+    loop.held = (body_at(1), ("pod a1 Pending",))  # the index still has the old body: our write is newer
+    await loop.reconcile_key(KEY, event=True)
+    loop.held = (body_at(2), ("pod a1 Pending",))
+    await loop.on_event(KEY, "MODIFIED")  # the echo, with the same pod: nothing new
+    await loop.reconcile_key(KEY, event=True)  # a pod event that changes nothing the loop holds
+    loop.held = (body_at(2), ("pod a1 Running",))
+    await loop.reconcile_key(KEY, event=True)
+    assert loop.seen == [(1, ()), (2, ("pod a1 Pending",)), (2, ("pod a1 Running",))]
+    loop.forget(KEY)
+
+
+async def test_timers_and_wake_ups_always_reconcile() -> None:
+    loop = Writing()
+    await loop.on_event(KEY, "ADDED")
+    loop.held = (body_at(2), ())
+    await loop.reconcile_key(KEY)  # a timer or a wake-up (capacity, the circuit breaker): time may have moved
+    assert loop.seen == [(1, ()), (2, ())]
+    loop.forget(KEY)
+
+
+async def test_a_failed_reconcile_or_a_forgotten_object_settles_nothing() -> None:
+    loop = Writing()
+    loop.writes, loop.fail = False, RuntimeError("boom")
+    await loop.on_event(KEY, "ADDED")
+    loop.fail = None
+    await loop.on_event(KEY, "MODIFIED")  # the same version again: the failed reconcile did not count
+    await loop.on_event(KEY, "MODIFIED")  # now it did
+    loop.forget(KEY)
+    await loop.on_event(KEY, "ADDED")  # seen again after being forgotten (deleted and re-created)
+    assert loop.seen == [(1, ()), (1, ()), (1, ())]
+    loop.forget(KEY)
+
+
+async def test_an_object_without_a_resource_version_is_always_reconciled() -> None:
+    loop = Writing()
+    loop.writes = False
+    loop.held = ({"metadata": {"name": "a", "namespace": "media", "resourceVersion": "0"}}, ())
+    await loop.on_event(KEY, "ADDED")
+    await loop.on_event(KEY, "MODIFIED")
+    assert loop.seen == [(0, ()), (0, ())]
+    loop.forget(KEY)

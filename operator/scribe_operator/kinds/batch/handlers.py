@@ -90,7 +90,7 @@ class BatchWiring:
         controller = self.bind(batch_index, batch_child_index)
         owner = owner_batch(body)
         if owner is not None:
-            await controller.reconcile_key((namespace, owner[0]))
+            await controller.reconcile_key((namespace, owner[0]), event=True)
 
     # -- what the controller and the collector read ----------------------------------------------
     def bind(self, batches: BatchIndex, children: ChildIndex) -> BatchController:

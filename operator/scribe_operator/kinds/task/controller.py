@@ -62,6 +62,7 @@ from scribe_operator.runtime.kube.effects import Conflict, KubeEffects
 from scribe_operator.runtime.loop import ReconcileLoop
 from scribe_operator.runtime.metrics import RECONCILE_DURATION, RECONCILE_ERRORS, observe_transition, track_namespace
 from scribe_operator.runtime.notifier import Notifier
+from scribe_operator.runtime.parsecache import ParsedByVersion
 from scribe_operator.runtime.settings import OperatorSettings
 
 log = logging.getLogger("scribe_operator")
@@ -95,6 +96,7 @@ class Controller(ReconcileLoop[ObservedPod]):
         self.seeded = False
         self.identities: set[str] = set()  # namespaces whose worker account exists
         self._wake_pending: asyncio.TimerHandle | None = None
+        self.parsed = ParsedByVersion(parse_task, keep=_in_flight)  # a requeue or a pod event does not parse again
 
     # -- operator-wide state ---------------------------------------------------------------------
     def seed(self, bodies: Iterable[Mapping[str, Any]]) -> None:
@@ -142,10 +144,12 @@ class Controller(ReconcileLoop[ObservedPod]):
         self.breaker.forget(key)
         self.capacity.release(key)
         self.capacity.note(key, None)
+        self.parsed.forget(key)
         self.capacity_freed()
 
     async def _reconcile(self, body: Mapping[str, Any], seen: tuple[ObservedPod, ...]) -> float | None:
-        parsed = parse_task(body)
+        meta = body.get("metadata") or {}
+        parsed = self.parsed.parse((meta.get("namespace") or "", meta.get("name") or ""), body)
         if isinstance(parsed, ValidationProblem):
             self.ignore_invalid(body, parsed, log)
             return None
@@ -332,3 +336,8 @@ def _log_transition(task: TranscriptionTask, status: TaskStatus) -> None:
             "%s/%s: %s -> %s", task.metadata.namespace, task.metadata.name, old.phase or "New", status.phase,
             extra=log_fields(task, attempt=status.attempt, phase=str(status.phase), reason=status.reason),
         )  # fmt: skip
+
+
+def _in_flight(parsed: TranscriptionTask | ValidationProblem) -> bool:
+    """A parse worth keeping: a valid task that has not finished (a finished one is rarely reconciled again)."""
+    return isinstance(parsed, TranscriptionTask) and not parsed.status.terminal

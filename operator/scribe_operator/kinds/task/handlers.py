@@ -103,7 +103,7 @@ class TaskWiring:
         controller = self.bind(task_index, pod_index)
         owner = _owner_task(body)
         if owner is not None:
-            await controller.reconcile_key((namespace, owner))
+            await controller.reconcile_key((namespace, owner), event=True)
         if event["type"] == "DELETED" or (body.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
             controller.capacity_freed()  # a slot came free: the first waiting tasks start
         elif (delete_by := parse_time((body.get("metadata") or {}).get("deletionTimestamp"))) is not None:
