@@ -15,14 +15,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 import kopf
-from lightkube import AsyncClient
 from prometheus_client import start_http_server
 from prometheus_client.registry import REGISTRY, CollectorRegistry
 
 from scribe_operator.kinds.kind import Kind, Wiring
 from scribe_operator.kinds.registry import KINDS
 from scribe_operator.runtime import kopftuning
-from scribe_operator.runtime.kube.client import api_client
+from scribe_operator.runtime.kube.client import KubeApi
 from scribe_operator.runtime.login import login
 from scribe_operator.runtime.s3 import s3_client
 from scribe_operator.runtime.settings import OperatorSettings
@@ -41,7 +40,7 @@ class App:
     """One operator process: settings, clients and the running kinds (by name)."""
 
     settings: OperatorSettings
-    api: AsyncClient
+    api: KubeApi
     s3: S3Client
     kinds: dict[str, Wiring] = field(default_factory=dict)
 
@@ -51,11 +50,13 @@ class App:
         settings: OperatorSettings,
         *,
         kinds: Iterable[Kind] = KINDS,
-        api: AsyncClient | None = None,
+        api: KubeApi | None = None,
         s3: S3Client | None = None,
     ) -> App:
         """Build the clients (unless given) and start every kind over them."""
-        app = cls(settings, api if api is not None else api_client(), s3 if s3 is not None else s3_client(settings.s3))
+        app = cls(
+            settings, api if api is not None else KubeApi.from_env(), s3 if s3 is not None else s3_client(settings.s3)
+        )
         for kind in kinds:
             app.kinds[kind.name] = kind.start(app)
         return app

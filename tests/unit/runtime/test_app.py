@@ -83,5 +83,5 @@ def test_the_kinds_collectors_read_their_watch_caches() -> None:
 
 def test_the_effects_know_every_registered_kinds_resource() -> None:
     for api in APIS:
-        resource, plural = resource_of(api.kind)
-        assert plural == api.plural and resource.__name__ == api.kind
+        api_version, plural = resource_of(api.kind)
+        assert plural == api.plural and api_version == f"{api.group}/{api.version}"

@@ -58,11 +58,15 @@ def test_tasks_running_normally_lose_no_event() -> None:
 
 
 class Recorder:
-    def __init__(self) -> None:
-        self.created: list[Any] = []
+    """The API client: records what is POSTed."""
 
-    async def create(self, obj: Any) -> None:
-        self.created.append(obj)
+    def __init__(self) -> None:
+        self.created: list[dict[str, Any]] = []
+
+    async def request(self, method: str, path: str, body: dict[str, Any] | None = None, **_: Any) -> dict[str, Any]:
+        assert method == "POST" and path == "/api/v1/namespaces/ns/events" and body is not None
+        self.created.append(body)
+        return body
 
 
 async def test_emit_drops_events_over_the_limit_and_counts_them() -> None:
@@ -74,5 +78,9 @@ async def test_emit_drops_events_over_the_limit_and_counts_them() -> None:
     before = REGISTRY.get_sample_value("scribe_events_dropped_total", {"reason": "object"}) or 0.0
     for _ in range(10):
         await effects.emit(task, EmitEvent("Warning", "AttemptFailed", "exit code 21"))
-    assert [e.reason for e in client.created] == ["AttemptFailed"] * 3
+    assert [e["reason"] for e in client.created] == ["AttemptFailed"] * 3
+    assert client.created[0]["involvedObject"] == {
+        "apiVersion": "scribe.dev/v1alpha1", "kind": "TranscriptionTask", "name": "storm", "namespace": "ns",
+        "uid": "u1",
+    }  # fmt: skip
     assert REGISTRY.get_sample_value("scribe_events_dropped_total", {"reason": "object"}) == before + 7

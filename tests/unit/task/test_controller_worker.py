@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from lightkube.core.exceptions import ApiError
-from lightkube.models.meta_v1 import Status
 from scribe_operator.kinds.task.storage import ModelSourceError
+from scribe_operator.runtime.kube.client import ApiFailure
 
 from tests.unit.task.test_controller import NS, FakeEffects, FakeStorage, Watch, make_controller
 
@@ -25,7 +24,7 @@ class Effects(FakeEffects):
         if kind == "Pod" and self.accounts_lost:
             self.accounts_lost -= 1
             message = f'error looking up service account {NS}/scribe-worker: serviceaccount "scribe-worker" not found'
-            raise ApiError(status=Status(code=403, message=f'pods "x" is forbidden: {message}'))  # type: ignore[call-arg]
+            raise ApiFailure(403, "Forbidden", f'pods "x" is forbidden: {message}')
         self.created.append((kind, manifest["metadata"]["name"]))
         return await super().create(manifest)
 

@@ -8,12 +8,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from lightkube.core.exceptions import ApiError
-from lightkube.models.meta_v1 import Status
 from scribe_operator.kinds.task.api.status import Phase
 from scribe_operator.kinds.task.core.classify import create_refused
 from scribe_operator.kinds.task.core.observed import InputProbe, LaunchError
 from scribe_operator.kinds.task.core.plan import DeleteSecret
+from scribe_operator.runtime.kube.client import ApiFailure
 
 from tests.unit.task.factories import Cluster, launches, make_task, phase
 from tests.unit.task.test_controller import NS, FakeEffects, FakeStorage, Watch, make_controller
@@ -149,7 +148,7 @@ class RefusingEffects(FakeEffects):
         if manifest["kind"] in ("Secret", "Pod"):
             self.creates.append(f"{manifest['kind']}/{manifest['metadata']['name']}")
         if manifest["kind"] == "Pod":
-            raise ApiError(status=Status(code=self.code, message=self.message, reason="Invalid", status="Failure"))
+            raise ApiFailure(self.code, "Invalid", self.message)
         return await super().create(manifest)
 
 

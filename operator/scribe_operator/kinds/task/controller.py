@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from lightkube.core.exceptions import ApiError
 from scribe_contract.taxonomy import Reason
 
 from scribe_operator.api.meta import ObjectKey
@@ -58,6 +57,7 @@ from scribe_operator.kinds.task.manifests import attempt_pod, attempt_secret
 from scribe_operator.kinds.task.progress import reports_progress, worker_identity
 from scribe_operator.kinds.task.storage import ModelSourceError, PresignError, Storage
 from scribe_operator.kinds.task.workerenv import model_source
+from scribe_operator.runtime.kube.client import ApiFailure
 from scribe_operator.runtime.kube.effects import Conflict, KubeEffects
 from scribe_operator.runtime.loop import ReconcileLoop
 from scribe_operator.runtime.metrics import RECONCILE_DURATION, RECONCILE_ERRORS, observe_transition, track_namespace
@@ -271,9 +271,11 @@ class Controller(ReconcileLoop[ObservedPod]):
         for manifest in (attempt_secret(task, launch, urls), attempt_pod(task, launch, self.settings)):
             try:
                 await self._create(manifest, namespace, progress)
-            except ApiError as exc:  # refused (invalid, quota, admission): the attempt fails; else retry the reconcile
-                code, message = int(exc.status.code or 0), str(exc.status.message or "")
-                refused = create_refused(launch.attempt, manifest["kind"], manifest["metadata"]["name"], code, message)
+            except (
+                ApiFailure
+            ) as exc:  # refused (invalid, quota, admission): the attempt fails; else retry the reconcile
+                name = manifest["metadata"]["name"]
+                refused = create_refused(launch.attempt, manifest["kind"], name, exc.code, exc.message)
                 if refused is None:
                     raise
                 return refused
@@ -291,9 +293,8 @@ class Controller(ReconcileLoop[ObservedPod]):
         again since this process created the account) gets the account again and one more try."""
         try:
             await self.effects.create(manifest)
-        except ApiError as exc:
-            message = str(exc.status.message or "")
-            if not (progress and manifest["kind"] == "Pod" and exc.status.code == 403 and "service account" in message):
+        except ApiFailure as exc:
+            if not (progress and manifest["kind"] == "Pod" and exc.code == 403 and "service account" in exc.message):
                 raise
             self.identities.discard(namespace)
             await self._worker_identity(namespace)

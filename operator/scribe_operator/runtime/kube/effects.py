@@ -10,20 +10,13 @@ import logging
 import os
 from typing import Any, Protocol
 
-from lightkube import AsyncClient
-from lightkube.core.exceptions import ApiError
-from lightkube.generic_resource import create_namespaced_resource
-from lightkube.models.core_v1 import EventSource, ObjectReference
-from lightkube.models.meta_v1 import ObjectMeta as KubeObjectMeta
-from lightkube.resources.core_v1 import Event, Pod, Secret, ServiceAccount
-from lightkube.resources.rbac_authorization_v1 import Role, RoleBinding
-from lightkube.types import PatchType
 from pydantic import BaseModel
 
 from scribe_operator.api.constants import GROUP, KIND, LABEL_DEAD_LETTER
 from scribe_operator.api.meta import ObjectMeta, to_json
 from scribe_operator.kernel.events import EmitEvent
 from scribe_operator.kinds.task.api.model import TranscriptionTask
+from scribe_operator.runtime.kube.client import MERGE_PATCH, ApiFailure, KubeApi, object_path
 from scribe_operator.runtime.kube.ratelimit import EventLimiter
 from scribe_operator.runtime.metrics import API_REQUESTS, EVENTS_DROPPED
 
@@ -31,24 +24,24 @@ log = logging.getLogger("scribe_operator.runtime.kube")
 
 COMPONENT = "scribe-operator"
 
-# kind -> (lightkube resource, plural for the API-request metric); the registered kinds are added on first use
-_RESOURCES: dict[str, tuple[Any, str]] = {
-    "Pod": (Pod, "pods"),
-    "Secret": (Secret, "secrets"),
-    "ServiceAccount": (ServiceAccount, "serviceaccounts"),
-    "Role": (Role, "roles"),
-    "RoleBinding": (RoleBinding, "rolebindings"),
+# kind -> (apiVersion, plural: its REST path and the API-request metric); the registered kinds are added on first use
+_RESOURCES: dict[str, tuple[str, str]] = {
+    "Pod": ("v1", "pods"),
+    "Secret": ("v1", "secrets"),
+    "ServiceAccount": ("v1", "serviceaccounts"),
+    "Event": ("v1", "events"),
+    "Role": ("rbac.authorization.k8s.io/v1", "roles"),
+    "RoleBinding": ("rbac.authorization.k8s.io/v1", "rolebindings"),
 }
 
 
-def resource_of(kind: str) -> tuple[Any, str]:
-    """(lightkube resource, plural) of a built-in kind or of a kind in the registry."""
+def resource_of(kind: str) -> tuple[str, str]:
+    """(apiVersion, plural) of a built-in kind or of a kind in the registry."""
     if kind not in _RESOURCES:
         from scribe_operator.kinds.registry import APIS  # noqa: PLC0415  (the kinds import this module)
 
         for api in APIS:
-            resource = create_namespaced_resource(api.group, api.version, api.kind, api.plural)
-            _RESOURCES.setdefault(api.kind, (resource, api.plural))
+            _RESOURCES.setdefault(api.kind, (f"{api.group}/{api.version}", api.plural))
     return _RESOURCES[kind]
 
 
@@ -64,47 +57,43 @@ class Reconciled(Protocol):
     metadata: ObjectMeta
 
 
-def _code(exc: ApiError) -> int:
-    return int(exc.status.code or 0)
-
-
 class KubeEffects:
-    def __init__(self, client: AsyncClient, limiter: EventLimiter | None = None) -> None:
+    def __init__(self, client: KubeApi, limiter: EventLimiter | None = None) -> None:
         self.client = client
         self.instance = os.environ.get("HOSTNAME", "scribe-operator")
         self.limiter = limiter or EventLimiter()
 
     async def create(self, manifest: dict[str, Any]) -> bool:
         """Create a Pod, Secret or TranscriptionTask from its manifest; False if it already existed."""
-        resource, plural = resource_of(manifest["kind"])
+        api_version, plural = resource_of(manifest["kind"])
         API_REQUESTS.labels("create", plural).inc()
+        path = object_path(api_version, plural, manifest["metadata"].get("namespace"))
         try:
-            await self.client.create(resource.from_dict(manifest))
-        except ApiError as exc:
-            if _code(exc) == 409:
+            await self.client.request("POST", path, manifest)
+        except ApiFailure as exc:
+            if exc.code == 409:
                 return False
             raise
         return True
 
     async def delete(self, kind: str, name: str, namespace: str) -> None:
-        resource, plural = resource_of(kind)
+        api_version, plural = resource_of(kind)
         API_REQUESTS.labels("delete", plural).inc()
         try:
-            await self.client.delete(resource, name, namespace=namespace)
-        except ApiError as exc:
-            if _code(exc) != 404:
+            await self.client.request("DELETE", object_path(api_version, plural, namespace, name))
+        except ApiFailure as exc:
+            if exc.code != 404:
                 raise
 
     async def get_pod(self, name: str, namespace: str) -> dict[str, Any] | None:
         """The pod as the API server has it now; None when it does not exist."""
         API_REQUESTS.labels("get", "pods").inc()
         try:
-            pod = await self.client.get(Pod, name, namespace=namespace)
-        except ApiError as exc:
-            if _code(exc) == 404:
+            return await self.client.request("GET", object_path("v1", "pods", namespace, name))
+        except ApiFailure as exc:
+            if exc.code == 404:
                 return None
             raise
-        return pod.to_dict()
 
     async def write_status(self, obj: Reconciled, status: BaseModel) -> dict[str, Any]:
         """Replace the status (merge patch, nulls clear) if the object is still at the version we read."""
@@ -116,31 +105,28 @@ class KubeEffects:
         return await self._patch(task, patch, status=False)
 
     async def _patch(self, obj: Reconciled, patch: dict[str, Any], *, status: bool) -> dict[str, Any]:
-        resource, plural = resource_of(obj.kind)
+        api_version, plural = resource_of(obj.kind)
         API_REQUESTS.labels("patch", f"{plural}/status" if status else plural).inc()
+        path = object_path(api_version, plural, obj.metadata.namespace, obj.metadata.name, "status" if status else None)
         try:
-            result = await self.client.patch(
-                resource.Status if status else resource, obj.metadata.name, patch,
-                namespace=obj.metadata.namespace, patch_type=PatchType.MERGE,
-            )  # fmt: skip
-        except ApiError as exc:
-            if _code(exc) in (404, 409):
-                raise Conflict(str(exc.status.message)) from exc
+            return await self.client.request("PATCH", path, patch, content_type=MERGE_PATCH)
+        except ApiFailure as exc:
+            if exc.code in (404, 409):
+                raise Conflict(exc.message) from exc
             raise
-        return dict(result.to_dict())
 
     async def secret_value(self, namespace: str, name: str, key: str) -> bytes | str:
         """The value of ``key`` in Secret ``name``, or (a str) why it cannot be had: missing, or not readable."""
         API_REQUESTS.labels("get", "secrets").inc()
         try:
-            secret = await self.client.get(Secret, name, namespace=namespace)
-        except ApiError as exc:
-            if _code(exc) == 404:
+            secret = await self.client.request("GET", object_path("v1", "secrets", namespace, name))
+        except ApiFailure as exc:
+            if exc.code == 404:
                 return f"secret {name} not found in {namespace}"
-            if _code(exc) == 403:
+            if exc.code == 403:
                 return f"the operator may not read secret {name} in {namespace} (chart: notifications.readSecrets)"
             raise
-        encoded = (secret.data or {}).get(key)
+        encoded = (secret.get("data") or {}).get(key)
         return f"secret {name} in {namespace} has no key {key}" if encoded is None else base64.b64decode(encoded)
 
     async def emit(self, obj: Reconciled, event: EmitEvent) -> None:
@@ -151,23 +137,25 @@ class KubeEffects:
         if refused is not None:
             EVENTS_DROPPED.labels(refused).inc()
             return
-        now = dt.datetime.now(dt.UTC)
-        record = Event(
-            metadata=KubeObjectMeta(generateName=f"{meta.name}.", namespace=meta.namespace),
-            involvedObject=ObjectReference(
-                apiVersion=obj.api_version, kind=obj.kind, name=meta.name, namespace=meta.namespace, uid=meta.uid,
-                resourceVersion=meta.resource_version,
-            ),
-            reason=event.reason, message=event.message[:1024], type=event.type,
-            firstTimestamp=now, lastTimestamp=now, count=1,
-            source=EventSource(component=COMPONENT), reportingComponent=f"{GROUP}/operator",
-            reportingInstance=self.instance,
-        )  # fmt: skip
+        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        involved = {
+            "apiVersion": obj.api_version, "kind": obj.kind, "name": meta.name, "namespace": meta.namespace,
+            "uid": meta.uid, "resourceVersion": meta.resource_version,
+        }  # fmt: skip
+        record = {
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"generateName": f"{meta.name}.", "namespace": meta.namespace},
+            "involvedObject": {field: value for field, value in involved.items() if value is not None},
+            "reason": event.reason, "message": event.message[:1024], "type": event.type,
+            "firstTimestamp": now, "lastTimestamp": now, "count": 1,
+            "source": {"component": COMPONENT}, "reportingComponent": f"{GROUP}/operator",
+            "reportingInstance": self.instance,
+        }  # fmt: skip
         API_REQUESTS.labels("create", "events").inc()
         try:
-            await self.client.create(record)
-        except ApiError as exc:
+            await self.client.request("POST", object_path("v1", "events", meta.namespace), record)
+        except ApiFailure as exc:
             log.warning(
-                "could not record event %s on %s: %s", event.reason, meta.name, exc.status.message,
+                "could not record event %s on %s: %s", event.reason, meta.name, exc.message,
                 extra={"namespace": meta.namespace, "task" if obj.kind == KIND else "batch": meta.name},
             )  # fmt: skip
