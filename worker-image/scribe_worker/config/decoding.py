@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from scribe_contract import options
 from scribe_contract.env import (
     BATCH_SIZE,
     BEAM_SIZE,
@@ -24,22 +25,6 @@ from scribe_contract.env import (
     VAD_PARAMETERS,
     WINDOW_SECONDS,
 )
-from scribe_contract.options import (
-    BATCH_SIZE_BOUNDS,
-    BATCHED_TEMPERATURES,
-    BEAM_SIZE_BOUNDS,
-    DECODING_MODES,
-    DEFAULT_BATCH_SIZE,
-    DEFAULT_BEAM_SIZE,
-    DEFAULT_COMPRESSION_RATIO_THRESHOLD,
-    DEFAULT_DECODING,
-    DEFAULT_LOG_PROB_THRESHOLD,
-    DEFAULT_NO_SPEECH_THRESHOLD,
-    DEFAULT_WINDOW_SECONDS,
-    SEQUENTIAL_TEMPERATURES,
-    VAD_FIELDS,
-    WINDOW_SECONDS_BOUNDS,
-)
 
 from scribe_worker.config import values
 
@@ -48,17 +33,17 @@ from scribe_worker.config import values
 class DecodingOptions:
     """How to decode: faster-whisper's batched pipeline or its sequential decoder, and their knobs."""
 
-    mode: str = DEFAULT_DECODING
-    batch_size: int = DEFAULT_BATCH_SIZE
+    mode: str = options.DEFAULT_DECODING
+    batch_size: int = options.DEFAULT_BATCH_SIZE
     vad: bool = True
     vad_parameters: Mapping[str, float] = field(default_factory=dict)
-    beam_size: int = DEFAULT_BEAM_SIZE
-    temperatures: tuple[float, ...] = BATCHED_TEMPERATURES
-    compression_ratio_threshold: float = DEFAULT_COMPRESSION_RATIO_THRESHOLD
-    log_prob_threshold: float = DEFAULT_LOG_PROB_THRESHOLD
-    no_speech_threshold: float = DEFAULT_NO_SPEECH_THRESHOLD
+    beam_size: int = options.DEFAULT_BEAM_SIZE
+    temperatures: tuple[float, ...] = options.BATCHED_TEMPERATURES
+    compression_ratio_threshold: float = options.DEFAULT_COMPRESSION_RATIO_THRESHOLD
+    log_prob_threshold: float = options.DEFAULT_LOG_PROB_THRESHOLD
+    no_speech_threshold: float = options.DEFAULT_NO_SPEECH_THRESHOLD
     condition_on_previous_text: bool = False
-    window_seconds: float = DEFAULT_WINDOW_SECONDS
+    window_seconds: float = options.DEFAULT_WINDOW_SECONDS
 
 
 def _temperatures(env: Mapping[str, str]) -> tuple[float, ...] | None:
@@ -75,12 +60,12 @@ def _vad_parameters(env: Mapping[str, str]) -> dict[str, float]:
     if not values.get(env, VAD_PARAMETERS):
         return {}
     raw = values.json_object(env, VAD_PARAMETERS, what="VAD parameter to value")
-    unknown = sorted(set(raw) - set(VAD_FIELDS))
+    unknown = sorted(set(raw) - set(options.VAD_FIELDS))
     if unknown:
-        raise values.invalid(f"{VAD_PARAMETERS} has unknown keys {unknown}; known: {sorted(VAD_FIELDS)}")
+        raise values.invalid(f"{VAD_PARAMETERS} has unknown keys {unknown}; known: {sorted(options.VAD_FIELDS)}")
     parsed: dict[str, float] = {}
     for key, value in raw.items():
-        kind, low, high = VAD_FIELDS[key]
+        kind, low, high = options.VAD_FIELDS[key]
         ok_type = isinstance(value, int) if kind is int else isinstance(value, int | float)
         if isinstance(value, bool) or not ok_type or not low <= value <= high:
             kind_name = "an integer" if kind is int else "a number"
@@ -91,8 +76,8 @@ def _vad_parameters(env: Mapping[str, str]) -> dict[str, float]:
 
 def read_decoding(env: Mapping[str, str]) -> DecodingOptions:
     """The decoding options; raises ``InvalidConfiguration`` for a value out of range or one the mode refuses."""
-    mode = values.choice(env, DECODING, DECODING_MODES, DEFAULT_DECODING)
-    batch_size = values.integer(env, BATCH_SIZE, *BATCH_SIZE_BOUNDS)
+    mode = values.choice(env, DECODING, options.DECODING_MODES, options.DEFAULT_DECODING)
+    batch_size = values.integer(env, BATCH_SIZE, *options.BATCH_SIZE_BOUNDS)
     vad = values.boolean(env, VAD)
     vad_parameters = _vad_parameters(env)
     temperatures = _temperatures(env)
@@ -115,23 +100,23 @@ def read_decoding(env: Mapping[str, str]) -> DecodingOptions:
         raise values.invalid(f"{BATCH_SIZE} needs {DECODING}=batched")
     if not (vad if vad is not None else True) and vad_parameters:
         raise values.invalid(f"{VAD_PARAMETERS} needs {VAD}=true")
-    default_temperatures = BATCHED_TEMPERATURES if mode == "batched" else SEQUENTIAL_TEMPERATURES
+    default_temperatures = options.BATCHED_TEMPERATURES if mode == "batched" else options.SEQUENTIAL_TEMPERATURES
     compression = values.optional_number(env, COMPRESSION_RATIO_THRESHOLD, 0.0, 100.0)
     if compression == 0.0:
         raise values.invalid(f"{COMPRESSION_RATIO_THRESHOLD} must be greater than 0")
     log_prob = values.optional_number(env, LOG_PROB_THRESHOLD, -100.0, 0.0)
     no_speech = values.optional_number(env, NO_SPEECH_THRESHOLD, 0.0, 1.0)
-    window = values.optional_number(env, WINDOW_SECONDS, *WINDOW_SECONDS_BOUNDS)
+    window = values.optional_number(env, WINDOW_SECONDS, *options.WINDOW_SECONDS_BOUNDS)
     return DecodingOptions(
         mode=mode,
-        batch_size=batch_size or DEFAULT_BATCH_SIZE,
+        batch_size=batch_size or options.DEFAULT_BATCH_SIZE,
         vad=True if vad is None else vad,
         vad_parameters=vad_parameters,
-        beam_size=values.integer(env, BEAM_SIZE, *BEAM_SIZE_BOUNDS) or DEFAULT_BEAM_SIZE,
+        beam_size=values.integer(env, BEAM_SIZE, *options.BEAM_SIZE_BOUNDS) or options.DEFAULT_BEAM_SIZE,
         temperatures=temperatures or default_temperatures,
-        compression_ratio_threshold=compression or DEFAULT_COMPRESSION_RATIO_THRESHOLD,
-        log_prob_threshold=DEFAULT_LOG_PROB_THRESHOLD if log_prob is None else log_prob,
-        no_speech_threshold=DEFAULT_NO_SPEECH_THRESHOLD if no_speech is None else no_speech,
+        compression_ratio_threshold=compression or options.DEFAULT_COMPRESSION_RATIO_THRESHOLD,
+        log_prob_threshold=options.DEFAULT_LOG_PROB_THRESHOLD if log_prob is None else log_prob,
+        no_speech_threshold=options.DEFAULT_NO_SPEECH_THRESHOLD if no_speech is None else no_speech,
         condition_on_previous_text=(mode == "sequential") if condition is None else condition,
-        window_seconds=window or DEFAULT_WINDOW_SECONDS,
+        window_seconds=window or options.DEFAULT_WINDOW_SECONDS,
     )
