@@ -11,24 +11,18 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from scribe_operator.api.base import ApiModel
-from scribe_operator.api.meta import ObjectMeta
+from scribe_operator.api.resource import Resource
 from scribe_operator.kinds.batch.api.names import BATCH_API_VERSION, BATCH_KIND
 from scribe_operator.kinds.batch.api.spec import TranscriptionBatchSpec
 from scribe_operator.kinds.batch.api.status import BatchStatus
 
 
-class TranscriptionBatch(ApiModel):
+class TranscriptionBatch(Resource[TranscriptionBatchSpec, BatchStatus]):
     """A TranscriptionBatch object."""
 
     api_version: str = BATCH_API_VERSION
     kind: str = BATCH_KIND
-    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
-    spec: TranscriptionBatchSpec
     status: BatchStatus = Field(default_factory=BatchStatus)
-
-    def with_status(self, status: BatchStatus) -> TranscriptionBatch:
-        return self.model_copy(update={"status": status})
 
     def inputs(self) -> list[str] | None:
         """The fixed input list: spec.inputs, or the prefix's expansion once made; None before that."""

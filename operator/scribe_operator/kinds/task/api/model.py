@@ -10,22 +10,15 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from scribe_operator.api.base import ApiModel
 from scribe_operator.api.constants import API_VERSION, KIND
-from scribe_operator.api.meta import ObjectMeta
+from scribe_operator.api.resource import Resource
 from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
 from scribe_operator.kinds.task.api.status import TaskStatus
 
 
-class TranscriptionTask(ApiModel):
+class TranscriptionTask(Resource[TranscriptionTaskSpec, TaskStatus]):
     """A TranscriptionTask object."""
 
     api_version: str = API_VERSION
     kind: str = KIND
-    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
-    spec: TranscriptionTaskSpec
     status: TaskStatus = Field(default_factory=TaskStatus)
-
-    def with_status(self, status: TaskStatus) -> TranscriptionTask:
-        """A copy carrying ``status`` (e.g. a plan's new status, as if written)."""
-        return self.model_copy(update={"status": status})
