@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import signal
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,32 @@ def assert_failure(result: Result, reason: str, exit_code: int, retryable: bool)
 def keys(s3: S3Client, bucket: str, prefix: str) -> set[str]:
     listing = s3.list_objects_v2(Bucket=bucket, Prefix=prefix)
     return {obj["Key"] for obj in listing.get("Contents", [])}
+
+
+@dataclass(frozen=True)
+class ThroughProxy:
+    """Jobs for the test audio signed for the fault proxy (cleared before and after the test), writing under a
+    prefix of the module's bucket; ``run`` injects a fault and runs the worker on such a job."""
+
+    s3_settings: S3Settings
+    bucket: str
+    audio: str
+    proxy: FaultProxy
+    tmp_path: Path
+
+    def job(self, prefix: str) -> Job:
+        return make_job(self.s3_settings.client(self.proxy.url), self.bucket, self.audio, self.bucket, prefix)
+
+    def run(self, fault: Fault, prefix: str, **env: str) -> Result:
+        self.proxy.inject(fault)
+        return run(self.job(prefix), self.tmp_path, **env)
+
+
+@pytest.fixture
+def through_proxy(
+    s3_settings: S3Settings, bucket: str, audio: str, clean_proxy: FaultProxy, tmp_path: Path
+) -> ThroughProxy:
+    return ThroughProxy(s3_settings, bucket, audio, clean_proxy, tmp_path)
 
 
 # --- success -------------------------------------------------------------------------------------
@@ -206,28 +233,17 @@ def test_expired_url_is_input_forbidden(s3_settings: S3Settings, bucket: str, au
     ],
     ids=["500", "503", "reset", "truncated"],
 )
-def test_download_faults_are_download_failed(
-    s3_settings: S3Settings,
-    bucket: str,
-    audio: str,
-    clean_proxy: FaultProxy,
-    tmp_path: Path,
-    fault: Fault,
-    fragment: str,
-) -> None:
-    clean_proxy.inject(fault)
-    job = make_job(s3_settings.client(clean_proxy.url), bucket, audio, bucket, "out/download-fault/")
-    message = assert_failure(run(job, tmp_path), "DownloadFailed", 12, retryable=True)
+def test_download_faults_are_download_failed(through_proxy: ThroughProxy, fault: Fault, fragment: str) -> None:
+    result = through_proxy.run(fault, "out/download-fault/")
+    message = assert_failure(result, "DownloadFailed", 12, retryable=True)
     assert fragment in message["message"]
     assert fault.hits == 1
 
 
-def test_download_timeout_is_download_failed(
-    s3_settings: S3Settings, bucket: str, audio: str, clean_proxy: FaultProxy, tmp_path: Path
-) -> None:
-    clean_proxy.inject(Fault("stall", method="GET", seconds=10))
-    job = make_job(s3_settings.client(clean_proxy.url), bucket, audio, bucket, "out/timeout/")
-    message = assert_failure(run(job, tmp_path, SCRIBE_HTTP_TIMEOUT_SECONDS="1"), "DownloadFailed", 12, retryable=True)
+def test_download_timeout_is_download_failed(through_proxy: ThroughProxy) -> None:
+    stall = Fault("stall", method="GET", seconds=10)
+    result = through_proxy.run(stall, "out/timeout/", SCRIBE_HTTP_TIMEOUT_SECONDS="1")
+    message = assert_failure(result, "DownloadFailed", 12, retryable=True)
     assert "timed out after 1s (ReadTimeout)" in message["message"]
 
 
@@ -256,19 +272,10 @@ def test_undecodable_input_is_invalid_audio(
     ids=["500-on-txt", "reset-on-json"],
 )
 def test_upload_faults_are_upload_failed(
-    s3_settings: S3Settings,
-    s3: S3Client,
-    bucket: str,
-    audio: str,
-    clean_proxy: FaultProxy,
-    tmp_path: Path,
-    fault: Fault,
-    fragment: str,
+    through_proxy: ThroughProxy, s3: S3Client, bucket: str, fault: Fault, fragment: str
 ) -> None:
-    clean_proxy.inject(fault)
     prefix = f"out/upload-fault-{fault.action}/"
-    job = make_job(s3_settings.client(clean_proxy.url), bucket, audio, bucket, prefix)
-    message = assert_failure(run(job, tmp_path), "UploadFailed", 30, retryable=True)
+    message = assert_failure(through_proxy.run(fault, prefix), "UploadFailed", 30, retryable=True)
     assert fragment in message["message"]
     if fault.action == "status":
         assert "HTTP 500 InternalError" in message["message"]
@@ -330,11 +337,9 @@ def test_empty_environment_is_invalid_configuration(tmp_path: Path) -> None:
 # --- signals -------------------------------------------------------------------------------------
 
 
-def test_sigterm_cleans_up_and_exits_143_without_a_message(
-    s3_settings: S3Settings, bucket: str, audio: str, clean_proxy: FaultProxy, tmp_path: Path
-) -> None:
-    stall = clean_proxy.inject(Fault("stall", method="GET", seconds=60))
-    job = make_job(s3_settings.client(clean_proxy.url), bucket, audio, bucket, "out/sigterm/")
+def test_sigterm_cleans_up_and_exits_143_without_a_message(through_proxy: ThroughProxy, tmp_path: Path) -> None:
+    stall = through_proxy.proxy.inject(Fault("stall", method="GET", seconds=60))
+    job = through_proxy.job("out/sigterm/")
     process, termination_path, workdir = start_worker(job.env(), tmp_path)
     try:
         wait_for("the worker to be mid-download", lambda: stall.hits == 1 and any(workdir.iterdir()), timeout=60)
