@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from scribe_operator.kinds.batch.api.model import TranscriptionBatch
@@ -16,7 +16,8 @@ from scribe_operator.kinds.batch.core.reconcile import reconcile_batch
 from scribe_operator.kinds.batch.core.settings import BatchSettings
 from scribe_operator.kinds.task.api.status import Phase
 
-T0 = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
+from tests.unit.simulation import T0, SimulatedClock, passes
+
 UID = "batch-uid-1"
 SETTINGS = BatchSettings()
 
@@ -57,11 +58,10 @@ def summaries(plan: BatchPlan) -> list[WriteSummary]:
 
 
 @dataclass
-class BatchCluster:
+class BatchCluster(SimulatedClock):
     """Carries out batch plans as the effects layer does; children are plain values the test edits."""
 
     batch: TranscriptionBatch
-    now: datetime = T0
     settings: BatchSettings = SETTINGS
     children: dict[int, ObservedChild] = field(default_factory=dict)
     expansion: Expansion = field(default_factory=lambda: Expansion("ok", tuple(inputs(3))))
@@ -75,24 +75,20 @@ class BatchCluster:
         """One handler invocation with its follow-up passes (expansion, summary), as the controller runs it.
 
         Returns the passes merged: every action, the last status written, the last pass' requeue."""
-        extras: dict[str, Any] = {}
-        actions: list[Any] = []
-        status = None
-        plan = BatchPlan()
-        for _ in range(4):
-            plan = reconcile_batch(
-                self.batch, BatchObserved(tuple(self.children.values()), **extras), self.now, self.settings
-            )
-            self.plans.append(plan)
-            actions.extend(plan.actions)
-            status = plan.status or status
-            self.batch = plan.apply(self.batch)
-            extras = self._act(plan)
-            if not extras:
-                break
-        return BatchPlan(status=status, actions=tuple(actions), requeue_after=plan.requeue_after)
+        plans = passes(self._decide, self._act, max_passes=4)
+        status = next((p.status for p in reversed(plans) if p.status), None)
+        actions = tuple(a for p in plans for a in p.actions)
+        return BatchPlan(status=status, actions=actions, requeue_after=plans[-1].requeue_after)
 
-    def _act(self, plan: BatchPlan) -> dict[str, Any]:
+    def _decide(self, answers: dict[str, Any] | None) -> BatchPlan:
+        """One pass of the core (a batch's answers are for that pass only)."""
+        observed = BatchObserved(tuple(self.children.values()), **(answers or {}))
+        plan = reconcile_batch(self.batch, observed, self.now, self.settings)
+        self.plans.append(plan)
+        self.batch = plan.apply(self.batch)
+        return plan
+
+    def _act(self, plan: BatchPlan) -> dict[str, Any] | None:
         follow: dict[str, Any] = {}
         for action in plan.actions:
             if isinstance(action, ExpandPrefix):
@@ -110,10 +106,7 @@ class BatchCluster:
                 else:
                     self.written[action.uri] = dict(action.document)
                     follow["summary"] = SummaryResult(action.uri)
-        return follow
-
-    def tick(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+        return follow or None
 
     def set(self, index: int, phase: Phase | None, **kw: Any) -> None:
         self.children[index] = replace(self.children[index], phase=phase, **kw)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from scribe_operator.api.constants import ANNOTATION_REQUEUE, ANNOTATION_REQUEUE_RESET_ATTEMPTS
@@ -32,7 +32,8 @@ from scribe_operator.kinds.task.core.reconcile import reconcile
 from scribe_operator.kinds.task.core.settings import CoreSettings
 from scribe_operator.runtime.settings import OperatorSettings
 
-T0 = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
+from tests.unit.simulation import T0, SimulatedClock, passes
+
 MIB = 2**20
 SETTINGS = CoreSettings()
 
@@ -79,11 +80,10 @@ def launches(plan: TaskPlan) -> list[LaunchAttempt]:
 
 
 @dataclass
-class Cluster:
+class Cluster(SimulatedClock):
     """Carries out plans the way the effects layer does, with pods as plain values the test edits."""
 
     task: TranscriptionTask
-    now: datetime = T0
     probe: InputProbe = field(default_factory=ok_probe)
     output_probe: InputProbe = field(default_factory=lambda: InputProbe("ok"))
     """The answer to ProbeOutput (the output bucket's check)."""
@@ -107,9 +107,9 @@ class Cluster:
     def reconcile(self) -> TaskPlan:
         """One handler invocation; returns the last plan (after a capacity check, a probe or a launch error, the
         follow-up), as the controller runs them."""
-        answers: dict[str, Any] = {}
-        plan = self._run(self.observed())
-        for _ in range(4):
+        answers: dict[str, Any] = {}  # a task's observation accumulates: each pass keeps the answers before it
+
+        def answer(plan: TaskPlan) -> dict[str, Any] | None:
             failed = [a for a in launches(plan) if a.attempt in self.presign_fails]
             refused = [self.refused[a.attempt] for a in launches(plan) if a.attempt in self.refused]
             if any(isinstance(a, CheckCapacity) for a in plan.actions):
@@ -124,9 +124,10 @@ class Cluster:
             elif refused:
                 answers["launch_error"] = refused[0]
             else:
-                break
-            plan = self._run(self.observed(**answers))
-        return plan
+                return None
+            return answers
+
+        return passes(lambda asked: self._run(self.observed(**(asked or {}))), answer, max_passes=5)[-1]
 
     def _run(self, observed: Observed) -> TaskPlan:
         self.last_observed = observed
@@ -153,9 +154,6 @@ class Cluster:
                 annotations[key] = str(value).lower() if isinstance(value, bool) else value
         meta = self.task.metadata.model_copy(update={"annotations": annotations})
         self.task = self.task.model_copy(update={"metadata": meta})
-
-    def tick(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
     def start(self, attempt: int, node: str = "node-1") -> None:
         self.pods[attempt] = replace(self.pods[attempt], phase="Running", node=node, started_at=self.now)
