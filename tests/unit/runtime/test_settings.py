@@ -12,6 +12,7 @@ from scribe_operator.kinds.task.core.breaker import BreakerSettings
 from scribe_operator.kinds.task.core.settings import CoreSettings
 from scribe_operator.runtime.settings import OperatorSettings, SettingsError
 from scribe_operator.runtime.settings.reference import stale
+from scribe_operator.runtime.settings.sections import TaskSection
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -85,6 +86,15 @@ def test_the_defaults_are_the_decision_cores() -> None:
     assert core == expected
     assert defaults.breaker.core() == BreakerSettings()
     assert defaults.batch_core() == BatchSettings()
+
+
+def test_each_task_setting_reaches_the_decision_core_under_its_name() -> None:
+    examples = {}
+    for name, info in TaskSection.model_fields.items():
+        assert info.examples, name
+        examples[name] = info.examples[0]
+    core = OperatorSettings(task=TaskSection(**examples)).core()
+    assert {name: getattr(core, name) for name in examples} == examples
 
 
 @pytest.mark.parametrize(

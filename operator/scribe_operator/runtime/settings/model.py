@@ -72,23 +72,12 @@ class OperatorSettings(BaseModel):
             raise SettingsError(_explain(exc, dict(cls.sections()))) from None
 
     def core(self) -> CoreSettings:
-        """The decision core's settings of a task."""
-        task = self.task
+        """The decision core's settings of a task: the task section's fields by name (each is the core's field of
+        that name), and what the other sections add."""
         return CoreSettings(
-            attempt_overhead_seconds=task.attempt_overhead_seconds,
-            seconds_per_mib=task.seconds_per_mib,
-            min_attempt_seconds=task.min_attempt_seconds,
-            max_attempt_seconds=task.max_attempt_seconds,
-            url_ttl_margin_seconds=task.url_ttl_margin_seconds,
-            pod_lost_grace_seconds=task.pod_lost_grace_seconds,
-            deadline_grace_seconds=task.deadline_grace_seconds,
-            default_memory_limit=task.default_memory_limit,
-            oom_memory_factor=task.oom_memory_factor,
-            max_memory_limit=task.max_memory_limit,
+            **self.task.model_dump(),
             capacity=self.capacity.limits(),
             default_model=self.defaults.model,
-            stall_timeout_seconds=task.stall_timeout_seconds,
-            result_cache=task.result_cache,
             notification=self.notification.core(),
             transcript_defaults=self.transcript_defaults(),
         )

@@ -168,6 +168,9 @@ _CORE = CoreSettings
 
 
 class TaskSection(Section):
+    """Each field is the decision core's field of the same name (:class:`CoreSettings`), whose default it has;
+    :meth:`.OperatorSettings.core` passes them on by name."""
+
     TITLE = "Attempts"
 
     attempt_overhead_seconds: float = setting(
