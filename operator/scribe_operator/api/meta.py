@@ -46,6 +46,16 @@ class Condition(ApiModel):
     observed_generation: int | None = Field(None, description="metadata.generation this is based on.")
 
 
+def conditions_field(description: str) -> Any:
+    """A status's ``conditions`` field (``list[Condition]``, empty by default): a list-map keyed by type, so the API
+    server merges a patch's conditions into the list by type."""
+    return Field(
+        default_factory=list,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+        description=description,
+    )
+
+
 def to_json(model: BaseModel, *, nulls: bool = False) -> dict[str, Any]:
     """JSON-ready camelCase dict. ``nulls=True`` keeps ``None`` as null: a merge patch then clears them."""
     return model.model_dump(mode="json", by_alias=True, exclude_none=not nulls)

@@ -10,7 +10,7 @@ from typing import Final
 from pydantic import Field
 
 from scribe_operator.api.base import ApiModel
-from scribe_operator.api.meta import Condition
+from scribe_operator.api.meta import Condition, conditions_field
 from scribe_operator.api.notification import NotificationStatus
 
 MAX_FAILED_LISTED: Final = 100
@@ -99,11 +99,7 @@ class BatchStatus(ApiModel):
         None, description="The delivery of spec.notification's event for the batch's ending."
     )
     summary_attempts: int = Field(0, ge=0, description="Failed attempts to write the summary.")
-    conditions: list[Condition] = Field(
-        default_factory=list,
-        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
-        description="Complete, Ready and SummaryWritten conditions.",
-    )
+    conditions: list[Condition] = conditions_field("Complete, Ready and SummaryWritten conditions.")
     observed_generation: int | None = Field(None, description="metadata.generation last reconciled.")
 
     @property

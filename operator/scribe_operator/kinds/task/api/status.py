@@ -10,7 +10,7 @@ from typing import Final
 from pydantic import Field
 
 from scribe_operator.api.base import ApiModel
-from scribe_operator.api.meta import Condition
+from scribe_operator.api.meta import Condition, conditions_field
 from scribe_operator.api.notification import NotificationStatus
 
 
@@ -129,13 +129,9 @@ class TaskStatus(ApiModel):
         default_factory=dict, description="Failed attempts per reason, over all attempts."
     )
     outputs: dict[str, str] = Field(default_factory=dict, description="Once Succeeded: format -> s3:// URI.")
-    conditions: list[Condition] = Field(
-        default_factory=list,
-        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
-        description=(
-            "Ready (True once Succeeded) and Failed (True once Dead); Queued (True while waiting for a free "
-            "attempt slot) and CircuitOpen (True while the circuit breaker holds the next attempt) once they apply."
-        ),
+    conditions: list[Condition] = conditions_field(
+        "Ready (True once Succeeded) and Failed (True once Dead); Queued (True while waiting for a free attempt slot) "
+        "and CircuitOpen (True while the circuit breaker holds the next attempt) once they apply."
     )
     observed_generation: int | None = Field(None, description="metadata.generation last reconciled.")
     input_size: int | None = Field(None, description="Size of the input in bytes, from the last probe.")
