@@ -33,6 +33,7 @@ from tests.support.fixtures import delete_namespace
 from tests.support.helm import helm_binary
 from tests.support.operators import EXTERNAL, ExternalOperator, Operator, operator_env
 from tests.support.s3 import Buckets, s3_from_env
+from tests.support.tasks import CreateTask, create_task, task_manifest
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -162,3 +163,20 @@ def fox_wav() -> Path:
 def long_wav() -> Path:
     """About 35 s of speech: a tiny model needs several seconds for it on two cores."""
     return speech_wav(" ".join([f"{FOX}."] * FOX_REPEATS))
+
+
+@pytest.fixture
+def fox_uri(buckets: Buckets, fox_wav: Path) -> str:
+    """``fox_wav`` in a bucket of its own, made for this test: ``s3://<bucket>/fox.wav``."""
+    return buckets.with_file(fox_wav, "fox.wav")
+
+
+@pytest.fixture
+def fox_task(kube: Client, namespace: str, fox_uri: str) -> CreateTask:
+    """``fox_task(name, **spec)`` creates, in this test's namespace, the task ``task_manifest(name, fox_uri, **spec)``
+    (fast retries unless ``spec`` says otherwise) when it is called, and returns it as created."""
+
+    def create(name: str, /, **spec: Any) -> dict[str, Any]:
+        return create_task(kube, task_manifest(name, fox_uri, **spec), namespace)
+
+    return create

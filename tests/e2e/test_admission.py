@@ -27,8 +27,7 @@ from tests.support.s3 import Buckets
 from tests.support.tasks import (
     create_task,
     describe,
-    pod_names,
-    secret_exists,
+    leftovers,
     status_of,
     task_events,
     task_manifest,
@@ -151,8 +150,7 @@ def test_a_full_resource_quota_fails_the_attempt_at_once_and_retries_are_bounded
         assert "exceeded quota: no-pods" in record["message"], shown
         assert "the API server refused Pod quota-a" in record["message"], shown
     assert status["failureCounts"] == {"PodForbidden": 2}, shown
-    assert pod_names(kube, "quota", namespace) == []
-    assert not secret_exists(kube, "quota-a1-urls", namespace) and not secret_exists(kube, "quota-a2-urls", namespace)
+    assert leftovers(kube, "quota", namespace, attempts=2) == []
 
 
 @pytest.fixture
@@ -235,8 +233,8 @@ def test_an_admission_policy_refusal_ends_the_task_on_its_first_try(
     assert deny_pods in status["message"] and "the API server refused Pod denied-a1 (HTTP 422)" in status["message"]
     (record,) = status["attempts"]
     assert (record.get("reason"), record.get("retryable"), record.get("pod")) == ("PodInvalid", False, None), shown
-    assert pod_names(kube, "denied", namespace) == [] and not secret_exists(kube, "denied-a1-urls", namespace)
-    failed = [e for e in task_events(kube, "denied", namespace) if e.get("reason") == "AttemptFailed"]
+    assert leftovers(kube, "denied", namespace, attempts=1) == []
+    failed = task_events(kube, "denied", namespace, reason="AttemptFailed")
     assert len(failed) == 1 and deny_pods in (failed[0].get("message") or ""), failed
     assert status_of(kube, "denied", namespace)["attempt"] == 1  # it stays put: no loop
 
@@ -256,4 +254,4 @@ def test_a_pod_the_pod_api_rejects_ends_the_task_on_its_first_try(
     assert (status["reason"], status["attempt"]) == ("PodInvalid", 1), shown
     assert "the API server refused Pod badkey-a1 (HTTP 422)" in status["message"], shown
     assert "spec.nodeSelector" in status["message"] and "not a key!" in status["message"], shown
-    assert pod_names(kube, "badkey", namespace) == [] and not secret_exists(kube, "badkey-a1-urls", namespace)
+    assert leftovers(kube, "badkey", namespace, attempts=1) == []

@@ -79,8 +79,7 @@ def never_reappears(kube: Client, name: str, namespace: str, child: str, seconds
 def test_children_that_fail_complete_the_batch_with_failures_and_a_summary(
     kube: Client, namespace: str, operator: Operator, s3: S3Client, buckets: Buckets, fox_wav: Path
 ) -> None:
-    audio, out = buckets.create(), buckets.create()
-    s3.upload_file(str(fox_wav), audio, "in/fox.wav")
+    audio, out = buckets.with_files(fox_wav, "in/fox.wav"), buckets.create()
     s3.put_object(Bucket=audio, Key="in/noise.wav", Body=NOISE)
     inputs = [f"s3://{audio}/in/fox.wav", f"s3://{audio}/in/noise.wav"]
     manifest = batch_manifest(
@@ -148,9 +147,7 @@ def test_children_that_fail_complete_the_batch_with_failures_and_a_summary(
 def test_children_that_hang_are_ended_at_the_batch_deadline(
     kube: Client, namespace: str, operator: Operator, s3: S3Client, buckets: Buckets, fox_wav: Path
 ) -> None:
-    audio, out = buckets.create(), buckets.create()
-    for name in ("a", "b"):
-        s3.upload_file(str(fox_wav), audio, f"in/{name}.wav")
+    audio, out = buckets.with_files(fox_wav, "in/a.wav", "in/b.wav"), buckets.create()
     manifest = batch_manifest(
         "stuck",
         inputs=[f"s3://{audio}/in/a.wav", f"s3://{audio}/in/b.wav"],
@@ -192,9 +189,7 @@ def test_children_that_hang_are_ended_at_the_batch_deadline(
 def test_a_child_deleted_mid_batch_fails_its_input_and_is_not_recreated(
     kube: Client, namespace: str, operator: Operator, s3: S3Client, buckets: Buckets, fox_wav: Path
 ) -> None:
-    audio = buckets.create()
-    s3.upload_file(str(fox_wav), audio, "in/a.wav")
-    s3.upload_file(str(fox_wav), audio, "in/b.wav")
+    audio = buckets.with_files(fox_wav, "in/a.wav", "in/b.wav")
     manifest = batch_manifest(
         "del",
         inputs=[f"s3://{audio}/in/a.wav", f"s3://{audio}/in/b.wav"],
@@ -232,10 +227,8 @@ def test_a_child_deleted_mid_batch_fails_its_input_and_is_not_recreated(
 def test_operator_killed_mid_batch_finishes_it_without_duplicate_children(
     kube: Client, namespace: str, operator: Operator, s3: S3Client, buckets: Buckets, fox_wav: Path
 ) -> None:
-    audio, out = buckets.create(), buckets.create()
     names = ("a", "b", "c")
-    for name in names:
-        s3.upload_file(str(fox_wav), audio, f"in/{name}.wav")
+    audio, out = buckets.with_files(fox_wav, *(f"in/{name}.wav" for name in names)), buckets.create()
     manifest = batch_manifest(
         "crash",
         inputs=[f"s3://{audio}/in/{n}.wav" for n in names],
@@ -294,9 +287,7 @@ def test_a_deadline_that_passes_while_the_operator_is_down_fires_after_the_resta
 def test_a_prefix_is_expanded_once_into_the_batchs_inputs(
     kube: Client, namespace: str, operator: Operator, s3: S3Client, buckets: Buckets, fox_wav: Path
 ) -> None:
-    audio = buckets.create()
-    s3.upload_file(str(fox_wav), audio, "calls/a.wav")
-    s3.upload_file(str(fox_wav), audio, "calls/b.wav")
+    audio = buckets.with_files(fox_wav, "calls/a.wav", "calls/b.wav")
     s3.put_object(Bucket=audio, Key="calls/", Body=b"")  # a folder marker
     s3.put_object(Bucket=audio, Key="calls/old.transcript/transcript.json", Body=b"{}")  # an earlier output
     s3.put_object(Bucket=audio, Key="other/c.wav", Body=b"not under the prefix")

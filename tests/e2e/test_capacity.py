@@ -22,6 +22,7 @@ from tests.support.operators import StartOperator, log_on_failure, own_operators
 from tests.support.s3 import Buckets
 from tests.support.tasks import (
     LABEL_TASK,
+    CreateTask,
     create_task,
     describe,
     list_tasks,
@@ -133,25 +134,21 @@ def test_limit_of_one_runs_one_attempt_at_a_time_in_creation_order_across_a_rest
         assert "Queued" in poller.phases[name], poller.phases
         admitted = _conditions(task)["Queued"]
         assert (admitted["status"], admitted["reason"]) == ("False", "Admitted"), describe(task)
-        queued_events = [e for e in task_events(kube, name, namespace) if e.get("reason") == "Queued"]
+        queued_events = task_events(kube, name, namespace, reason="Queued")
         assert len(queued_events) == 1 and queued_events[0]["type"] == "Normal", queued_events
     assert "Queued" not in poller.phases[NAMES[0]], poller.phases
 
 
 def test_a_pod_left_terminating_on_a_hung_node_gives_its_slot_back_after_its_grace_period(
-    kube: Client, namespace: str, start_operator: StartOperator, buckets: Buckets, fox_wav: Path
+    kube: Client, namespace: str, start_operator: StartOperator, fox_task: CreateTask
 ) -> None:
     """The watchdog ends an attempt whose node hung and deletes its pod; the pod stays Terminating (no kubelet
     confirms it) but stops counting once its grace period is over, so the queue behind it moves on."""
-    fox = buckets.with_file(fox_wav, "fox.wav")
     op = start_operator(SCRIBE_MAX_RUNNING_ATTEMPTS="1", SCRIBE_DEADLINE_GRACE_SECONDS="1")
     with log_on_failure(op), hung_node(kube, f"cap-{namespace[-6:]}") as node:
-        stuck = task_manifest(
-            "stuck", fox, worker=node.worker, timeouts={"attemptSeconds": 3}, retryPolicy={"maxRetries": 0}
-        )
-        create_task(kube, stuck, namespace)
+        fox_task("stuck", worker=node.worker, timeouts={"attemptSeconds": 3}, retryPolicy={"maxRetries": 0})
         wait_for_phase(kube, "stuck", namespace, "Running", timeout=60)
-        create_task(kube, task_manifest("behind", fox, language="en"), namespace)
+        fox_task("behind", language="en")
         wait_for_phase(kube, "behind", namespace, "Queued", timeout=30)
 
         dead = wait_for_phase(kube, "stuck", namespace, "Dead", timeout=60)

@@ -37,8 +37,7 @@ def test_operator_killed_mid_attempt_neither_duplicates_nor_loses_it(
     kube: Client, namespace: str, operator: Operator, s3: S3Client, buckets: Buckets, long_wav: Path
 ) -> None:
     operator.require_local()
-    audio = buckets.create()
-    s3.upload_file(str(long_wav), audio, "long.wav")  # several seconds of work: still running across the restart
+    audio = buckets.with_files(long_wav, "long.wav")  # several seconds of work: still running across the restart
     create_task(kube, task_manifest("crash", f"s3://{audio}/long.wav", language="en"), namespace)  # default output
 
     running = wait_for_phase(kube, "crash", namespace, "Running", timeout=60)
@@ -63,11 +62,10 @@ def test_operator_killed_mid_attempt_neither_duplicates_nor_loses_it(
 
 
 def test_operator_killed_while_retrying_keeps_the_pending_retry(
-    kube: Client, namespace: str, operator: Operator, s3: S3Client, buckets: Buckets, fox_wav: Path
+    kube: Client, namespace: str, operator: Operator, buckets: Buckets, fox_wav: Path
 ) -> None:
     operator.require_local()
-    audio, never = buckets.create(), buckets.reserve()
-    s3.upload_file(str(fox_wav), audio, "fox.wav")
+    audio, never = buckets.with_files(fox_wav, "fox.wav"), buckets.reserve()
     policy = {"maxRetries": 1, "backoff": {"initialSeconds": 4, "factor": 2.0, "maxSeconds": 60, "jitter": 0}}
     manifest = task_manifest("pending", f"s3://{audio}/fox.wav", output=f"s3://{never}/", retryPolicy=policy)
     create_task(kube, manifest, namespace)

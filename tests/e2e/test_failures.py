@@ -18,6 +18,7 @@ from tests.support.operators import Operator
 from tests.support.s3 import Buckets
 from tests.support.tasks import (
     LABEL_DEAD_LETTER,
+    CreateTask,
     attempt_numbers,
     create_task,
     describe,
@@ -26,8 +27,8 @@ from tests.support.tasks import (
     pod_names,
     task_events,
     task_manifest,
+    wait_dead_lettered,
     wait_for_phase,
-    wait_for_task,
 )
 from tests.support.wait import wait_for
 
@@ -40,17 +41,6 @@ NO_RETRIES = {"maxRetries": 0}
 
 def _conditions(status: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {c["type"]: c for c in status.get("conditions") or []}
-
-
-def _wait_dead_lettered(kube: Client, name: str, namespace: str) -> dict[str, Any]:
-    return wait_for_task(
-        kube,
-        name,
-        namespace,
-        f"label {LABEL_DEAD_LETTER}=true",
-        lambda t: (t["metadata"].get("labels") or {}).get(LABEL_DEAD_LETTER) == "true",
-        timeout=30,
-    )
 
 
 def test_missing_input_is_dead_at_once_without_a_pod(
@@ -74,19 +64,18 @@ def test_missing_input_is_dead_at_once_without_a_pod(
 
     # no pod was ever made for it
     assert pod_names(kube, "missing", namespace) == []
-    assert not [e for e in task_events(kube, "missing", namespace) if e.get("reason") == "AttemptLaunched"]
+    assert not task_events(kube, "missing", namespace, reason="AttemptLaunched")
 
     # it is in the dead-letter queue, with a Warning event saying why
-    _wait_dead_lettered(kube, "missing", namespace)
+    wait_dead_lettered(kube, "missing", namespace)
     queue = list_tasks(kube, namespace, labels={LABEL_DEAD_LETTER: "true"})
     assert [t["metadata"]["name"] for t in queue] == ["missing"]
     wait_for(
         "a Warning event DeadLettered naming InputNotFound",
         lambda: [
             e
-            for e in task_events(kube, "missing", namespace)
-            if (e["type"], e.get("reason")) == ("Warning", "DeadLettered")
-            and "InputNotFound" in (e.get("message") or "")
+            for e in task_events(kube, "missing", namespace, reason="DeadLettered")
+            if e["type"] == "Warning" and "InputNotFound" in (e.get("message") or "")
         ],
         timeout=30,
     )
@@ -109,7 +98,7 @@ def test_corrupt_audio_is_dead_after_one_attempt(
     assert f"s3://{audio}/noise.wav" in (first.get("message") or ""), shown
     assert status.get("failureCounts") == {"InvalidAudio": 1}, shown
     assert pod_names(kube, "noise", namespace) == ["noise-a1"]
-    _wait_dead_lettered(kube, "noise", namespace)
+    wait_dead_lettered(kube, "noise", namespace)
 
 
 def test_output_bucket_that_appears_after_the_first_attempt(
@@ -117,8 +106,7 @@ def test_output_bucket_that_appears_after_the_first_attempt(
 ) -> None:
     """The operator checks the output bucket before it starts a pod: the missing bucket costs attempt 1 but no
     transcription, and once the bucket exists the next attempt succeeds."""
-    audio, late = buckets.create(), buckets.reserve()
-    s3.upload_file(str(fox_wav), audio, "fox.wav")
+    audio, late = buckets.with_files(fox_wav, "fox.wav"), buckets.reserve()
     backoff = {"initialSeconds": 4, "factor": 2.0, "maxSeconds": 10, "jitter": 0.0}
     manifest = task_manifest(
         "late", f"s3://{audio}/fox.wav", output=f"s3://{late}/out/", language="en", retryPolicy={"backoff": backoff}
@@ -146,10 +134,9 @@ def test_output_bucket_that_appears_after_the_first_attempt(
 
 
 def test_bucket_that_never_appears_exhausts_retries_with_backoff(
-    kube: Client, namespace: str, operator: Operator, s3: S3Client, buckets: Buckets, fox_wav: Path
+    kube: Client, namespace: str, operator: Operator, buckets: Buckets, fox_wav: Path
 ) -> None:
-    audio, never = buckets.create(), buckets.reserve()
-    s3.upload_file(str(fox_wav), audio, "fox.wav")
+    audio, never = buckets.with_files(fox_wav, "fox.wav"), buckets.reserve()
     initial, factor = 2, 2.0
     policy = {"maxRetries": 2, "backoff": {"initialSeconds": initial, "factor": factor, "maxSeconds": 60, "jitter": 0}}
     manifest = task_manifest(
@@ -182,15 +169,13 @@ def test_bucket_that_never_appears_exhausts_retries_with_backoff(
     assert pod_names(kube, "never", namespace) == []  # no transcription was spent on results that had nowhere to go
     failed = _conditions(status)["Failed"]
     assert (failed["status"], failed.get("reason")) == ("True", "RetriesExhausted"), shown
-    _wait_dead_lettered(kube, "never", namespace)
+    wait_dead_lettered(kube, "never", namespace)
 
 
 def test_out_of_memory_is_recorded_as_oom_killed(
-    kube: Client, namespace: str, operator: Operator, buckets: Buckets, fox_wav: Path
+    kube: Client, namespace: str, operator: Operator, fox_task: CreateTask
 ) -> None:
-    uri = buckets.with_file(fox_wav, "fox.wav")
-    manifest = task_manifest("oom", uri, resources={"limits": {"memory": "40Mi"}}, retryPolicy=NO_RETRIES)
-    create_task(kube, manifest, namespace)
+    fox_task("oom", resources={"limits": {"memory": "40Mi"}}, retryPolicy=NO_RETRIES)
 
     task = wait_for_phase(kube, "oom", namespace, "Dead")
     status, shown = task["status"], describe(task)
@@ -219,17 +204,11 @@ def test_attempt_past_its_deadline_is_deadline_exceeded(
 
 
 def test_unpullable_worker_image_is_image_pull_back_off(
-    kube: Client, namespace: str, operator: Operator, buckets: Buckets, fox_wav: Path
+    kube: Client, namespace: str, operator: Operator, fox_task: CreateTask
 ) -> None:
-    uri = buckets.with_file(fox_wav, "fox.wav")
-    manifest = task_manifest(
-        "nopull",
-        uri,
-        worker={"image": "example.invalid/nope:1"},
-        timeouts={"pendingSeconds": 5},
-        retryPolicy=NO_RETRIES,
+    fox_task(
+        "nopull", worker={"image": "example.invalid/nope:1"}, timeouts={"pendingSeconds": 5}, retryPolicy=NO_RETRIES
     )
-    create_task(kube, manifest, namespace)
 
     launched = wait_for_phase(kube, "nopull", namespace, "Running", timeout=60)  # launched; its pod cannot start
     assert pod_names(kube, "nopull", namespace) == ["nopull-a1"], describe(launched)

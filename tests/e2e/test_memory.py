@@ -21,6 +21,7 @@ from lightkube import Client
 from tests.support.operators import Operator, StartOperator, log_on_failure, own_operators
 from tests.support.s3 import Buckets
 from tests.support.tasks import (
+    CreateTask,
     attempt_numbers,
     create_task,
     describe,
@@ -59,8 +60,7 @@ def _assert_pods_have_recorded_limits(kube: Client, task: dict[str, Any], namesp
 def test_oom_killed_attempts_get_twice_the_memory_until_one_succeeds(
     kube: Client, namespace: str, operator: Operator, s3: S3Client, buckets: Buckets, fox_wav: Path
 ) -> None:
-    audio = buckets.create()
-    s3.upload_file(str(fox_wav), audio, "fox.wav")
+    audio = buckets.with_files(fox_wav, "fox.wav")
     manifest = task_manifest(
         "grow",
         f"s3://{audio}/fox.wav",
@@ -87,19 +87,16 @@ def test_oom_killed_attempts_get_twice_the_memory_until_one_succeeds(
 
 @pytest.mark.local_operator
 def test_escalation_follows_the_factor_and_stops_at_the_cap(
-    kube: Client, namespace: str, start_operator: StartOperator, buckets: Buckets, fox_wav: Path
+    kube: Client, namespace: str, start_operator: StartOperator, fox_task: CreateTask
 ) -> None:
     op = start_operator(SCRIBE_OOM_MEMORY_FACTOR="1.5", SCRIBE_MAX_MEMORY_LIMIT="100Mi")
-    uri = buckets.with_file(fox_wav, "fox.wav")
-    manifest = task_manifest(
-        "capped",
-        uri,
-        language="en",
-        resources={"limits": {"memory": "40Mi"}},
-        retryPolicy={"maxRetries": 4, "backoff": QUICK_RETRIES},
-    )
     with log_on_failure(op):
-        create_task(kube, manifest, namespace)
+        fox_task(
+            "capped",
+            language="en",
+            resources={"limits": {"memory": "40Mi"}},
+            retryPolicy={"maxRetries": 4, "backoff": QUICK_RETRIES},
+        )
         task = wait_for_phase(kube, "capped", namespace, "Dead", timeout=150)
         status, shown = task["status"], describe(task)
         assert status.get("reason") == "RetriesExhausted" and "OOMKilled" in (status.get("message") or ""), shown

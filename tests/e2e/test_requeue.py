@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lightkube import Client
 from lightkube.types import PatchType
@@ -14,14 +14,15 @@ from tests.support.commands import scribe
 from tests.support.operators import Operator
 from tests.support.s3 import Buckets
 from tests.support.tasks import (
-    LABEL_DEAD_LETTER,
     TranscriptionTask,
     attempt_numbers,
     create_task,
+    dead_lettered,
     describe,
     pod_names,
     task_events,
     task_manifest,
+    wait_dead_lettered,
     wait_for_phase,
     wait_for_task,
 )
@@ -31,21 +32,13 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 
-def dead_lettered(task: dict[str, Any]) -> bool:
-    return (task["metadata"].get("labels") or {}).get(LABEL_DEAD_LETTER) == "true"
-
-
-def events_named(kube: Client, name: str, namespace: str, reason: str) -> list[dict[str, Any]]:
-    return [e for e in task_events(kube, name, namespace) if e.get("reason") == reason]
-
-
 def test_fix_the_input_and_retry_runs_the_task_again(
     kube: Client, namespace: str, operator: Operator, s3: S3Client, buckets: Buckets, fox_wav: Path
 ) -> None:
     audio = buckets.create()
     create_task(kube, task_manifest("late", f"s3://{audio}/late.wav", language="en"), namespace)
     wait_for_phase(kube, "late", namespace, "Dead", timeout=60)
-    wait_for_task(kube, "late", namespace, "in the dead-letter queue", dead_lettered, timeout=30)
+    wait_dead_lettered(kube, "late", namespace)
     listed = scribe("dead", "-n", namespace)
     assert listed.returncode == 0 and listed.stdout.splitlines()[1].split()[:3] == ["late", "InputNotFound", "1"]
 
@@ -63,7 +56,7 @@ def test_fix_the_input_and_retry_runs_the_task_again(
     assert status["requeue"]["outcome"] == "Requeued" and status["requeue"]["resetAttempts"] is False, shown
     assert status["failureCounts"] == {"InputNotFound": 1}, shown
     assert pod_names(kube, "late", namespace) == ["late-a2"]
-    wait_for("a Requeued event", lambda: events_named(kube, "late", namespace, "Requeued"), timeout=30)
+    wait_for("a Requeued event", lambda: task_events(kube, "late", namespace, reason="Requeued"), timeout=30)
 
     # it is not Dead any more: the plugin refuses, and a plain annotation is ignored once, with a Warning
     again = scribe("retry", "late", "-n", namespace)
@@ -76,7 +69,9 @@ def test_fix_the_input_and_retry_runs_the_task_again(
     )
     assert task["status"]["requeue"]["outcome"] == "Ignored" and task["status"]["phase"] == "Succeeded"
     assert task["status"]["requeues"] == 1
-    wait_for("a RequeueIgnored event", lambda: events_named(kube, "late", namespace, "RequeueIgnored"), timeout=30)
+    wait_for(
+        "a RequeueIgnored event", lambda: task_events(kube, "late", namespace, reason="RequeueIgnored"), timeout=30
+    )
 
 
 def test_retry_with_reset_clears_the_history_and_numbers_on(

@@ -69,14 +69,13 @@ def _hit(kube: Client, name: str, namespace: str) -> dict[str, Any]:
 def test_a_reapplied_task_is_a_cache_hit_and_a_change_misses(
     kube: Client, namespace: str, operator: Operator, s3: S3Client, buckets: Buckets, fox_wav: Path, other_wav: Path
 ) -> None:
-    audio, out = buckets.create(), buckets.create()
-    s3.upload_file(str(fox_wav), audio, "talks/fox.wav")
+    audio, out = buckets.with_files(fox_wav, "talks/fox.wav"), buckets.create()
     uri = f"s3://{audio}/talks/fox.wav"
     same = {"output": f"s3://{out}/fox/", "language": "en", "formats": ["txt"]}
 
     create_task(kube, task_manifest("first", uri, **same), namespace)
     first = _transcribed(kube, "first", namespace)
-    record = json.loads(s3.get_object(Bucket=out, Key="fox/.scribe-result.json")["Body"].read())
+    record = json.loads(buckets.read(out, "fox/.scribe-result.json"))
     assert record["input"] == {
         "uri": uri,
         "etag": s3.head_object(Bucket=audio, Key="talks/fox.wav")["ETag"],
@@ -115,9 +114,7 @@ def test_a_batch_rerun_over_the_same_prefix_pays_only_for_new_and_changed_inputs
     kube: Client, namespace: str, operator: Operator, s3: S3Client, buckets: Buckets, fox_wav: Path, other_wav: Path
 ) -> None:
     wait_established(f"crd/{CRD_NAME}")
-    audio = buckets.create()
-    for name in ("a", "b"):
-        s3.upload_file(str(fox_wav), audio, f"calls/{name}.wav")
+    audio = buckets.with_files(fox_wav, "calls/a.wav", "calls/b.wav")
     spec = {"inputPrefix": f"s3://{audio}/calls/", "template": {"language": "en"}, "deadline": {"perItemSeconds": 120}}
     create_batch(kube, batch_manifest("run1", **spec), namespace)
     first = wait_for_batch(kube, "run1", namespace, "Succeeded", timeout=240)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from lightkube import Client
 
@@ -25,15 +24,11 @@ from tests.support.tasks import (
 )
 from tests.support.wait import wait_for
 
-if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
-
 
 def test_spoken_sample_is_transcribed(
-    kube: Client, namespace: str, operator: Operator, s3: S3Client, buckets: Buckets, fox_wav: Path
+    kube: Client, namespace: str, operator: Operator, buckets: Buckets, fox_wav: Path
 ) -> None:
-    audio, transcripts = buckets.create(), buckets.create()
-    s3.upload_file(str(fox_wav), audio, "talks/fox.wav")
+    audio, transcripts = buckets.with_files(fox_wav, "talks/fox.wav"), buckets.create()
     manifest = task_manifest(
         "fox", f"s3://{audio}/talks/fox.wav", output=f"s3://{transcripts}/fox/", language="en", formats=["txt", "srt"]
     )
@@ -47,13 +42,13 @@ def test_spoken_sample_is_transcribed(
     assert status.get("outputs") == {
         fmt: f"s3://{transcripts}/fox/transcript.{fmt}" for fmt in ("json", "txt", "srt")
     }, shown
-    result = json.loads(s3.get_object(Bucket=transcripts, Key="fox/transcript.json")["Body"].read())
+    result = json.loads(buckets.read(transcripts, "fox/transcript.json"))
     assert len(recognised(result["text"])) >= 5, f"transcript: {result['text']!r}"
     assert result["language"] == "en"
     assert result["segments"], result
-    text = s3.get_object(Bucket=transcripts, Key="fox/transcript.txt")["Body"].read().decode()
+    text = buckets.read(transcripts, "fox/transcript.txt").decode()
     assert len(recognised(text)) >= 5, f"txt: {text!r}"
-    srt = s3.get_object(Bucket=transcripts, Key="fox/transcript.srt")["Body"].read().decode()
+    srt = buckets.read(transcripts, "fox/transcript.srt").decode()
     assert srt.startswith("1\n") and " --> " in srt, srt
 
     # one attempt, recorded in full

@@ -26,9 +26,11 @@ from tests.support.hungnode import hung_node
 from tests.support.operators import Operator, StartOperator, log_on_failure, own_operators
 from tests.support.s3 import Buckets
 from tests.support.tasks import (
+    CreateTask,
     attempt_numbers,
     create_task,
     describe,
+    leftovers,
     parse_time,
     pod_names,
     secret_exists,
@@ -75,8 +77,8 @@ def _unschedulable(kube: Client, pod: str, namespace: str) -> bool:
 def _failed_events(kube: Client, name: str, namespace: str, reason: str) -> list[dict[str, Any]]:
     return [
         e
-        for e in task_events(kube, name, namespace)
-        if (e["type"], e.get("reason")) == ("Warning", "AttemptFailed") and reason in (e.get("message") or "")
+        for e in task_events(kube, name, namespace, reason="AttemptFailed")
+        if e["type"] == "Warning" and reason in (e.get("message") or "")
     ]
 
 
@@ -112,8 +114,7 @@ def _assert_dead_after_two(task: dict[str, Any], name: str, reason: str) -> list
 def test_deleted_pod_is_pod_lost_and_retried(
     kube: Client, namespace: str, operator: Operator, s3: S3Client, buckets: Buckets, long_wav: Path
 ) -> None:
-    audio = buckets.create()
-    s3.upload_file(str(long_wav), audio, "long.wav")  # several seconds of work: still running when deleted
+    audio = buckets.with_files(long_wav, "long.wav")  # several seconds of work: still running when deleted
     create_task(kube, task_manifest("lost", f"s3://{audio}/long.wav", language="en"), namespace)  # maxRetries 3
 
     wait_for_phase(kube, "lost", namespace, "Running", timeout=60)
@@ -143,17 +144,14 @@ def test_deleted_pod_is_pod_lost_and_retried(
 
 
 def test_unschedulable_pod_is_ended_after_pending_seconds(
-    kube: Client, namespace: str, operator: Operator, buckets: Buckets, fox_wav: Path
+    kube: Client, namespace: str, operator: Operator, fox_task: CreateTask
 ) -> None:
-    uri = buckets.with_file(fox_wav, "fox.wav")
-    manifest = task_manifest(
+    fox_task(
         "nowhere",
-        uri,
         worker={"nodeSelector": {"no-such-label": "x"}},
         timeouts={"pendingSeconds": 5},
         retryPolicy={"maxRetries": 1},  # Unschedulable is retryable: one retry, then RetriesExhausted
     )
-    create_task(kube, manifest, namespace)
 
     launched = wait_for_phase(kube, "nowhere", namespace, "Running", timeout=60)
     wait_for(
@@ -179,11 +177,10 @@ def test_unschedulable_pod_is_ended_after_pending_seconds(
 
 @pytest.mark.local_operator
 def test_running_task_whose_pod_vanished_while_the_operator_was_down_is_repaired(
-    kube: Client, namespace: str, start_operator: StartOperator, s3: S3Client, buckets: Buckets, long_wav: Path
+    kube: Client, namespace: str, start_operator: StartOperator, buckets: Buckets, long_wav: Path
 ) -> None:
     op = start_operator(SCRIBE_POD_LOST_GRACE_SECONDS=str(SHORT_POD_LOST_GRACE))
-    audio = buckets.create()
-    s3.upload_file(str(long_wav), audio, "long.wav")  # several seconds of work: still running when deleted
+    audio = buckets.with_files(long_wav, "long.wav")  # several seconds of work: still running when deleted
     with log_on_failure(op):
         create_task(kube, task_manifest("repair", f"s3://{audio}/long.wav", language="en"), namespace)
         wait_for_phase(kube, "repair", namespace, "Running", timeout=60)
@@ -210,14 +207,12 @@ def test_running_task_whose_pod_vanished_while_the_operator_was_down_is_repaired
 
 @pytest.mark.local_operator
 def test_attempt_on_a_hung_node_is_ended_by_the_operator_at_its_deadline(
-    kube: Client, namespace: str, start_operator: StartOperator, buckets: Buckets, fox_wav: Path
+    kube: Client, namespace: str, start_operator: StartOperator, fox_task: CreateTask
 ) -> None:
-    fox = buckets.with_file(fox_wav, "fox.wav")
     op = start_operator(SCRIBE_DEADLINE_GRACE_SECONDS=str(SHORT_DEADLINE_GRACE))
     with log_on_failure(op), hung_node(kube, f"hung-{namespace[-6:]}") as node:
         timeouts, retries = {"attemptSeconds": ATTEMPT_SECONDS}, {"maxRetries": 1, "backoff": {"initialSeconds": 1}}
-        manifest = task_manifest("frozen", fox, worker=node.worker, timeouts=timeouts, retryPolicy=retries)
-        create_task(kube, manifest, namespace)
+        fox_task("frozen", worker=node.worker, timeouts=timeouts, retryPolicy=retries)
         task = wait_for_phase(kube, "frozen", namespace, "Dead", timeout=90)
 
         shown = describe(task)
@@ -239,14 +234,13 @@ def test_attempt_on_a_hung_node_is_ended_by_the_operator_at_its_deadline(
 
 @pytest.mark.local_operator
 def test_attempt_on_a_node_that_is_gone_is_pod_lost(
-    kube: Client, namespace: str, start_operator: StartOperator, buckets: Buckets, fox_wav: Path
+    kube: Client, namespace: str, start_operator: StartOperator, fox_task: CreateTask
 ) -> None:
     """The Node object is deleted under a running attempt: the control plane's pod GC removes the orphaned pod and
     the operator records the attempt as PodLost, then follows the retry policy (here: none left)."""
-    fox = buckets.with_file(fox_wav, "fox.wav")
     op = start_operator(SCRIBE_POD_LOST_GRACE_SECONDS=str(SHORT_POD_LOST_GRACE))
     with log_on_failure(op), hung_node(kube, f"gone-{namespace[-6:]}") as node:
-        create_task(kube, task_manifest("orphan", fox, worker=node.worker, retryPolicy={"maxRetries": 0}), namespace)
+        fox_task("orphan", worker=node.worker, retryPolicy={"maxRetries": 0})
         wait_for("the worker of orphan-a1 running", lambda: _worker_running(kube, "orphan-a1", namespace), timeout=60)
 
         node.vanish()
@@ -259,6 +253,5 @@ def test_attempt_on_a_node_that_is_gone_is_pod_lost(
         # marked by the pod GC on its way out (or, had its deletion come first, found missing by the operator)
         message = record["message"]
         assert "DeletionByPodGC: PodGC: node no longer exists" in message or "disappeared" in message, shown
-        assert pod_names(kube, "orphan", namespace) == [], "the pod GC left the orphaned pod"
-        assert not secret_exists(kube, "orphan-a1-urls", namespace)
+        assert leftovers(kube, "orphan", namespace, attempts=1) == [], "the orphaned attempt left these behind"
         assert _failed_events(kube, "orphan", namespace, "PodLost"), task_events(kube, "orphan", namespace)

@@ -17,7 +17,7 @@ from tests.fixtures.speech import recognised
 from tests.support.commands import kubectl_apply
 from tests.support.operators import Operator
 from tests.support.s3 import Buckets
-from tests.support.tasks import create_task, task_manifest, task_pods, wait_for_phase
+from tests.support.tasks import CreateTask, create_task, task_manifest, task_pods, wait_for_phase
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -56,10 +56,9 @@ def test_admission_rejects_translate_for_an_english_only_model_in_a_batch_templa
 
 
 def test_batched_vad_with_word_timestamps(
-    kube: Client, namespace: str, operator: Operator, s3: S3Client, buckets: Buckets, long_wav: Path
+    kube: Client, namespace: str, operator: Operator, buckets: Buckets, long_wav: Path
 ) -> None:
-    audio, transcripts = buckets.create(), buckets.create()
-    s3.upload_file(str(long_wav), audio, "long.wav")
+    audio, transcripts = buckets.with_files(long_wav, "long.wav"), buckets.create()
     manifest = task_manifest(
         "words",
         f"s3://{audio}/long.wav",
@@ -81,7 +80,7 @@ def test_batched_vad_with_word_timestamps(
     assert json.loads(env["SCRIBE_VAD_PARAMETERS"]) == {"min_silence_duration_ms": 300}
     assert env["SCRIBE_WORD_TIMESTAMPS"] == "true" and "SCRIBE_TEMPERATURES" not in env
 
-    result = json.loads(s3.get_object(Bucket=transcripts, Key="words/transcript.json")["Body"].read())
+    result = json.loads(buckets.read(transcripts, "words/transcript.json"))
     assert len(recognised(result["text"])) >= 5, result["text"]
     words = [w for segment in result["segments"] for w in segment.get("words") or []]
     assert len(words) >= 10, result["segments"][:2]
@@ -105,14 +104,12 @@ def _upload_model(s3: S3Client, bucket: str, prefix: str, names: tuple[str, ...]
 
 
 def test_model_from_s3_is_fetched_with_urls_the_operator_signs(
-    kube: Client, namespace: str, operator: Operator, s3: S3Client, buckets: Buckets, fox_wav: Path
+    kube: Client, namespace: str, operator: Operator, s3: S3Client, buckets: Buckets, fox_task: CreateTask
 ) -> None:
-    audio, store = buckets.with_file(fox_wav, "fox.wav"), buckets.create()
+    store = buckets.create()
     _upload_model(s3, store, "whisper/tiny.en/")
     prefix = f"s3://{store}/whisper/tiny.en/"
-    create_task(
-        kube, task_manifest("s3model", audio, model="tiny.en", modelSource={"s3": {"prefix": prefix}}), namespace
-    )
+    fox_task("s3model", model="tiny.en", modelSource={"s3": {"prefix": prefix}})
     task = wait_for_phase(kube, "s3model", namespace, "Succeeded", timeout=180)
     assert task["status"]["attempt"] == 1
     pod = task_pods(kube, "s3model", namespace)[0]
@@ -125,12 +122,11 @@ def test_model_from_s3_is_fetched_with_urls_the_operator_signs(
 
 
 def test_a_model_prefix_without_the_model_is_invalid_before_any_pod(
-    kube: Client, namespace: str, operator: Operator, s3: S3Client, buckets: Buckets, fox_wav: Path
+    kube: Client, namespace: str, operator: Operator, s3: S3Client, buckets: Buckets, fox_task: CreateTask
 ) -> None:
-    audio, store = buckets.with_file(fox_wav, "fox.wav"), buckets.create()
+    store = buckets.create()
     _upload_model(s3, store, "partial/", names=("config.json",))
-    manifest = task_manifest("nomodel", audio, modelSource={"s3": {"prefix": f"s3://{store}/partial/"}})
-    create_task(kube, manifest, namespace)
+    fox_task("nomodel", modelSource={"s3": {"prefix": f"s3://{store}/partial/"}})
     task = wait_for_phase(kube, "nomodel", namespace, "Dead", timeout=60)
     status = task["status"]
     assert status["reason"] == "InvalidConfiguration", status

@@ -33,6 +33,7 @@ from tests.support.operators import Operator
 from tests.support.s3 import Buckets
 from tests.support.tasks import (
     FAST_BACKOFF,
+    CreateTask,
     create_task,
     describe,
     task_manifest,
@@ -234,17 +235,14 @@ def _kubectl_get(namespace: str) -> str:
 
 
 def test_a_worker_that_stops_reporting_is_ended_as_stalled_and_retried(
-    kube: Client, namespace: str, operator: Operator, buckets: Buckets, fox_wav: Path
+    kube: Client, namespace: str, operator: Operator, fox_task: CreateTask
 ) -> None:
-    audio = buckets.with_file(fox_wav, "fox.wav")
-    manifest = task_manifest(
+    fox_task(
         "stuck",
-        audio,
         worker={"image": STALL_WORKER_IMAGE},
         timeouts={"stallSeconds": 5, "attemptSeconds": 3600},
         retryPolicy={"maxRetries": 1, "backoff": FAST_BACKOFF},
     )
-    create_task(kube, manifest, namespace)
     task = wait_for_phase(kube, "stuck", namespace, "Dead", timeout=120)
     status = task["status"]
     shown = describe(task)

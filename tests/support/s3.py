@@ -80,11 +80,20 @@ class Buckets:
         self.s3.create_bucket(Bucket=name)
         return name
 
+    def with_files(self, path: Path, *keys: str) -> str:
+        """A new bucket holding a copy of ``path`` at each of ``keys``, uploaded in that order; returns its name."""
+        name = self.create()
+        for key in keys:
+            self.s3.upload_file(str(path), name, key)
+        return name
+
     def with_file(self, path: Path, key: str) -> str:
         """A new bucket holding ``path`` at ``key``; returns ``s3://bucket/key``."""
-        name = self.create()
-        self.s3.upload_file(str(path), name, key)
-        return f"s3://{name}/{key}"
+        return f"s3://{self.with_files(path, key)}/{key}"
+
+    def read(self, bucket: str, key: str) -> bytes:
+        """The content of the object at ``key`` in ``bucket`` (any bucket, not only this test's)."""
+        return self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
 
     def cleanup(self) -> None:
         for name in self.names:

@@ -10,7 +10,7 @@ import copy
 import json
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from lightkube import Client
 from lightkube.generic_resource import create_namespaced_resource
@@ -45,6 +45,13 @@ def task_manifest(name: str, input_uri: str, **spec: Any) -> dict[str, Any]:
 
 def create_task(kube: Client, manifest: dict[str, Any], namespace: str) -> dict[str, Any]:
     return plain(kube.create(TranscriptionTask(**copy.deepcopy(manifest)), namespace=namespace))
+
+
+class CreateTask(Protocol):
+    """Creates the task ``name`` with ``spec`` (as `task_manifest` takes it) on an input and in a namespace chosen
+    beforehand, and returns it as created."""
+
+    def __call__(self, name: str, /, **spec: Any) -> dict[str, Any]: ...
 
 
 def get_task(kube: Client, name: str, namespace: str) -> dict[str, Any]:
@@ -95,13 +102,32 @@ def pod_names(kube: Client, name: str, namespace: str) -> list[str]:
     return [p["metadata"]["name"] for p in task_pods(kube, name, namespace)]
 
 
-def task_events(kube: Client, name: str, namespace: str) -> list[dict[str, Any]]:
-    """Events about the task (core/v1, as ``kubectl describe tt`` shows them), oldest first."""
-    return events_about(kube, KIND, name, namespace)
+def task_events(kube: Client, name: str, namespace: str, reason: str | None = None) -> list[dict[str, Any]]:
+    """Events about the task (core/v1, as ``kubectl describe tt`` shows them), oldest first; with ``reason``, only
+    the events of that reason."""
+    events = events_about(kube, KIND, name, namespace)
+    return events if reason is None else [e for e in events if e.get("reason") == reason]
 
 
 def secret_exists(kube: Client, name: str, namespace: str) -> bool:
     return exists(kube, Secret, name, namespace)
+
+
+def leftovers(kube: Client, name: str, namespace: str, attempts: int) -> list[str]:
+    """What the task's attempts left in the namespace, by name: its pods, then those of the secrets of presigned
+    URLs of attempts 1 to ``attempts`` (``<task>-a<n>-urls``) that exist; empty when they left nothing behind."""
+    secrets = [f"{name}-a{n}-urls" for n in range(1, attempts + 1)]
+    return pod_names(kube, name, namespace) + [s for s in secrets if secret_exists(kube, s, namespace)]
+
+
+def dead_lettered(task: dict[str, Any]) -> bool:
+    """The task is in the dead-letter queue: it carries the label ``scribe.dev/dead-letter=true``."""
+    return (task["metadata"].get("labels") or {}).get(LABEL_DEAD_LETTER) == "true"
+
+
+def wait_dead_lettered(kube: Client, name: str, namespace: str, timeout: float = 30) -> dict[str, Any]:
+    """Wait until the task is in the dead-letter queue (see `dead_lettered`) and return it."""
+    return wait_for_task(kube, name, namespace, f"label {LABEL_DEAD_LETTER}=true", dead_lettered, timeout)
 
 
 def attempt_numbers(status: dict[str, Any]) -> list[int]:
