@@ -4,6 +4,11 @@ One task is reconciled at a time (a lock per task); task and pod events, requeue
 in :meth:`Controller.reconcile`, which reads only what the watches delivered (no GETs) and derives everything
 from it, so a missed event or a restart changes nothing.
 
+New tasks are started a few at a time (``capacity.concurrent_starts``, a FIFO semaphore over the reconciles of
+tasks without an attempt): a burst of a thousand new tasks would otherwise fill the event loop with their probes,
+presigning and creates, and a finished attempt's status write would wait behind all of them. Reconciles of tasks
+already started never wait.
+
 Two operator-wide concerns meet here: the running-attempt limits (:mod:`.capacity`: the core asks with
 ``CheckCapacity``, a freed slot wakes the first waiting tasks) and the circuit breaker (:mod:`.circuit`: its verdict
 goes into every reconcile, the failures each status write records are fed to it).
@@ -97,6 +102,7 @@ class Controller(ReconcileLoop[ObservedPod]):
         self.identities: set[str] = set()  # namespaces whose worker account exists
         self._wake_pending: asyncio.TimerHandle | None = None
         self.parsed = ParsedByVersion(parse_task, keep=_in_flight)  # a requeue or a pod event does not parse again
+        self.starts = asyncio.Semaphore(settings.capacity.concurrent_starts)  # reconciles of tasks with no attempt
 
     # -- operator-wide state ---------------------------------------------------------------------
     def seed(self, bodies: Iterable[Mapping[str, Any]]) -> None:
@@ -158,6 +164,9 @@ class Controller(ReconcileLoop[ObservedPod]):
         key = original.metadata.key
         launched: list[LaunchAttempt] = []  # the attempts whose pods this reconcile created
         completed = False
+        starting = not original.status.attempts and not original.status.terminal  # waits for a start slot
+        if starting:
+            await self.starts.acquire()
         try:
             run = await replan(
                 original,
@@ -170,6 +179,8 @@ class Controller(ReconcileLoop[ObservedPod]):
             await self._write(run.subject, status, run.latest(lambda plan: plan.dead_letter_label))
             completed = True
         finally:
+            if starting:
+                self.starts.release()
             # A slot reserved for a launch that did not happen is given back; others are woken for it unless this
             # reconcile failed (it is retried shortly and, being first in line, would take the slot again).
             if not launched and self.capacity.release(key) and completed:

@@ -244,6 +244,13 @@ class CapacitySection(Section):
     max_running_attempts_per_namespace: int = setting(
         Limits.per_namespace, "Most attempts running at once in one namespace; 0: unlimited.", ge=0, example=4
     )
+    concurrent_starts: int = setting(
+        8,
+        "Most new tasks being started at once (input check, presigned URLs, attempt Secret and Pod); the others wait "
+        "their turn, in order. Tasks already started never wait, so a finished attempt is recorded promptly while a "
+        "burst of new tasks is started (like kube-controller-manager's --concurrent-job-syncs).",
+        ge=1, example=16,
+    )  # fmt: skip
 
     def limits(self) -> Limits:
         return Limits(total=self.max_running_attempts, per_namespace=self.max_running_attempts_per_namespace)
