@@ -2,6 +2,8 @@
 
 * :mod:`.clock`: the times written to status (whole seconds), RFC 3339 text, the delay until a wake-up;
 * :mod:`.clip`: messages and lists cut to what the API objects keep;
+* :mod:`.decision`: what every decision core does before it decides (aware time, default settings, the empty plan
+  of an object being deleted);
 * :mod:`.conditions`: standard conditions upserted into a status, lastTransitionTime kept while unchanged;
 * :mod:`.events`: the Kubernetes events a plan records;
 * :mod:`.draft`: one reconcile pass's working state (the status being changed, actions, events, wake-ups);

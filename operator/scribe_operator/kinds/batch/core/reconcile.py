@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from scribe_operator.kernel.clock import aware
+from scribe_operator.kernel.decision import decision_core
 from scribe_operator.kernel.notify import NotificationResult, notify_step
 from scribe_operator.kinds.batch.api.model import TranscriptionBatch
 from scribe_operator.kinds.batch.core.children import ChildSteps
@@ -37,14 +37,13 @@ from scribe_operator.kinds.batch.core.settings import BatchSettings
 from scribe_operator.kinds.batch.core.summary import SummaryStep
 
 
+@decision_core(empty=BatchPlan, defaults=BatchSettings)
 def reconcile_batch(
-    batch: TranscriptionBatch, observed: BatchObserved, now: datetime, settings: BatchSettings | None = None
+    batch: TranscriptionBatch, observed: BatchObserved, now: datetime, settings: BatchSettings
 ) -> BatchPlan:
-    """The plan that moves ``batch`` towards its end, given its children and answers ``observed`` at ``now``."""
-    settings = settings or BatchSettings()
-    now = aware(now)
-    if batch.metadata.deletion_timestamp is not None:
-        return BatchPlan()  # being deleted: its children go with it
+    """The plan that moves ``batch`` towards its end, given its children and answers ``observed`` at ``now``
+    (:func:`~scribe_operator.kernel.decision.decision_core`: a batch being deleted gets the empty plan, its children
+    go with it)."""
     run = BatchPass(batch, observed.children, now, settings)
     if batch.status.terminal:
         run.after_end(observed.summary)

@@ -32,7 +32,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from scribe_operator.api.constants import DEAD_LETTER_VALUE, LABEL_DEAD_LETTER
-from scribe_operator.kernel.clock import aware, requeue_after
+from scribe_operator.kernel.clock import requeue_after
+from scribe_operator.kernel.decision import decision_core
 from scribe_operator.kinds.task.api.model import TranscriptionTask
 from scribe_operator.kinds.task.api.status import Phase, TaskStatus
 from scribe_operator.kinds.task.core.conditions import derive_conditions
@@ -45,14 +46,11 @@ from scribe_operator.kinds.task.core.starting import AttemptStart
 from scribe_operator.kinds.task.core.watching import AttemptWatch
 
 
-def reconcile(
-    task: TranscriptionTask, observed: Observed, now: datetime, settings: CoreSettings | None = None
-) -> TaskPlan:
-    """The plan that moves ``task`` towards done, given what was ``observed`` at time ``now``."""
-    settings = settings or CoreSettings()
-    now = aware(now)
-    if task.metadata.deletion_timestamp is not None:
-        return TaskPlan()  # being deleted: owned pods and secrets go with it; start nothing new
+@decision_core(empty=TaskPlan, defaults=CoreSettings)
+def reconcile(task: TranscriptionTask, observed: Observed, now: datetime, settings: CoreSettings) -> TaskPlan:
+    """The plan that moves ``task`` towards done, given what was ``observed`` at time ``now``
+    (:func:`~scribe_operator.kernel.decision.decision_core`: a task being deleted gets the empty plan, its pods and
+    secrets go with it and nothing new starts)."""
     request = requeue_request(task)
     if task.status.terminal and request is None:
         step = task_notify_step(task, observed.notification, now, settings.notification)
