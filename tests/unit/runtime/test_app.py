@@ -76,7 +76,7 @@ def test_the_kinds_collectors_read_their_watch_caches() -> None:
     assert registry.get_sample_value("scribe_tasks", {"namespace": "media", "phase": "Running"}) is None
     task = started.kinds["task"]
     assert isinstance(task, TaskWiring)
-    task.tasks = {("media", "a"): [{"status": {"phase": "Running"}}]}  # type: ignore[assignment]
+    task.objects = {("media", "a"): [{"status": {"phase": "Running"}}]}  # type: ignore[assignment]
     assert registry.get_sample_value("scribe_tasks", {"namespace": "media", "phase": "Running"}) == 1
     assert registry.get_sample_value("scribe_running_attempts", {"namespace": "media"}) is None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 import kopf
@@ -22,10 +22,10 @@ from scribe_operator.kinds.batch.api.names import BATCH_PLURAL, LABEL_BATCH
 from scribe_operator.kinds.batch.controller import BatchController, batches_by_phase
 from scribe_operator.kinds.batch.core.observed import ObservedChild, owner_batch
 from scribe_operator.runtime.metrics import WATCH_EVENTS
+from scribe_operator.runtime.wiring import IndexedWiring, ObjectIndex
 
 log = logging.getLogger("scribe_operator.batch")
 
-BatchIndex = kopf.Index[ObjectKey, dict[str, Any]]
 ChildIndex = kopf.Index[ObjectKey, ObservedChild]
 CHILDREN: dict[str, Any] = {LABEL_BATCH: kopf.PRESENT}
 """The child-task watch's filter: tasks that carry the batch label."""
@@ -44,14 +44,8 @@ def batch_child_index(namespace: str | None, body: kopf.Body, **_: Any) -> dict[
     return {(namespace or "", owner[0]): observed}
 
 
-class BatchWiring:
-    """The batch controller and the kopf indices it reads."""
-
-    def __init__(self, controller: BatchController) -> None:
-        self.controller = controller
-        self.batches: BatchIndex | None = None
-        self.children: ChildIndex | None = None
-        controller.lookup = self.lookup
+class BatchWiring(IndexedWiring[BatchController, ObservedChild]):
+    """The batch controller and the kopf indices it reads: the batches, and the child tasks by their batch's key."""
 
     # -- the Wiring protocol ---------------------------------------------------------------------
     def configure(self, settings: kopf.OperatorSettings) -> None:
@@ -77,7 +71,7 @@ class BatchWiring:
         event: kopf.RawEvent,
         namespace: str,
         name: str,
-        batch_index: BatchIndex,
+        batch_index: ObjectIndex,
         batch_child_index: ChildIndex,
         **_: Any,
     ) -> None:
@@ -85,25 +79,9 @@ class BatchWiring:
         await self.bind(batch_index, batch_child_index).on_event((namespace, name), event["type"])
 
     async def batch_child_event(
-        self, namespace: str, body: kopf.Body, batch_index: BatchIndex, batch_child_index: ChildIndex, **_: Any
+        self, namespace: str, body: kopf.Body, batch_index: ObjectIndex, batch_child_index: ChildIndex, **_: Any
     ) -> None:
         controller = self.bind(batch_index, batch_child_index)
         owner = owner_batch(body)
         if owner is not None:
             await controller.reconcile_key((namespace, owner[0]), event=True)
-
-    # -- what the controller and the collector read ----------------------------------------------
-    def bind(self, batches: BatchIndex, children: ChildIndex) -> BatchController:
-        self.batches, self.children = batches, children
-        return self.controller
-
-    def lookup(self, key: ObjectKey) -> tuple[Mapping[str, Any] | None, Iterable[ObservedChild]]:
-        body = next(iter(self.batches[key]), None) if self.batches is not None and key in self.batches else None
-        children = list(self.children[key]) if self.children is not None and key in self.children else []
-        return body, children
-
-    def phases(self) -> Iterator[tuple[str, str]]:
-        """(namespace, phase) of every batch the watch has seen, for the batches-by-phase gauge."""
-        for (namespace, _), store in list((self.batches or {}).items()):
-            for body in store:
-                yield namespace, str((body.get("status") or {}).get("phase") or "Pending")

@@ -21,6 +21,7 @@ from scribe_operator.kernel.raw import parse_time
 from scribe_operator.kinds.task.controller import Controller
 from scribe_operator.kinds.task.core.observed import ObservedPod
 from scribe_operator.runtime.metrics import WATCH_EVENTS, RunningCollector, tasks_by_phase
+from scribe_operator.runtime.wiring import IndexedWiring, ObjectIndex
 
 log = logging.getLogger("scribe_operator.kinds.task.handlers")
 
@@ -30,7 +31,6 @@ on a handler filters on the client, after every pod event of the cluster has bee
 selector (``settings.watching.label_selectors``, set by :meth:`TaskWiring.configure`) filters on the server."""
 POD_LABEL_SELECTOR: Final = LABEL_TASK
 
-TaskIndex = kopf.Index[ObjectKey, dict[str, Any]]
 PodIndex = kopf.Index[ObjectKey, ObservedPod]
 
 
@@ -57,14 +57,11 @@ async def pod_index(namespace: str | None, body: kopf.Body, **_: Any) -> dict[Ob
     return {(namespace or "", owner): observed}
 
 
-class TaskWiring:
-    """The task controller and the kopf indices it reads."""
+class TaskWiring(IndexedWiring[Controller, ObservedPod]):
+    """The task controller and the kopf indices it reads: the tasks, and their attempt pods by the task's key."""
 
     def __init__(self, controller: Controller) -> None:
-        self.controller = controller
-        self.tasks: TaskIndex | None = None
-        self.pods: PodIndex | None = None
-        controller.lookup = self.lookup
+        super().__init__(controller)
         controller.capacity.pods = self.all_pods
 
     # -- the Wiring protocol ---------------------------------------------------------------------
@@ -85,7 +82,7 @@ class TaskWiring:
 
     # -- handlers --------------------------------------------------------------------------------
     async def task_event(
-        self, event: kopf.RawEvent, namespace: str, name: str, task_index: TaskIndex, pod_index: PodIndex, **_: Any
+        self, event: kopf.RawEvent, namespace: str, name: str, task_index: ObjectIndex, pod_index: PodIndex, **_: Any
     ) -> None:
         WATCH_EVENTS.labels(PLURAL).inc()
         await self.bind(task_index, pod_index).on_event((namespace, name), event["type"])
@@ -95,7 +92,7 @@ class TaskWiring:
         event: kopf.RawEvent,
         namespace: str,
         body: kopf.Body,
-        task_index: TaskIndex,
+        task_index: ObjectIndex,
         pod_index: PodIndex,
         **_: Any,
     ) -> None:
@@ -110,22 +107,16 @@ class TaskWiring:
             controller.capacity_frees_at(delete_by)  # it holds its slot until its grace period ends at the latest
 
     # -- what the controller and the collectors read ---------------------------------------------
-    def bind(self, task_index: TaskIndex, pod_index: PodIndex) -> Controller:
-        """Keep kopf's indices (the same objects on every call) and seed the controller once."""
-        self.tasks, self.pods = task_index, pod_index
-        controller = self.controller
+    def bind(self, objects: ObjectIndex, children: PodIndex) -> Controller:
+        """Keep kopf's indices and seed the controller once (:meth:`.IndexedWiring.bind`)."""
+        controller = super().bind(objects, children)
         if not controller.seeded:  # kopf fills every index before the first handler runs
-            controller.seed(body for _, store in list(task_index.items()) for body in list(store))
+            controller.seed(body for _, store in list(objects.items()) for body in list(store))
         return controller
-
-    def lookup(self, key: ObjectKey) -> tuple[Mapping[str, Any] | None, Iterable[ObservedPod]]:
-        body = next(iter(self.tasks[key]), None) if self.tasks is not None and key in self.tasks else None
-        pods = list(self.pods[key]) if self.pods is not None and key in self.pods else []
-        return body, pods
 
     def all_pods(self) -> Iterator[tuple[ObjectKey, ObservedPod]]:
         """Every attempt pod the watch holds, with its task's key (for the running-attempt count)."""
-        for key, store in list((self.pods or {}).items()):
+        for key, store in list((self.children or {}).items()):
             for pod in list(store):
                 yield key, pod
 
@@ -139,9 +130,3 @@ class TaskWiring:
                 continue
             yield from list(by_namespace.items())
             return
-
-    def phases(self) -> Iterator[tuple[str, str]]:
-        """(namespace, phase) of every task the watch has seen, for the tasks-by-phase gauge."""
-        for (namespace, _), store in list((self.tasks or {}).items()):
-            for body in store:
-                yield namespace, str((body.get("status") or {}).get("phase") or "Pending")
