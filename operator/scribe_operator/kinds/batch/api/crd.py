@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from scribe_operator.api.kind import DocSection, KindApi, PrinterColumn
+from scribe_operator.api.kind import DocSection, KindApi, kubectl_columns, status_column
 from scribe_operator.kinds.batch.api.names import BATCH_KIND, BATCH_PLURAL
 from scribe_operator.kinds.batch.api.spec import TranscriptionBatchSpec
 from scribe_operator.kinds.batch.api.status import BatchStatus
@@ -13,29 +13,17 @@ from scribe_operator.kinds.batch.api.status import BatchStatus
 BATCH_API: Final = KindApi(
     kind=BATCH_KIND,
     plural=BATCH_PLURAL,
-    singular="transcriptionbatch",
     short_names=("tb",),
-    categories=("scribe",),
     description="TranscriptionBatch transcribes many audio objects, one TranscriptionTask each, "
     "and always finishes: when every child has ended, or at its deadline.",
     spec=TranscriptionBatchSpec,
     status=BatchStatus,
-    printer_columns=(
-        PrinterColumn(name="Phase", type="string", json_path=".status.phase", description="Where the batch is."),
-        PrinterColumn(name="Total", type="integer", json_path=".status.counts.total", description="Inputs."),
-        PrinterColumn(
-            name="Succeeded", type="integer", json_path=".status.counts.succeeded", description="Transcribed."
-        ),
-        PrinterColumn(
-            name="Dead", type="integer", json_path=".status.counts.dead", description="Ended without a transcript."
-        ),
-        PrinterColumn(
-            name="Deadline",
-            type="string",
-            json_path=".status.deadlineAt",
-            description="When unfinished children are ended (UTC).",
-        ),
-        PrinterColumn(name="Age", type="date", json_path=".metadata.creationTimestamp"),
+    printer_columns=kubectl_columns(
+        "Where the batch is.",
+        status_column("Total", "integer", "counts.total", "Inputs."),
+        status_column("Succeeded", "integer", "counts.succeeded", "Transcribed."),
+        status_column("Dead", "integer", "counts.dead", "Ended without a transcript."),
+        status_column("Deadline", "string", "deadlineAt", "When unfinished children are ended (UTC)."),
     ),
     fields_doc=DocSection(doc="docs/batches.md", name="batch-fields"),
 )

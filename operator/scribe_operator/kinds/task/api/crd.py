@@ -6,33 +6,23 @@ from __future__ import annotations
 from typing import Final
 
 from scribe_operator.api.constants import KIND, PLURAL
-from scribe_operator.api.kind import DocSection, KindApi, PrinterColumn
+from scribe_operator.api.kind import DocSection, KindApi, kubectl_columns, status_column
 from scribe_operator.kinds.task.api.spec import TranscriptionTaskSpec
 from scribe_operator.kinds.task.api.status import TaskStatus
 
 TASK_API: Final = KindApi(
     kind=KIND,
     plural=PLURAL,
-    singular="transcriptiontask",
     short_names=("tt",),
-    categories=("scribe",),
     description="TranscriptionTask transcribes one audio object from S3, retrying failed attempts.",
     spec=TranscriptionTaskSpec,
     status=TaskStatus,
-    printer_columns=(
-        PrinterColumn(name="Phase", type="string", json_path=".status.phase", description="Where the task is."),
-        PrinterColumn(name="Attempts", type="integer", json_path=".status.attempt", description="Attempts started."),
-        PrinterColumn(name="Reason", type="string", json_path=".status.reason", description="Last failure reason."),
-        PrinterColumn(
-            name="Retry-At", type="string", json_path=".status.retryAt", description="Next attempt at (UTC)."
-        ),
-        PrinterColumn(
-            name="Progress",
-            type="string",
-            json_path=".status.progress.summary",
-            description="Audio transcribed by the running (or last) attempt.",
-        ),
-        PrinterColumn(name="Age", type="date", json_path=".metadata.creationTimestamp"),
+    printer_columns=kubectl_columns(
+        "Where the task is.",
+        status_column("Attempts", "integer", "attempt", "Attempts started."),
+        status_column("Reason", "string", "reason", "Last failure reason."),
+        status_column("Retry-At", "string", "retryAt", "Next attempt at (UTC)."),
+        status_column("Progress", "string", "progress.summary", "Audio transcribed by the running (or last) attempt."),
     ),
     fields_doc=DocSection(doc="docs/api.md", name="fields"),
 )
