@@ -13,6 +13,7 @@ A small pure state machine, fed the time and what happened; the controller keeps
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -46,22 +47,14 @@ class BreakerSettings:
 
 
 @dataclass(frozen=True)
-class Strike:
-    """A tripping failure of ``task`` (any identifier) at ``at``."""
-
-    at: datetime
-    task: str
-    reason: str
-
-
-@dataclass(frozen=True)
 class Breaker:
     """The breaker's state. Every method returns the next state; none reads a clock."""
 
     settings: BreakerSettings = field(default_factory=BreakerSettings)
     state: BreakerState = BreakerState.CLOSED
-    strikes: tuple[Strike, ...] = ()
-    """While closed: the tripping failures within the window, one per task and reason (the latest)."""
+    strikes: Mapping[tuple[str, str], datetime] = field(default_factory=dict)
+    """While closed: the tripping failures within the window, by (task, reason): when that task (any identifier)
+    last failed with that reason."""
     reason: str | None = None
     """While open: the failure reason that opened it."""
     tasks: int = 0
@@ -87,9 +80,9 @@ class Breaker:
         if not self.closed or reason not in TRIPPING_REASONS or self.settings.threshold <= 0:
             return self
         start = now - timedelta(seconds=self.settings.window_seconds)
-        kept = tuple(s for s in self.strikes if s.at > start and (s.task, s.reason) != (task, reason))
-        strikes = (*kept, Strike(now, task, reason))
-        hit = len({s.task for s in strikes if s.reason == reason})
+        kept = {key: at for key, at in self.strikes.items() if at > start}
+        strikes = {**kept, (task, reason): now}
+        hit = len({struck for struck, struck_by in strikes if struck_by == reason})
         if hit >= self.settings.threshold:
             return Breaker(self.settings, BreakerState.OPEN, reason=reason, tasks=hit, since=now)
         return replace(self, strikes=strikes)

@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Final
 
 from scribe_operator.api.constants import ANNOTATION_REQUEUE, ANNOTATION_REQUEUE_RESET_ATTEMPTS
+from scribe_operator.kernel.clip import clip
 from scribe_operator.kinds.task.api.model import TranscriptionTask
 from scribe_operator.kinds.task.api.status import Phase, RequeueOutcome, RequeueRecord, TaskStatus
 
@@ -61,8 +62,7 @@ def requeue_request(task: TranscriptionTask) -> RequeueRequest | None:
     if last is not None and last.token == token:
         return None
     reset = (annotations.get(ANNOTATION_REQUEUE_RESET_ATTEMPTS) or "").strip().lower() == "true"
-    shown = raw if len(raw) <= SHOWN_TOKEN_LENGTH else raw[: SHOWN_TOKEN_LENGTH - 1] + "…"
-    return RequeueRequest(token, shown, reset)
+    return RequeueRequest(token, clip(raw, SHOWN_TOKEN_LENGTH), reset)
 
 
 def requeued(status: TaskStatus, request: RequeueRequest, now: datetime, max_attempts: int) -> TaskStatus:
