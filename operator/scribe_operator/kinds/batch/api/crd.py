@@ -5,10 +5,17 @@ from __future__ import annotations
 
 from typing import Final
 
-from scribe_operator.api.kind import DocSection, KindApi, kubectl_columns, status_column
+from scribe_operator.api.kind import DocSection, KindApi, PrinterColumn, kubectl_columns, status_column
 from scribe_operator.kinds.batch.api.names import BATCH_KIND, BATCH_PLURAL
 from scribe_operator.kinds.batch.api.spec import TranscriptionBatchSpec
 from scribe_operator.kinds.batch.api.status import BatchStatus
+
+
+def counts_column(count: str, description: str) -> PrinterColumn:
+    """A column of the batch's ``status.counts`` (:class:`~.status.BatchCounts`): the integer ``count``, named after
+    it (``total``: ``Total``)."""
+    return status_column(count.capitalize(), "integer", f"counts.{count}", description)
+
 
 BATCH_API: Final = KindApi(
     kind=BATCH_KIND,
@@ -20,9 +27,9 @@ BATCH_API: Final = KindApi(
     status=BatchStatus,
     printer_columns=kubectl_columns(
         "Where the batch is.",
-        status_column("Total", "integer", "counts.total", "Inputs."),
-        status_column("Succeeded", "integer", "counts.succeeded", "Transcribed."),
-        status_column("Dead", "integer", "counts.dead", "Ended without a transcript."),
+        counts_column("total", "Inputs."),
+        counts_column("succeeded", "Transcribed."),
+        counts_column("dead", "Ended without a transcript."),
         status_column("Deadline", "string", "deadlineAt", "When unfinished children are ended (UTC)."),
     ),
     fields_doc=DocSection(doc="docs/batches.md", name="batch-fields"),
