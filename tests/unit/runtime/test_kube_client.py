@@ -50,18 +50,36 @@ class FakeApiServer:
         return web.json_response({**(body or {}), "metadata": {"resourceVersion": "7"}}, status=201)
 
 
+class Served:
+    """The fake API server, running, and the clients of it that a test opened; each client reads its bearer token
+    from :attr:`token_file`, as the operator reads its projected service-account token."""
+
+    def __init__(self, fake: FakeApiServer, test_server: TestServer, token_file: Path) -> None:
+        self.fake = fake
+        self.test_server = test_server
+        self.token_file = token_file
+        self.clients: list[KubeApi] = []
+
+    def client(self, token: str) -> KubeApi:
+        """A client of the server whose token file now holds ``token``; closed when the test ends."""
+        self.token_file.write_text(token)
+        url = str(self.test_server.make_url(""))
+        api = KubeApi(url, None, Authorization(BearerTokenFileAuth(str(self.token_file)), url))
+        self.clients.append(api)
+        return api
+
+
 @pytest.fixture
-async def server() -> AsyncIterator[tuple[FakeApiServer, TestServer]]:
+async def served(tmp_path: Path) -> AsyncIterator[Served]:
+    """The fake API server for one test; its clients are closed, then the server, when the test ends."""
     fake = FakeApiServer()
     test_server = TestServer(fake.app)
     await test_server.start_server()
-    yield fake, test_server
+    served = Served(fake, test_server, tmp_path / "token")
+    yield served
+    for api in served.clients:
+        await api.close()
     await test_server.close()
-
-
-def client_for(test_server: TestServer, token_file: Path) -> KubeApi:
-    server = str(test_server.make_url(""))
-    return KubeApi(server, None, Authorization(BearerTokenFileAuth(str(token_file)), server))
 
 
 def test_paths_of_core_and_group_resources() -> None:
@@ -73,63 +91,41 @@ def test_paths_of_core_and_group_resources() -> None:
     )
 
 
-async def test_writes_name_the_field_manager_and_patches_are_merge_patches(
-    server: tuple[FakeApiServer, TestServer], tmp_path: Path
-) -> None:
-    fake, test_server = server
-    (token := tmp_path / "token").write_text("t1\n")
-    api = client_for(test_server, token)
+async def test_writes_name_the_field_manager_and_patches_are_merge_patches(served: Served) -> None:
+    api = served.client("t1\n")
     created = await api.request("POST", "/api/v1/namespaces/media/secrets", {"kind": "Secret", "data": {}})
     patched = await api.request("PATCH", "/apis/g/v1/namespaces/media/things/a/status", {"status": {}},
                                 content_type=MERGE_PATCH)  # fmt: skip
     await api.request("DELETE", "/api/v1/namespaces/media/secrets/a")
-    await api.close()
     assert created["kind"] == "Secret" and patched["metadata"]["resourceVersion"] == "7"
-    post, patch, delete = fake.requests
+    post, patch, delete = served.fake.requests
     assert post["query"] == {"fieldManager": "scribe-operator"} and post["content_type"] == "application/json"
     assert patch["query"] == {"fieldManager": "scribe-operator"} and patch["content_type"] == MERGE_PATCH
     assert delete["query"] == {} and delete["body"] is None
-    assert {r["authorization"] for r in fake.requests} == {"Bearer t1"}
+    assert {r["authorization"] for r in served.fake.requests} == {"Bearer t1"}
 
 
-async def test_an_error_status_raises_with_its_code_and_message(
-    server: tuple[FakeApiServer, TestServer], tmp_path: Path
-) -> None:
-    _, test_server = server
-    (token := tmp_path / "token").write_text("t1")
-    api = client_for(test_server, token)
+async def test_an_error_status_raises_with_its_code_and_message(served: Served) -> None:
     with pytest.raises(ApiFailure) as failure:
-        await api.request("GET", "/api/v1/namespaces/media/pods/missing")
-    await api.close()
+        await served.client("t1").request("GET", "/api/v1/namespaces/media/pods/missing")
     assert (failure.value.code, failure.value.reason) == (404, "NotFound")
     assert failure.value.message == 'pods "missing" not found'
 
 
-async def test_a_rotated_token_is_read_again_when_the_api_server_refuses_the_old_one(
-    server: tuple[FakeApiServer, TestServer], tmp_path: Path
-) -> None:
-    fake, test_server = server
-    (token := tmp_path / "token").write_text("t1")
-    api = client_for(test_server, token)
+async def test_a_rotated_token_is_read_again_when_the_api_server_refuses_the_old_one(served: Served) -> None:
+    api = served.client("t1")
     await api.request("GET", "/api/v1/namespaces/media/pods/a")
-    fake.token = "t2"  # the kubelet rotated the projected token: the old one is refused from now on
-    token.write_text("t2")
+    served.fake.token = "t2"  # the kubelet rotated the projected token: the old one is refused from now on
+    served.token_file.write_text("t2")
     await api.request("GET", "/api/v1/namespaces/media/pods/a")
     await api.request("GET", "/api/v1/namespaces/media/pods/a")
-    await api.close()
-    assert [r["authorization"] for r in fake.requests] == ["Bearer t1", "Bearer t1", "Bearer t2", "Bearer t2"]
+    assert [r["authorization"] for r in served.fake.requests] == ["Bearer t1", "Bearer t1", "Bearer t2", "Bearer t2"]
 
 
-async def test_a_refused_fresh_token_is_an_error_not_a_loop(
-    server: tuple[FakeApiServer, TestServer], tmp_path: Path
-) -> None:
-    fake, test_server = server
-    (token := tmp_path / "token").write_text("wrong")
-    api = client_for(test_server, token)
+async def test_a_refused_fresh_token_is_an_error_not_a_loop(served: Served) -> None:
     with pytest.raises(ApiFailure) as failure:
-        await api.request("GET", "/api/v1/namespaces/media/pods/a")
-    await api.close()
-    assert failure.value.code == 401 and len(fake.requests) == 2
+        await served.client("wrong").request("GET", "/api/v1/namespaces/media/pods/a")
+    assert failure.value.code == 401 and len(served.fake.requests) == 2
 
 
 async def test_waiting_requests_get_a_free_connection_status_writes_first_then_in_arrival_order() -> None:
