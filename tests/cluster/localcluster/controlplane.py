@@ -13,6 +13,7 @@ import ssl
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,13 +77,17 @@ class Cluster:
         self.node = Node(self.paths.root, self.paths.bin, NODE_NAME)
         self.host = self.node.net.host_ip  # where the API server and MinIO listen: the node's veth (pods reach it)
 
+    def _url_on_host(self, scheme: str, port: str) -> str:
+        """``scheme``://the node's veth address:the port named ``port`` in the cluster's state (see PORT_NAMES)."""
+        return f"{scheme}://{self.host}:{State.load_or_create(self.paths).ports[port]}"
+
     @property
     def server(self) -> str:
-        return f"https://{self.host}:{State.load_or_create(self.paths).ports['apiserver']}"
+        return self._url_on_host("https", "apiserver")
 
     @property
     def s3_endpoint(self) -> str:
-        return f"http://{self.host}:{State.load_or_create(self.paths).ports['minio']}"
+        return self._url_on_host("http", "minio")
 
     # -- helpers ---------------------------------------------------------------------------------
     def _bin(self, name: str) -> str:
@@ -114,6 +119,19 @@ class Cluster:
         argv = [*argv, *self.extra_args.get(name, [])]
         processes.start(name, argv, run_dir=self.paths.run, log_dir=self.paths.logs, env=env, cwd=REPO)
 
+    def _component(
+        self,
+        name: str,
+        flags: list[str],
+        healthy: Callable[[], bool],
+        timeout: float,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """Start component ``name`` (its binary in .cluster/bin, with ``flags``) and wait up to ``timeout`` seconds
+        until ``healthy()``; on timeout the error carries the tail of its log."""
+        self._start(name, [self._bin(name), *flags], env=env)
+        processes.wait_for(name, healthy, timeout, self._log(name))
+
     @property
     def audit_log(self) -> Path:
         return self._log("audit")
@@ -121,10 +139,9 @@ class Cluster:
     # -- components ------------------------------------------------------------------------------
     def _etcd(self, st: State) -> None:
         p = st.ports
-        self._start(
+        self._component(
             "etcd",
             [
-                self._bin("etcd"),
                 "--name=local",
                 f"--data-dir={self.paths.data / 'etcd'}",
                 f"--listen-client-urls=http://127.0.0.1:{p['etcd']}",
@@ -135,41 +152,31 @@ class Cluster:
                 "--unsafe-no-fsync",
                 "--log-level=warn",
             ],
-        )
-        processes.wait_for(
-            "etcd",
             lambda: b'"true"' in self._get(f"http://127.0.0.1:{p['etcd']}/health")[1],
             60,
-            self._log("etcd"),
         )
 
     def _minio(self, st: State) -> None:
         p = st.ports
-        self._start(
+        self._component(
             "minio",
             [
-                self._bin("minio"),
                 "server",
                 str(self.paths.data / "minio"),
                 f"--address={self.host}:{p['minio']}",
                 f"--console-address={self.host}:{p['minio_console']}",
                 "--quiet",
             ],
-            env={"MINIO_ROOT_USER": st.minio_user, "MINIO_ROOT_PASSWORD": st.minio_password},
-        )
-        processes.wait_for(
-            "minio",
             lambda: self._ok(f"{self.s3_endpoint}/minio/health/live"),
             60,
-            self._log("minio"),
+            env={"MINIO_ROOT_USER": st.minio_user, "MINIO_ROOT_PASSWORD": st.minio_password},
         )
 
     def _apiserver(self, st: State) -> None:
         p, pki = st.ports, self.paths.pki
-        self._start(
+        self._component(
             "kube-apiserver",
             [
-                self._bin("kube-apiserver"),
                 f"--etcd-servers=http://127.0.0.1:{p['etcd']}",
                 f"--bind-address={self.host}",
                 f"--advertise-address={self.host}",
@@ -197,21 +204,17 @@ class Cluster:
                 "--audit-log-maxbackup=1",
                 "--v=1",
             ],
-        )
-        processes.wait_for(
-            "kube-apiserver",
             lambda: self._ok(f"{self.server}/readyz", self._tls()),
             90,
-            self._log("kube-apiserver"),
         )
 
     def _secure_component(self, name: str, port: int, kubeconfig: Path, flags: list[str]) -> None:
         """Start a component that authenticates with ``kubeconfig`` and serves HTTPS health on 127.0.0.1:``port``
         (kube-controller-manager, kube-scheduler), its own ``flags`` after the shared ones; wait until it is healthy."""
-        self._start(
+        url = f"https://127.0.0.1:{port}/healthz"
+        self._component(
             name,
             [
-                self._bin(name),
                 f"--kubeconfig={kubeconfig}",
                 f"--authentication-kubeconfig={kubeconfig}",
                 f"--authorization-kubeconfig={kubeconfig}",
@@ -221,9 +224,9 @@ class Cluster:
                 *flags,
                 "--v=1",
             ],
+            lambda: self._ok(url, self._tls(client=False, verify=False)),
+            60,
         )
-        url = f"https://127.0.0.1:{port}/healthz"
-        processes.wait_for(name, lambda: self._ok(url, self._tls(client=False, verify=False)), 60, self._log(name))
 
     def _controller_manager(self, st: State) -> None:
         pki = self.paths.pki

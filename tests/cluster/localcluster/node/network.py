@@ -57,6 +57,10 @@ class NodeNetwork:
     def _ip(self, last: int) -> str:
         return f"10.250.{self.subnet}.{last}"
 
+    def _block(self, first: int, prefix: int) -> str:
+        """The block of the node's 10.250.N.0/24 that starts at 10.250.N.``first``, in CIDR notation."""
+        return f"{self._ip(first)}/{prefix}"
+
     @property
     def host_ip(self) -> str:
         """The host's address on the node's link: the API server and MinIO listen here."""
@@ -68,11 +72,11 @@ class NodeNetwork:
 
     @property
     def cidr(self) -> str:
-        return f"10.250.{self.subnet}.0/24"
+        return self._block(0, 24)
 
     @property
     def pod_cidr(self) -> str:
-        return f"10.250.{self.subnet}.128/25"
+        return self._block(128, 25)
 
     @classmethod
     def load_or_allocate(cls, cluster_root: Path, state_file: Path) -> NodeNetwork:
@@ -141,7 +145,7 @@ class NodeNetwork:
         net = ipaddress.ip_network(self.pod_cidr)
         return {
             "cniVersion": "1.0.0",
-            "name": f"scribe-{self.key}",
+            "name": self.netns,
             "plugins": [
                 {
                     "type": "bridge",
