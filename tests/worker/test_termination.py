@@ -1,36 +1,31 @@
-"""The termination message: fields, exit codes and the 4096-byte limit."""
+"""The worker's termination message: the attempt's result filled in from the taxonomy (exit code, retryable),
+rendered by the contract's serializer with the attempt's registered presigned URLs as its secrets, within the
+4096-byte limit, and written to the termination path.
+
+The serializer itself (wire format, truncation, dropping outputs, scrubbing) is the contract's and is tested in
+tests/unit/contract/test_termination.py; these tests check what the worker adds to it.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from scribe_contract.taxonomy import BY_REASON, Reason, Source
-from scribe_contract.termination import MAX_BYTES
-from scribe_worker import termination
+from scribe_contract.termination import MAX_BYTES, ContainerUsage, TerminationMessage, render_termination_message
+from scribe_worker import redact, termination
 from scribe_worker.termination import AttemptResult
 
 WORKER_REASONS = [e.reason for e in BY_REASON.values() if e.source is Source.WORKER]
 
 
-def test_success_message() -> None:
-    outcome = AttemptResult(
-        Reason.COMPLETED,
-        "done",
-        outputs={"json": "s3://o/t.json"},
-        duration_seconds=2.78469,
-        language="en",
-    )
-    assert json.loads(termination.render(outcome)) == {
-        "reason": "Completed",
-        "retryable": False,
-        "message": "done",
-        "exitCode": 0,
-        "outputs": {"json": "s3://o/t.json"},
-        "durationSeconds": 2.785,
-        "language": "en",
-    }
+def test_the_result_becomes_the_contract_message_with_every_field() -> None:
+    known: dict[str, Any] = {"outputs": {"json": "s3://o/t.json"}, "duration_seconds": 2.78469, "language": "en",
+                             "usage": ContainerUsage(cpu_seconds=1.5, peak_memory_bytes=1024)}  # fmt: skip
+    result = AttemptResult(Reason.COMPLETED, "done", **known)
+    assert result.termination_message() == TerminationMessage("Completed", False, "done", 0, **known)
 
 
 @pytest.mark.parametrize("reason", WORKER_REASONS)
@@ -41,30 +36,22 @@ def test_every_worker_reason_has_its_exit_code_and_retryability(reason: Reason) 
     assert set(document) == {"reason", "retryable", "message", "exitCode"}
 
 
-@pytest.mark.parametrize("unit", ["a", "ü", "€", "😀", '"', "\n"])
-def test_long_messages_are_truncated_to_fit(unit: str) -> None:
-    outcome = AttemptResult(Reason.UPLOAD_FAILED, unit * 10_000, duration_seconds=1.0, language="en")
-    data = termination.render(outcome)
-    assert len(data) <= MAX_BYTES
-    assert len(data) > MAX_BYTES - 16  # it uses the room it has
-    document = json.loads(data)
-    assert document["message"].endswith("…")
-    assert document["reason"] == "UploadFailed"
-    assert document["language"] == "en"
+def test_render_scrubs_the_registered_presigned_urls(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(redact, "_registered", [])
+    secret = "https://s3.example/b/k.wav?opaque-token-without-a-known-name"
+    redact.register_secrets(secret)
+    result = AttemptResult(Reason.DOWNLOAD_FAILED, f"GET {secret} failed; GET http://h/b/k?X-Amz-Signature=abc")
+    data = termination.render(result)
+    assert data == render_termination_message(result.termination_message(), secrets=[secret])
+    assert b"opaque-token" not in data and b"abc" not in data
 
 
-def test_huge_outputs_are_dropped_before_the_message_vanishes() -> None:
-    outputs = {fmt: "s3://b/" + "k" * 1100 for fmt in ("json", "txt", "srt", "vtt")}
-    data = termination.render(AttemptResult(Reason.COMPLETED, "done", outputs=outputs))
-    assert len(data) <= MAX_BYTES
-    document = json.loads(data)
-    assert "outputs" not in document
-    assert document["message"] == "done"
-
-
-def test_message_is_scrubbed() -> None:
-    data = termination.render(AttemptResult(Reason.DOWNLOAD_FAILED, "GET http://h/b/k?X-Amz-Signature=abc failed"))
-    assert b"abc" not in data
+def test_render_fits_the_termination_message_limit() -> None:
+    result = AttemptResult(Reason.UPLOAD_FAILED, "😀" * 10_000, duration_seconds=1.0, language="en")
+    data = termination.render(result)
+    assert MAX_BYTES - 16 < len(data) <= MAX_BYTES  # it uses the room it has
+    assert json.loads(data)["message"].endswith("…")
+    assert len(termination.render(result, limit=1024)) <= 1024
 
 
 def test_write(tmp_path: Path) -> None:
