@@ -19,28 +19,42 @@ from tests.unit.chart.rendering import (
 # --- schema -----------------------------------------------------------------------------------------------------
 
 
+def value_path(key: str) -> str:
+    """Where a ``--set`` key (``a.b``, or ``a.b:json`` for ``--set-json``) stands in the values: ``/a/b``."""
+    return "/" + key.removesuffix(":json").replace(".", "/")
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("replicaCount", "0"),
+        ("replicaCount", "two"),
+        ("replicaCount:json", "1.5"),
+        ("s3.addressingStyle", "sideways"),
+        ("image.tag:json", "1.0"),
+        ("image.pullPolicy", "Sometimes"),
+        ("watchNamespaces", "{a,b,a}"),
+        ("settings.logFormat", "xml"),
+        ("settings.maxMemoryLimit", "lots"),
+        ("settings.maxRunningAttempts:json", "-1"),
+        ("settings.breakerCooldownSeconds", "soon"),
+        ("crds.install", "maybe"),
+    ],
+)
+def test_schema_rejects_a_bad_value_naming_its_field(helm: str, key: str, value: str) -> None:
+    assert_schema_rejects({key: value}, value_path(key))
+
+
 @pytest.mark.parametrize(
     ("values", "field"),
     [
-        ({"replicaCount": "0"}, "/replicaCount"),
-        ({"replicaCount": "two"}, "/replicaCount"),
-        ({"replicaCount:json": "1.5"}, "/replicaCount"),
-        ({"s3.addressingStyle": "sideways"}, "/s3/addressingStyle"),
-        ({"image.tag:json": "1.0"}, "/image/tag"),
-        ({"image.pullPolicy": "Sometimes"}, "/image/pullPolicy"),
-        ({"watchNamespaces:json": '["Not_A_Namespace"]'}, "/watchNamespaces/0"),
-        ({"watchNamespaces": "{a,b,a}"}, "/watchNamespaces"),
-        ({"settings.logFormat": "xml"}, "/settings/logFormat"),
-        ({"settings.maxMemoryLimit": "lots"}, "/settings/maxMemoryLimit"),
-        ({"settings.maxAtemptSeconds": "10"}, "maxAtemptSeconds"),
-        ({"settings.maxRunningAttempts:json": "-1"}, "/settings/maxRunningAttempts"),
-        ({"settings.breakerCooldownSeconds": "soon"}, "/settings/breakerCooldownSeconds"),
-        ({"networkPolicy.enabled": "true"}, "/networkPolicy/s3Cidrs"),
-        ({"crds.install": "maybe"}, "/crds/install"),
+        ({"watchNamespaces:json": '["Not_A_Namespace"]'}, "/watchNamespaces/0"),  # the item
+        ({"networkPolicy.enabled": "true"}, "/networkPolicy/s3Cidrs"),  # what it needs
+        ({"settings.maxAtemptSeconds": "10"}, "maxAtemptSeconds"),  # an unknown key is named, not its path
         ({"replicaCunt": "2"}, "replicaCunt"),
     ],
 )
-def test_schema_rejects_bad_values_naming_the_field(helm: str, values: dict[str, str], field: str) -> None:
+def test_schema_rejects_bad_values_naming_the_field_at_fault(helm: str, values: dict[str, str], field: str) -> None:
     assert_schema_rejects(values, field)
 
 
