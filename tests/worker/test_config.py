@@ -23,12 +23,18 @@ def model_dir(tmp_path: Path) -> Path:
     return fake_model_dir(tmp_path / "model")
 
 
+def output_uris(**replaced: str) -> str:
+    """SCRIBE_OUTPUT_URIS of the tests' attempt (srt, json and txt under s3://out/), the formats in ``replaced``
+    given those values instead."""
+    return json.dumps({"srt": "s3://out/a.srt", "json": "s3://out/a.json", "txt": "s3://out/a.txt", **replaced})
+
+
 def env(model_dir: Path, **overrides: str) -> dict[str, str]:
     base = {
         "SCRIBE_INPUT_URL": GET,
         "SCRIBE_INPUT_URI": "s3://audio/a.wav",
         "SCRIBE_OUTPUT_URLS": json.dumps({"json": PUT, "txt": PUT + "1", "srt": PUT + "2"}),
-        "SCRIBE_OUTPUT_URIS": json.dumps({"srt": "s3://out/a.srt", "json": "s3://out/a.json", "txt": "s3://out/a.txt"}),
+        "SCRIBE_OUTPUT_URIS": output_uris(),
         "SCRIBE_MODEL_DIR": str(model_dir),
     }
     base.update(overrides)
@@ -92,83 +98,78 @@ def test_auto_language(model_dir: Path, value: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("overrides", "fragment"),
+    ("variable", "value", "fragment"),
     [
-        ({"SCRIBE_INPUT_URL": "<unset>"}, "SCRIBE_INPUT_URL is not set"),
-        ({"SCRIBE_INPUT_URL": "  "}, "SCRIBE_INPUT_URL is not set"),
-        ({"SCRIBE_INPUT_URL": "s3://audio/a.wav"}, "SCRIBE_INPUT_URL must be an http(s) URL"),
-        ({"SCRIBE_INPUT_URI": "<unset>"}, "SCRIBE_INPUT_URI is not set"),
-        ({"SCRIBE_INPUT_URI": GET}, "SCRIBE_INPUT_URI must be an s3:// URI"),
-        ({"SCRIBE_OUTPUT_URLS": "<unset>"}, "SCRIBE_OUTPUT_URLS is not set"),
-        ({"SCRIBE_OUTPUT_URLS": "{not json"}, "SCRIBE_OUTPUT_URLS is not valid JSON"),
-        ({"SCRIBE_OUTPUT_URLS": "[]"}, "must be a non-empty JSON object"),
-        ({"SCRIBE_OUTPUT_URLS": json.dumps({"txt": PUT})}, "must include the json format"),
-        ({"SCRIBE_OUTPUT_URLS": json.dumps({"json": PUT, "pdf": PUT})}, "unknown formats ['pdf']"),
-        ({"SCRIBE_OUTPUT_URLS": json.dumps({"json": 3})}, "SCRIBE_OUTPUT_URLS['json'] must be a non-empty string"),
-        ({"SCRIBE_OUTPUT_URLS": json.dumps({"json": "ftp://x/y"})}, "must be an http(s) URL"),
-        ({"SCRIBE_OUTPUT_URIS": json.dumps({"json": "s3://out/a.json"})}, "differ from SCRIBE_OUTPUT_URLS"),
-        (
-            {"SCRIBE_OUTPUT_URIS": json.dumps({"json": PUT, "txt": "s3://o/t", "srt": "s3://o/s"})},
-            "SCRIBE_OUTPUT_URIS['json'] must be an s3:// URI",
-        ),
-        ({"SCRIBE_LANGUAGE": "english"}, "is not a language code"),
-        ({"SCRIBE_MODEL": "../etc"}, "is not a valid model name"),
-        ({"SCRIBE_HTTP_TIMEOUT_SECONDS": "soon"}, "is not a number"),
-        ({"SCRIBE_HTTP_TIMEOUT_SECONDS": "0"}, "must be a positive number"),
-        ({"SCRIBE_HTTP_TIMEOUT_SECONDS": "nan"}, "must be a positive number"),
-        ({"SCRIBE_CPU_THREADS": "-1"}, "must be a non-negative integer"),
-        ({"SCRIBE_COMPUTE_TYPE": "int8; rm"}, "is not a compute type"),
-        ({"SCRIBE_TMPDIR": "/nonexistent/dir"}, "is not a directory"),
-        ({"SCRIBE_MODEL_DIR": "/nonexistent/model"}, "is not a faster-whisper model directory"),
-        ({"SCRIBE_WHISPER_TASK": "summarise"}, "SCRIBE_WHISPER_TASK='summarise' must be one of transcribe, translate"),
-        ({"SCRIBE_WORD_TIMESTAMPS": "maybe"}, "SCRIBE_WORD_TIMESTAMPS='maybe' must be true or false"),
-        ({"SCRIBE_INITIAL_PROMPT": "x" * 1001}, "SCRIBE_INITIAL_PROMPT is 1001 characters long; at most 1000"),
-        ({"SCRIBE_HOTWORDS": "y" * 2000}, "SCRIBE_HOTWORDS is 2000 characters long"),
-        ({"SCRIBE_DEVICE": "tpu"}, "SCRIBE_DEVICE='tpu' must be one of auto, cpu, cuda"),
-        ({"SCRIBE_DECODING": "parallel"}, "SCRIBE_DECODING='parallel' must be one of batched, sequential"),
-        ({"SCRIBE_BATCH_SIZE": "0"}, "SCRIBE_BATCH_SIZE='0' must be an integer from 1 to 64"),
-        ({"SCRIBE_BATCH_SIZE": "8.5"}, "SCRIBE_BATCH_SIZE='8.5' must be an integer from 1 to 64"),
-        ({"SCRIBE_BEAM_SIZE": "17"}, "SCRIBE_BEAM_SIZE='17' must be an integer from 1 to 16"),
-        ({"SCRIBE_VAD": "sometimes"}, "SCRIBE_VAD='sometimes' must be true or false"),
-        ({"SCRIBE_VAD": "false"}, "SCRIBE_VAD=false needs SCRIBE_DECODING=sequential"),
-        ({"SCRIBE_VAD_PARAMETERS": "[1]"}, "SCRIBE_VAD_PARAMETERS must be a non-empty JSON object"),
-        ({"SCRIBE_VAD_PARAMETERS": '{"thresh": 0.5}'}, "SCRIBE_VAD_PARAMETERS has unknown keys ['thresh']"),
-        (
-            {"SCRIBE_VAD_PARAMETERS": '{"threshold": 2}'},
-            "SCRIBE_VAD_PARAMETERS['threshold'] must be a number from 0 to 1",
-        ),
-        ({"SCRIBE_VAD_PARAMETERS": '{"speech_pad_ms": 1.5}'}, "['speech_pad_ms'] must be an integer from 0 to 10000"),
-        ({"SCRIBE_VAD_PARAMETERS": '{"threshold": true}'}, "['threshold'] must be a number"),
-        ({"SCRIBE_VAD_PARAMETERS": '{"max_speech_duration_s": 20}'}, "needs SCRIBE_DECODING=sequential"),
-        (
-            {"SCRIBE_TEMPERATURES": "0,0.5"},
-            "SCRIBE_TEMPERATURES with a fallback ladder needs SCRIBE_DECODING=sequential",
-        ),
-        ({"SCRIBE_TEMPERATURES": "0,hot"}, "SCRIBE_TEMPERATURES='hot' is not a number"),
-        ({"SCRIBE_TEMPERATURES": "1.5"}, "SCRIBE_TEMPERATURES='1.5' must be a number from 0 to 1"),
-        ({"SCRIBE_CONDITION_ON_PREVIOUS_TEXT": "true"}, "needs SCRIBE_DECODING=sequential"),
-        (
-            {"SCRIBE_DECODING": "sequential", "SCRIBE_BATCH_SIZE": "4"},
-            "SCRIBE_BATCH_SIZE needs SCRIBE_DECODING=batched",
-        ),
-        (
-            {"SCRIBE_DECODING": "sequential", "SCRIBE_TEMPERATURES": "0.4,0.2"},
-            "must list distinct temperatures in increasing order",
-        ),
-        (
-            {"SCRIBE_DECODING": "sequential", "SCRIBE_VAD": "false", "SCRIBE_VAD_PARAMETERS": '{"threshold": 0.4}'},
-            "SCRIBE_VAD_PARAMETERS needs SCRIBE_VAD=true",
-        ),
-        ({"SCRIBE_COMPRESSION_RATIO_THRESHOLD": "0"}, "SCRIBE_COMPRESSION_RATIO_THRESHOLD must be greater than 0"),
-        ({"SCRIBE_LOG_PROB_THRESHOLD": "0.5"}, "SCRIBE_LOG_PROB_THRESHOLD='0.5' must be a number from -100 to 0"),
-        ({"SCRIBE_NO_SPEECH_THRESHOLD": "inf"}, "SCRIBE_NO_SPEECH_THRESHOLD='inf' must be a number from 0 to 1"),
-        ({"SCRIBE_WINDOW_SECONDS": "10"}, "SCRIBE_WINDOW_SECONDS='10' must be a number from 30 to 7200"),
-        ({"SCRIBE_PROGRESS_INTERVAL_SECONDS": "-1"}, "SCRIBE_PROGRESS_INTERVAL_SECONDS='-1' must be a number"),
-        ({"SCRIBE_MODEL_DIR": "<unset>", "SCRIBE_MODEL_URLS": "{}"}, "SCRIBE_MODEL_URLS must be a non-empty"),
+        ("SCRIBE_INPUT_URL", "<unset>", "SCRIBE_INPUT_URL is not set"),
+        ("SCRIBE_INPUT_URL", "  ", "SCRIBE_INPUT_URL is not set"),
+        ("SCRIBE_INPUT_URL", "s3://audio/a.wav", "SCRIBE_INPUT_URL must be an http(s) URL"),
+        ("SCRIBE_INPUT_URI", "<unset>", "SCRIBE_INPUT_URI is not set"),
+        ("SCRIBE_INPUT_URI", GET, "SCRIBE_INPUT_URI must be an s3:// URI"),
+        ("SCRIBE_OUTPUT_URLS", "<unset>", "SCRIBE_OUTPUT_URLS is not set"),
+        ("SCRIBE_OUTPUT_URLS", "{not json", "SCRIBE_OUTPUT_URLS is not valid JSON"),
+        ("SCRIBE_OUTPUT_URLS", "[]", "must be a non-empty JSON object"),
+        ("SCRIBE_OUTPUT_URLS", json.dumps({"txt": PUT}), "must include the json format"),
+        ("SCRIBE_OUTPUT_URLS", json.dumps({"json": PUT, "pdf": PUT}), "unknown formats ['pdf']"),
+        ("SCRIBE_OUTPUT_URLS", json.dumps({"json": 3}), "SCRIBE_OUTPUT_URLS['json'] must be a non-empty string"),
+        ("SCRIBE_OUTPUT_URLS", json.dumps({"json": "ftp://x/y"}), "must be an http(s) URL"),
+        ("SCRIBE_OUTPUT_URIS", json.dumps({"json": "s3://out/a.json"}), "differ from SCRIBE_OUTPUT_URLS"),
+        ("SCRIBE_OUTPUT_URIS", output_uris(json=PUT), "SCRIBE_OUTPUT_URIS['json'] must be an s3:// URI"),
+        ("SCRIBE_LANGUAGE", "english", "is not a language code"),
+        ("SCRIBE_MODEL", "../etc", "is not a valid model name"),
+        ("SCRIBE_HTTP_TIMEOUT_SECONDS", "soon", "is not a number"),
+        ("SCRIBE_HTTP_TIMEOUT_SECONDS", "0", "must be a positive number"),
+        ("SCRIBE_HTTP_TIMEOUT_SECONDS", "nan", "must be a positive number"),
+        ("SCRIBE_CPU_THREADS", "-1", "must be a non-negative integer"),
+        ("SCRIBE_COMPUTE_TYPE", "int8; rm", "is not a compute type"),
+        ("SCRIBE_TMPDIR", "/nonexistent/dir", "is not a directory"),
+        ("SCRIBE_MODEL_DIR", "/nonexistent/model", "is not a faster-whisper model directory"),
+        ("SCRIBE_WHISPER_TASK", "summarise", "SCRIBE_WHISPER_TASK='summarise' must be one of transcribe, translate"),
+        ("SCRIBE_WORD_TIMESTAMPS", "maybe", "SCRIBE_WORD_TIMESTAMPS='maybe' must be true or false"),
+        ("SCRIBE_INITIAL_PROMPT", "x" * 1001, "SCRIBE_INITIAL_PROMPT is 1001 characters long; at most 1000"),
+        ("SCRIBE_HOTWORDS", "y" * 2000, "SCRIBE_HOTWORDS is 2000 characters long"),
+        ("SCRIBE_DEVICE", "tpu", "SCRIBE_DEVICE='tpu' must be one of auto, cpu, cuda"),
+        ("SCRIBE_DECODING", "parallel", "SCRIBE_DECODING='parallel' must be one of batched, sequential"),
+        ("SCRIBE_BATCH_SIZE", "0", "SCRIBE_BATCH_SIZE='0' must be an integer from 1 to 64"),
+        ("SCRIBE_BATCH_SIZE", "8.5", "SCRIBE_BATCH_SIZE='8.5' must be an integer from 1 to 64"),
+        ("SCRIBE_BEAM_SIZE", "17", "SCRIBE_BEAM_SIZE='17' must be an integer from 1 to 16"),
+        ("SCRIBE_VAD", "sometimes", "SCRIBE_VAD='sometimes' must be true or false"),
+        ("SCRIBE_VAD", "false", "SCRIBE_VAD=false needs SCRIBE_DECODING=sequential"),
+        ("SCRIBE_VAD_PARAMETERS", "[1]", "SCRIBE_VAD_PARAMETERS must be a non-empty JSON object"),
+        ("SCRIBE_VAD_PARAMETERS", '{"thresh": 0.5}', "SCRIBE_VAD_PARAMETERS has unknown keys ['thresh']"),
+        ("SCRIBE_VAD_PARAMETERS", '{"threshold": 2}', "['threshold'] must be a number from 0 to 1"),
+        ("SCRIBE_VAD_PARAMETERS", '{"speech_pad_ms": 1.5}', "['speech_pad_ms'] must be an integer from 0 to 10000"),
+        ("SCRIBE_VAD_PARAMETERS", '{"threshold": true}', "['threshold'] must be a number"),
+        ("SCRIBE_VAD_PARAMETERS", '{"max_speech_duration_s": 20}', "needs SCRIBE_DECODING=sequential"),
+        ("SCRIBE_TEMPERATURES", "0,0.5", "SCRIBE_TEMPERATURES with a fallback ladder needs SCRIBE_DECODING=sequential"),
+        ("SCRIBE_TEMPERATURES", "0,hot", "SCRIBE_TEMPERATURES='hot' is not a number"),
+        ("SCRIBE_TEMPERATURES", "1.5", "SCRIBE_TEMPERATURES='1.5' must be a number from 0 to 1"),
+        ("SCRIBE_CONDITION_ON_PREVIOUS_TEXT", "true", "needs SCRIBE_DECODING=sequential"),
+        ("SCRIBE_COMPRESSION_RATIO_THRESHOLD", "0", "SCRIBE_COMPRESSION_RATIO_THRESHOLD must be greater than 0"),
+        ("SCRIBE_LOG_PROB_THRESHOLD", "0.5", "SCRIBE_LOG_PROB_THRESHOLD='0.5' must be a number from -100 to 0"),
+        ("SCRIBE_NO_SPEECH_THRESHOLD", "inf", "SCRIBE_NO_SPEECH_THRESHOLD='inf' must be a number from 0 to 1"),
+        ("SCRIBE_WINDOW_SECONDS", "10", "SCRIBE_WINDOW_SECONDS='10' must be a number from 30 to 7200"),
+        ("SCRIBE_PROGRESS_INTERVAL_SECONDS", "-1", "SCRIBE_PROGRESS_INTERVAL_SECONDS='-1' must be a number"),
     ],
 )
-def test_invalid(model_dir: Path, overrides: dict[str, str], fragment: str) -> None:
-    assert fragment in refusal(env(model_dir, **overrides))
+def test_a_bad_value_is_refused_naming_its_variable(model_dir: Path, variable: str, value: str, fragment: str) -> None:
+    """The refusal starts with the variable, then says what is wrong with its value (``fragment``)."""
+    message = refusal(env(model_dir, **{variable: value}))
+    assert message.startswith(variable) and fragment in message
+
+
+@pytest.mark.parametrize(
+    ("overrides", "fragment"),
+    [
+        ({"SCRIBE_BATCH_SIZE": "4"}, "SCRIBE_BATCH_SIZE needs SCRIBE_DECODING=batched"),
+        ({"SCRIBE_TEMPERATURES": "0.4,0.2"}, "must list distinct temperatures in increasing order"),
+        (
+            {"SCRIBE_VAD": "false", "SCRIBE_VAD_PARAMETERS": '{"threshold": 0.4}'},
+            "SCRIBE_VAD_PARAMETERS needs SCRIBE_VAD=true",
+        ),
+    ],
+)
+def test_what_sequential_decoding_refuses(model_dir: Path, overrides: dict[str, str], fragment: str) -> None:
+    assert fragment in refusal(env(model_dir, SCRIBE_DECODING="sequential", **overrides))
 
 
 def test_model_not_installed_anywhere(model_dir: Path) -> None:
@@ -299,6 +300,10 @@ def test_model_from_s3(model_dir: Path, tmp_path: Path) -> None:
     ("overrides", "fragment"),
     [
         ({}, "set one of SCRIBE_MODEL_DIR and SCRIBE_MODEL_URLS, not both"),
+        (
+            {"SCRIBE_MODEL_DIR": "<unset>", "SCRIBE_MODEL_URI": "<unset>", "SCRIBE_MODEL_URLS": "{}"},
+            "SCRIBE_MODEL_URLS must be a non-empty",
+        ),
         ({"SCRIBE_MODEL_DIR": "<unset>", "SCRIBE_MODEL_URI": "<unset>"}, "SCRIBE_MODEL_URI is not set"),
         ({"SCRIBE_MODEL_DIR": "<unset>", "SCRIBE_MODEL_URI": "models/x"}, "SCRIBE_MODEL_URI must be an s3:// URI"),
         (
