@@ -34,6 +34,14 @@ _NOISE = re.compile(r"Handler '[\w.]+' succeeded\.|GET /healthz")
 """kopf's per-event success lines and liveness probes, left out of the log tail shown on failure."""
 
 
+PORT_TRIES = 3
+"""Starts of an operator whose health or metrics port was taken before it could bind it."""
+
+
+class _PortTaken(Exception):
+    pass
+
+
 class Operator:
     """The operator under test as a local process: ``start()``, ``kill()`` (SIGKILL), ``restart()``."""
 
@@ -52,12 +60,23 @@ class Operator:
         return self.process is not None and self.process.poll() is None
 
     def start(self, timeout: float = 60) -> None:
-        """Start the process and wait until its liveness endpoint answers."""
+        """Start the process and wait until its liveness endpoint answers. A port another process took between
+        choosing it and the operator binding it (``free_port`` can only pick one that was free) is chosen again, at
+        most :data:`PORT_TRIES` times."""
+        for tries_left in reversed(range(PORT_TRIES)):
+            try:
+                return self._start_once(timeout, port_retry=tries_left > 0)
+            except _PortTaken:
+                self.env.update(SCRIBE_HEALTH_PORT=str(free_port()), SCRIBE_METRICS_PORT=str(free_port()))
+                self.health_port = int(self.env["SCRIBE_HEALTH_PORT"])
+
+    def _start_once(self, timeout: float, port_retry: bool) -> None:
         assert not self.running, "the operator is already running"
         self.starts += 1
         self._log = self.log_path.open("ab")
         self._log.write(f"\n===== operator start #{self.starts} =====\n".encode())
         self._log.flush()
+        since = self._log.tell()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "scribe_operator"],
             cwd=REPO,
@@ -69,16 +88,21 @@ class Operator:
         )
         url = f"http://127.0.0.1:{self.health_port}/healthz"
 
-        def healthy() -> bool:
+        def healthy_or_exited() -> bool:
             if not self.running:
-                pytest.fail(f"the operator exited with {self.returncode} while starting:\n{self.log_tail()}")
+                return True
             with urllib.request.urlopen(url, timeout=2) as response:
                 return bool(response.status == 200)
 
         try:
-            wait_for(f"the operator's liveness endpoint {url}", healthy, timeout=timeout, interval=0.2)
+            wait_for(f"the operator's liveness endpoint {url}", healthy_or_exited, timeout=timeout, interval=0.2)
         except AssertionError as exc:
             pytest.fail(f"{exc}\n{self.log_tail()}")
+        if not self.running:
+            if port_retry and "address already in use" in self.log_tail(since):
+                self._close_log()
+                raise _PortTaken
+            pytest.fail(f"the operator exited with {self.returncode} while starting:\n{self.log_tail()}")
 
     def kill(self) -> None:
         """SIGKILL: no shutdown handlers, no last status write; as a node failure or OOM kill does it."""
