@@ -111,21 +111,7 @@ The rules of the operator's (Cluster)Role: exactly the API calls it makes, nothi
 Argument: the root context.
 */}}
 {{- define "scribe-operator.rules" -}}
-# TranscriptionTasks: watch them, patch them (the dead-letter label); create and delete a batch's child tasks.
-- apiGroups: ["scribe.dev"]
-  resources: ["transcriptiontasks"]
-  verbs: ["get", "list", "watch", "patch", "create", "delete"]
-# Their status: phase, attempts, reasons.
-- apiGroups: ["scribe.dev"]
-  resources: ["transcriptiontasks/status"]
-  verbs: ["patch"]
-# TranscriptionBatches: watch them; their status (progress, the summary's location).
-- apiGroups: ["scribe.dev"]
-  resources: ["transcriptionbatches"]
-  verbs: ["get", "list", "watch"]
-- apiGroups: ["scribe.dev"]
-  resources: ["transcriptionbatches/status"]
-  verbs: ["patch"]
+{{ include "scribe-operator.kindRules" . }}
 # One worker pod per attempt: create it, watch it, delete it when the attempt is over or past its deadline.
 # (and patch: the operator grants workers a Role with patch on pods, which RBAC allows only to who holds it).
 - apiGroups: [""]

@@ -75,6 +75,10 @@ class KindApi:
     printer_columns: tuple[PrinterColumn, ...]
     fields_doc: DocSection
     """Where the spec and status field tables go."""
+    operator_verbs: tuple[str, ...] = ("get", "list", "watch")
+    """What the operator does with the kind's objects (its status it only patches): its chart RBAC rules."""
+    operator_why: str = "watch them"
+    """Why, for the comment above those rules in the chart (``watch them; create ...``)."""
     categories: tuple[str, ...] = CATEGORIES
     group: str = GROUP
     version: str = VERSION

@@ -1,5 +1,6 @@
 """Write (or, with ``--check``, only compare) every generated file under a root folder: one CRD per registered
-kind in ``crds/`` and the generated sections of ``docs/``.
+kind in ``crds/``, the generated sections of ``docs/`` and the chart's RBAC rules on the kinds
+(:mod:`.rbac`).
 
 Writing also deletes a file in ``crds/`` that carries the generated header but that no registered kind generates
 any more; ``--check`` reports it. ``hack/sync-chart-crds.sh`` then copies ``crds/`` into the Helm chart.
@@ -15,16 +16,18 @@ from pathlib import Path
 from scribe_operator.api.kind import KindApi
 from scribe_operator.codegen.crd import HEADER, render_crd
 from scribe_operator.codegen.docs import render_docs
+from scribe_operator.codegen.rbac import RULES_PATH, render_rules
 from scribe_operator.kinds.registry import APIS
 
 CRD_DIR = "crds"
 
 
 def generated(root: Path, kinds: Iterable[KindApi]) -> dict[Path, str]:
-    """Every generated file under ``root`` with its up-to-date text: the CRDs, then the docs."""
+    """Every generated file under ``root`` with its up-to-date text: the CRDs, the docs, the chart's kind rules."""
     kinds = tuple(kinds)
     out = {root / api.crd_path: render_crd(api) for api in kinds}
     out.update(render_docs(root, kinds))
+    out[root / RULES_PATH] = render_rules(kinds)
     return out
 
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import yaml
 from scribe_operator.codegen.crd import HEADER
 from scribe_operator.codegen.generate import generated, main, stale
+from scribe_operator.codegen.rbac import RULES_PATH, render_rules
 from scribe_operator.kinds.registry import APIS as KINDS
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -86,3 +89,23 @@ def test_the_module_runs_as_a_program() -> None:
         text=True,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_a_kinds_chart_rbac_comes_with_its_registry_line() -> None:
+    """The chart's rules on the operator's own resources are generated from the registered kinds: one more kind is
+    one more pair of rules (its verbs on the objects, patch on their status), with no chart edit."""
+    third = replace(KINDS[1], kind="TranscriptionThing", plural="transcriptionthings", operator_why="watch them")
+    rules = yaml.safe_load(render_rules([*KINDS, third]).split("-}}\n", 1)[1].rsplit("{{- end }}", 1)[0])
+    assert [(r["apiGroups"], r["resources"], r["verbs"]) for r in rules] == [
+        (["scribe.dev"], ["transcriptiontasks"], ["get", "list", "watch", "patch", "create", "delete"]),
+        (["scribe.dev"], ["transcriptiontasks/status"], ["patch"]),
+        (["scribe.dev"], ["transcriptionbatches"], ["get", "list", "watch"]),
+        (["scribe.dev"], ["transcriptionbatches/status"], ["patch"]),
+        (["scribe.dev"], ["transcriptionthings"], ["get", "list", "watch"]),
+        (["scribe.dev"], ["transcriptionthings/status"], ["patch"]),
+    ]
+    assert (ROOT / RULES_PATH).read_text() == render_rules(KINDS)
+    assert (
+        '{{ include "scribe-operator.kindRules" . }}'
+        in (ROOT / "charts/scribe-operator/templates/_helpers.tpl").read_text()
+    )

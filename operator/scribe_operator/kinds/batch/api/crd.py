@@ -33,4 +33,5 @@ BATCH_API: Final = KindApi(
         status_column("Deadline", "string", "deadlineAt", "When unfinished children are ended (UTC)."),
     ),
     fields_doc=DocSection(doc="docs/batches.md", name="batch-fields"),
+    operator_why="watch them; their status (progress, the summary's location)",
 )

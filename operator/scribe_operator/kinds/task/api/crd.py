@@ -25,4 +25,6 @@ TASK_API: Final = KindApi(
         status_column("Progress", "string", "progress.summary", "Audio transcribed by the running (or last) attempt."),
     ),
     fields_doc=DocSection(doc="docs/api.md", name="fields"),
+    operator_verbs=("get", "list", "watch", "patch", "create", "delete"),
+    operator_why="watch them, patch them (the dead-letter label); create and delete a batch's child tasks",
 )
